@@ -1,0 +1,28 @@
+# robin_workcell: the commands the README promises. Each target creates/refreshes .venv itself.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export MUJOCO_GL ?= egl
+export OMP_WAIT_POLICY ?= PASSIVE
+# pytest workers: the machine has 2 cores; ROS tests spawn node processes, so 2 workers is the sweet spot
+TEST_WORKERS ?= 2
+
+.PHONY: demo test eval bench lint venv clean
+
+$(STAMP): requirements.txt requirements-dev.txt setup.py scripts/bootstrap.sh
+	VENV=$(VENV) ./scripts/bootstrap.sh
+
+venv: $(STAMP)
+
+demo: $(STAMP)  ## run the simulated cell end to end; writes runs/latest/report.json
+	$(PY) -m robin_bringup.cli demo $(DEMO_ARGS)
+
+test: $(STAMP)  ## all tests (unit, node, end-to-end) plus lint
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf build install log runs *.egg-info

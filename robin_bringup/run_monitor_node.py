@@ -1,0 +1,39 @@
+"""In-process rclpy node that watches a cell run and feeds :class:`RunReport`.
+
+It listens the way any external tool would (the color stream for the frame rate, /clock, the
+sim status), with best-effort subscriptions so it matches any publisher's QoS; it is an observer
+and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+from robin_bringup.run_report import RunReport
+from robin_core import qos, topics
+
+
+class RunMonitorNode(Node):
+    def __init__(self, report: RunReport, **kwargs) -> None:
+        super().__init__('run_monitor', **kwargs)
+        self.report = report
+        self.create_subscription(Image, topics.COLOR_IMAGE, self._on_image, qos.SENSOR)
+        self.create_subscription(Clock, '/clock', self._on_clock, qos.SENSOR)
+        self.create_subscription(String, topics.SIM_STATUS, self._on_status, qos.SENSOR)
+
+    def _on_image(self, _msg: Image) -> None:
+        self.report.on_camera_frame()
+
+    def _on_clock(self, msg: Clock) -> None:
+        self.report.on_clock(msg.clock.sec + msg.clock.nanosec * 1e-9)
+
+    def _on_status(self, msg: String) -> None:
+        try:
+            self.report.on_sim_status(json.loads(msg.data))
+        except json.JSONDecodeError as exc:
+            self.get_logger().warning(f'unreadable sim status: {exc}')

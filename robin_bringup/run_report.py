@@ -1,0 +1,65 @@
+"""Accumulates what a cell run did into ``report.json`` (plain Python, fed by the monitor node).
+
+Keys are the interface `make demo` is checked by; keep them stable and add, never rename.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class RunReport:
+    """Running totals of one cell run."""
+
+    wall_start: float = field(default_factory=time.monotonic)
+    camera_wall_times: list[float] = field(default_factory=list)
+    sim_seconds: float = 0.0
+    sim_status: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def on_camera_frame(self, wall_time: float | None = None) -> None:
+        self.camera_wall_times.append(time.monotonic() if wall_time is None else wall_time)
+
+    def on_clock(self, sim_seconds: float) -> None:
+        self.sim_seconds = max(self.sim_seconds, sim_seconds)
+
+    def on_sim_status(self, status: Mapping[str, Any]) -> None:
+        self.sim_status = dict(status)
+
+    def camera_hz(self) -> float:
+        """Mean wall-clock rate over the frames received (0 with fewer than two)."""
+        t = self.camera_wall_times
+        if len(t) < 2 or t[-1] <= t[0]:
+            return 0.0
+        return (len(t) - 1) / (t[-1] - t[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        wall = time.monotonic() - self.wall_start
+        gaps = np.diff(self.camera_wall_times) if len(self.camera_wall_times) > 2 else np.zeros(0)
+        report = {
+            'packages_spawned': int(self.sim_status.get('packages_spawned', 0)),
+            'sim_seconds': round(self.sim_seconds, 3),
+            'wall_seconds': round(wall, 3),
+            'realtime_factor': round(self.sim_seconds / wall, 3) if wall > 0 else 0.0,
+            'camera_hz': round(self.camera_hz(), 2),
+            'camera_frames': len(self.camera_wall_times),
+            'camera_max_gap_s': round(float(gaps.max()), 3) if gaps.size else None,
+        }
+        report.update(self.extra)
+        return report
+
+    def write(self, path: Path) -> dict[str, Any]:
+        data = self.as_dict()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix('.json.tmp')
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')
+        tmp.replace(path)  # atomic: a reader never sees half a report
+        return data

@@ -1,0 +1,42 @@
+"""ament_python package robin_workcell: installable with colcon (ROS 2 workspace) or pip (.venv)."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'robin_workcell'
+
+# One console_scripts entry per executable (node or tool); `ros2 run robin_workcell <name>`.
+NODES = {
+    'sim_node': 'robin_sim.sim_node:main',
+    'segmentation_node': 'robin_perception.segmentation_node:main',
+    'grasp_planner_node': 'robin_grasp.grasp_planner_node:main',
+    'motion_executor_node': 'robin_grasp.motion_executor_node:main',
+    'cell_controller_node': 'robin_grasp.cell_controller_node:main',
+    'qa_node': 'robin_qa.qa_node:main',
+}
+TOOLS = {
+    'robin-cell': 'robin_bringup.cli:main',
+}
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*', 'bench', 'bench.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
+        (f'share/{PACKAGE}', ['package.xml']),
+        (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
+        (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
+        (f'share/{PACKAGE}/urdf', glob('urdf/*')),
+    ],
+    package_data={'': ['*.onnx', '*.json', '*.xml', '*.png']},
+    include_package_data=True,
+    install_requires=['setuptools'],
+    zip_safe=False,
+    maintainer='robin_workcell developers',
+    maintainer_email='robin-workcell@users.noreply.github.com',
+    description='ROS 2 stack for a Robin-class robotic pick-and-place cell',
+    license='Apache-2.0',
+    entry_points={'console_scripts': [f'{k} = {v}' for k, v in {**NODES, **TOOLS}.items()]},
+)
