@@ -12,7 +12,7 @@ NODES = {
     'segmentation_node': 'robin_perception.segmentation_node:main',
     'grasp_planner_node': 'robin_grasp.grasp_planner_node:main',
     'motion_executor_node': 'robin_grasp.motion_executor_node:main',
-    'cell_controller_node': 'robin_grasp.cell_controller_node:main',
+    'cell_controller_node': 'robin_cell.cell_controller_node:main',
     'qa_node': 'robin_qa.qa_node:main',
 }
 TOOLS = {

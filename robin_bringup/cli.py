@@ -17,15 +17,20 @@ import threading
 from pathlib import Path
 
 from robin_bringup.graph import GraphError, load_graph
-from robin_bringup.process_graph import ExecutableNotFoundError, ProcessGraph, resolve_entry_point
+from robin_bringup.process_graph import ExecutableNotFoundError, ProcessGraph, node_command, resolve_entry_point
+from robin_bringup.run_dirs import new_run_dir
 from robin_core.ros_env import share_dir
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='robin-cell', description=__doc__.split('\n\n')[0])
     sub = p.add_subparsers(dest='command', required=True)
-    for name, text in (('up', 'start the node graph until Ctrl-C'), ('demo', 'run the simulated cell and write a report'),
-                       ('nodes', 'list the graph\'s nodes and their command lines')):
+    commands = (
+        ('up', 'start the node graph until Ctrl-C'),
+        ('demo', 'run the simulated cell and write a report'),
+        ('nodes', "list the graph's nodes and their command lines"),
+    )
+    for name, text in commands:
         s = sub.add_parser(name, help=text)
         s.add_argument('--graph', type=Path, default=share_dir() / 'config' / 'cell.yaml', help='graph file')
         s.add_argument('--profile', action='append', default=None,
@@ -55,15 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f'robin-cell: {exc}', file=sys.stderr)
         return 2
     if args.command == 'demo':
-        from robin_bringup.demo import run_demo  # imports rclpy: only when needed
+        from robin_bringup.demo import run_demo  # noqa: PLC0415 - imports rclpy: only when needed
 
         return run_demo(graph, args.out, args.duration, args.domain_id, args.log_dir)
     return _up(graph, args)
 
 
 def _list_nodes(graph) -> int:
-    from robin_bringup.process_graph import node_command
-
     for spec in graph.nodes:
         print(f'{spec.name}: {" ".join(node_command(spec, graph.use_sim_time)[3:])}')
         print(f'    ros2 run robin_workcell {spec.executable} {" ".join(spec.ros_args(graph.use_sim_time)[1:])}')
@@ -71,8 +74,6 @@ def _list_nodes(graph) -> int:
 
 
 def _up(graph, args) -> int:
-    from robin_bringup.run_dirs import new_run_dir
-
     log_dir = args.log_dir or new_run_dir(Path('runs')) / 'logs'
     runner = ProcessGraph(graph, log_dir, domain_id=args.domain_id)
     stop = threading.Event()

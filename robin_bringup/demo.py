@@ -38,7 +38,8 @@ def run_demo(graph: Graph, out: Path, duration_s: float, domain_id: int | None, 
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
 
-    print(f'robin-cell demo: {len(graph.nodes)} nodes, {duration_s:.0f} s, domain {os.environ.get("ROS_DOMAIN_ID", "0")}')
+    domain = os.environ.get('ROS_DOMAIN_ID', '0')
+    print(f'robin-cell demo: {len(graph.nodes)} nodes, {duration_s:.0f} s, ROS domain {domain}')
     runner.start()
     deadline = time.monotonic() + duration_s
     result = runner.wait(until=lambda: stop.is_set() or time.monotonic() >= deadline)

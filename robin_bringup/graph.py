@@ -92,7 +92,8 @@ def load_graph(path: Path | str, profiles: tuple[str, ...] = ('sim',), base_dir:
         seen.add(spec.name)
         if not spec.profiles or set(spec.profiles) & set(profiles):
             nodes.append(spec)
-    return Graph(name=str(g.get('name', 'robin_cell')), use_sim_time=bool(g.get('use_sim_time', False)), nodes=tuple(nodes))
+    use_sim_time = bool(g.get('use_sim_time', False))
+    return Graph(name=str(g.get('name', 'robin_cell')), use_sim_time=use_sim_time, nodes=tuple(nodes))
 
 
 def _node_spec(raw: Any, where: str, base: Path) -> NodeSpec:

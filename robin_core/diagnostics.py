@@ -44,7 +44,7 @@ class DiagnosticsPublisher:
         for name, provider in self._providers:
             try:
                 st = provider()
-            except Exception as exc:  # a broken provider must not take the node down
+            except Exception as exc:  # noqa: BLE001 - a broken provider must not take the node down
                 st = Status(ERROR, f'diagnostic provider failed: {exc}')
             msg.status.append(
                 DiagnosticStatus(

@@ -17,7 +17,7 @@ def share_dir() -> Path:
     if (REPO_ROOT / 'package.xml').is_file() and (REPO_ROOT / 'config').is_dir():
         return REPO_ROOT
     try:
-        from ament_index_python.packages import get_package_share_directory
+        from ament_index_python.packages import get_package_share_directory  # noqa: PLC0415 - optional
 
         return Path(get_package_share_directory('robin_workcell'))
     except Exception:  # noqa: BLE001 - not installed as an ament package either

@@ -1,0 +1,436 @@
+"""The pick state machine (plain Python): scene → plan → approach → suction → lift → verify →
+transfer → release → report, with a timeout on every state and perception pipelined behind motion.
+
+The machine is driven by events (a decision arrived, a plan is ready, a motion segment finished,
+QA gave a verdict, time passed) and answers each with commands for the node to carry out. It owns
+no I/O, so every path — including every failure and timeout — is unit-tested without ROS.
+
+Pipelining: the camera sees the pile only while the arm is out of the way. A decision is accepted
+only if its frame was taken after the arm left the pick area on the previous cycle (transfer
+start + ``scene_clear_delay_s``), so the next target is perceived and chosen while the current
+package is carried and released, and the arm rarely waits.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from robin_core.records import Candidate, PickRecord, Pose, QaEvent, RecoveryAction, TargetInfo, Verdict
+
+
+class Phase(enum.StrEnum):
+    WAIT_SCENE = 'wait_scene'  # waiting for a fresh decision
+    PLAN = 'plan'  # motion plan requested
+    APPROACH = 'approach'  # moving to pre-grasp and down onto the package
+    SUCTION = 'suction'  # cups on, letting the seal build
+    LIFT = 'lift'
+    VERIFY = 'verify'  # waiting for QA's post-lift verdict
+    TRANSFER = 'transfer'  # carrying to the drive robot
+    RELEASE = 'release'  # cups off over the tray, waiting for QA's placement verdict
+    RECOVER = 'recover'  # a recovery motion (put back, retreat)
+    HOLD = 'hold'  # a human was called and the cell must not continue
+
+
+#: motion segments the executor knows (see docs/motion.md)
+SEGMENTS = ('approach', 'lift', 'transfer', 'putback', 'retreat')
+
+
+@dataclass(frozen=True)
+class GraspOption:
+    """One ranked way to pick one instance."""
+
+    instance_id: int
+    package_type: str
+    score: float  # instance confidence
+    type_score: float
+    grasp_score: float
+    cup_mask: int
+    position: tuple[float, float, float]  # suction point in base_link [m]
+    orientation: tuple[float, float, float, float]  # tool orientation (x, y, z, w)
+    expected_mass_kg: float
+    height_top_m: float | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The grasp planner's answer for one camera frame."""
+
+    frame_stamp_ns: int
+    options: tuple[GraspOption, ...]  # best first; empty when nothing can be picked
+    reason: str = ''  # why there is no option (empty scene, nothing pickable, ...)
+    latency_ms: float = 0.0  # frame stamp → decision published
+    model_version: str | None = None
+    model_sha256: str | None = None
+    segmenter: str = 'none'
+    color_stamp_ns: int | None = None
+    depth_stamp_ns: int | None = None
+
+
+# -- commands (what the node must do) ---------------------------------------------------------
+@dataclass(frozen=True)
+class RequestPlan:
+    pick_id: str
+    option: GraspOption
+
+
+@dataclass(frozen=True)
+class ExecuteSegment:
+    pick_id: str
+    segment: str
+
+
+@dataclass(frozen=True)
+class SetCups:
+    mask: int  # bit i = cup i on
+
+
+@dataclass(frozen=True)
+class NotifyQa:
+    record_id: str
+    phase: str  # grasped | lifted | transferring | released
+    option: GraspOption | None
+
+
+@dataclass(frozen=True)
+class AdvanceBelt:
+    seconds: float  # run the belt this long to bring new packages into the pick area [s]
+
+
+@dataclass(frozen=True)
+class EmitRecord:
+    record: PickRecord
+    final: bool  # False: in-flight snapshot (journalled so a crash loses nothing)
+
+
+Command = RequestPlan | ExecuteSegment | SetCups | NotifyQa | AdvanceBelt | EmitRecord
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    """Timeouts [s] per state and pipelining settings (all from config/cell_controller.yaml)."""
+
+    decision_timeout_s: float = 6.0
+    plan_timeout_s: float = 3.0
+    segment_timeout_s: float = 8.0
+    seal_settle_s: float = 0.15
+    verify_timeout_s: float = 1.0
+    release_s: float = 0.25
+    scene_clear_delay_s: float = 0.5
+    max_decision_age_s: float = 3.0  # never act on a frame older than this
+    belt_advance_s: float = 2.0
+    empty_scenes_before_advance: int = 1
+    same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
+
+
+@dataclass
+class CycleStats:
+    """Numbers the run report is built from."""
+
+    attempts: int = 0
+    succeeded: int = 0
+    first_attempt_succeeded: int = 0
+    first_attempts: int = 0
+    decision_latency_ms: list[float] = field(default_factory=list)
+    arm_wait_s: float = 0.0
+    cycle_s: float = 0.0  # time from the first approach to the last report
+    belt_advances: int = 0
+
+
+class PickCycle:
+    """Event-driven pick state machine. Call :meth:`start` once, then the ``on_*`` methods."""
+
+    def __init__(self, config: CycleConfig, cell_id: str = 'cell_0') -> None:
+        self.config = config
+        self.cell_id = cell_id
+        self.phase = Phase.WAIT_SCENE
+        self.phase_since = 0.0
+        self.stats = CycleStats()
+        self.record: PickRecord | None = None
+        self._decision: Decision | None = None
+        self._option_index = 0
+        self._scene_valid_after_ns = 0
+        self._arm_idle_since: float | None = 0.0
+        self._empty_scenes = 0
+        self._first_approach_at: float | None = None
+        self._failures: list[tuple[float, float, int]] = []  # (x, y [m], failed attempts) per package
+        self._quarantined: list[tuple[float, float]] = []  # packages a human was called for
+        self._hold_requested = False
+        self.unhealthy_cups: tuple[int, ...] = ()
+        self.model_info: tuple[str | None, str | None] = (None, None)
+
+    # -- events -------------------------------------------------------------------------------
+    def start(self, now: float) -> list[Command]:
+        self._enter(Phase.WAIT_SCENE, now)
+        self._arm_idle_since = now
+        return []
+
+    def on_decision(self, decision: Decision, now: float) -> list[Command]:
+        """A decision arrived; used only in WAIT_SCENE and only if its frame is fresh and clear."""
+        if self.phase != Phase.WAIT_SCENE:
+            return []
+        if decision.frame_stamp_ns < self._scene_valid_after_ns:
+            return []  # taken while the arm was over the pile
+        if now - decision.frame_stamp_ns * 1e-9 > self.config.max_decision_age_s:
+            return []  # stale: the pile may have changed since
+        self.stats.decision_latency_ms.append(decision.latency_ms)
+        usable = tuple(o for o in decision.options if self._usable(o))
+        if len(usable) != len(decision.options):
+            decision = Decision(**{**decision.__dict__, 'options': usable,
+                                   'reason': decision.reason or 'remaining packages wait for a human'})
+        if not decision.options:
+            self._empty_scenes += 1
+            if self._empty_scenes >= self.config.empty_scenes_before_advance:
+                return self._advance_belt(now)
+            return []
+        self._empty_scenes = 0
+        self._decision = decision
+        self._option_index = 0
+        return self._plan_current(now)
+
+    def on_plan(self, pick_id: str, ok: bool, reason: str, now: float, planning_ms: float = 0.0) -> list[Command]:
+        if not self._is_current(pick_id, Phase.PLAN):
+            return []
+        assert self.record is not None
+        self.record.plan['planning_ms'] = round(planning_ms, 2)
+        if ok:
+            if self._arm_idle_since is not None:
+                self.stats.arm_wait_s += now - self._arm_idle_since
+                self._arm_idle_since = None
+            if self._first_approach_at is None:
+                self._first_approach_at = now
+            self._enter(Phase.APPROACH, now)
+            return [ExecuteSegment(pick_id, 'approach')]
+        return self._next_option(f'plan failed: {reason}', now)
+
+    def on_segment(self, pick_id: str, segment: str, ok: bool, reason: str, now: float) -> list[Command]:
+        if self.record is None or pick_id != self.record.record_id:
+            return []
+        expected = {Phase.APPROACH: 'approach', Phase.LIFT: 'lift', Phase.TRANSFER: 'transfer'}
+        if self.phase == Phase.RECOVER:
+            return self._finish(now) if segment in ('putback', 'retreat') else []
+        if expected.get(self.phase) != segment:
+            return []
+        if not ok:
+            cmds: list[Command] = [SetCups(0)]
+            self.record.failure_reason = f'{segment} failed: {reason}'
+            if self.phase == Phase.TRANSFER:  # a package may still hang on the cups: QA decides
+                cmds.append(NotifyQa(self.record.record_id, 'released', self._option()))
+            self.record.outcome = 'failed'
+            return cmds + self._recover('retreat', now)
+        if self.phase == Phase.APPROACH:
+            self._enter(Phase.SUCTION, now)
+            opt = self._option()
+            return [SetCups(opt.cup_mask), NotifyQa(self.record.record_id, 'grasped', opt)]
+        if self.phase == Phase.LIFT:
+            self._enter(Phase.VERIFY, now)
+            return [NotifyQa(self.record.record_id, 'lifted', self._option())]
+        # transfer done: release over the tray
+        self._enter(Phase.RELEASE, now)
+        return [SetCups(0)]
+
+    def on_qa(self, event: QaEvent, now: float) -> list[Command]:
+        """A QA verdict for the current record (post-lift, during transfer, or after release)."""
+        if self.record is None or event.record_id != self.record.record_id:
+            return []
+        phase, verdict, reasons, recovery = event.phase or '', event.verdict, event.reasons, event.recovery
+        if verdict != 'ok':
+            self.record.verdict = verdict
+            self.record.verdict_reasons = list(reasons)
+            self.record.recovery = recovery
+        if self.phase == Phase.VERIFY and phase == 'lifted':
+            return self._after_verify(verdict, recovery, now)
+        if self.phase == Phase.TRANSFER and verdict == 'drop':
+            self.record.outcome = 'failed'
+            self.record.failure_reason = 'dropped during transfer'
+            return [SetCups(0), *self._recover('retreat', now)]
+        if self.phase == Phase.RELEASE and phase == 'released':
+            self.record.outcome = 'succeeded' if verdict == 'ok' else 'failed'
+            if verdict != 'ok':
+                self.record.failure_reason = f'placement: {verdict}'
+            return self._finish(now)
+        return []
+
+    def on_alert(self, active: bool, hold_cell: bool, now: float,
+                 position: tuple[float, float] | None = None) -> list[Command]:
+        """A human call from QA, or its acknowledgement (``active`` False).
+
+        ``hold_cell``: the cell must stop (e.g. a package fell off the cell); the current pick is
+        finished first. Otherwise the cell keeps working and skips the package at ``position``
+        (the one that failed too often) until the alert is acknowledged.
+        """
+        if active:
+            if position is not None:
+                self._quarantined.append((float(position[0]), float(position[1])))
+            self._hold_requested = self._hold_requested or hold_cell
+            if self._hold_requested and self.phase == Phase.WAIT_SCENE:
+                self._enter(Phase.HOLD, now)
+            return []
+        self._quarantined.clear()
+        self._failures.clear()
+        self._hold_requested = False
+        if self.phase == Phase.HOLD:
+            self._enter(Phase.WAIT_SCENE, now)
+            self._arm_idle_since = now
+        return []
+
+    def on_tick(self, now: float) -> list[Command]:
+        """Check the current state's timeout."""
+        c = self.config
+        elapsed = now - self.phase_since
+        if self.phase == Phase.WAIT_SCENE and elapsed > c.decision_timeout_s:
+            return self._advance_belt(now)
+        if self.phase == Phase.PLAN and elapsed > c.plan_timeout_s:
+            return self._next_option('planning timeout', now)
+        if self.phase in (Phase.APPROACH, Phase.LIFT, Phase.TRANSFER, Phase.RECOVER) and elapsed > c.segment_timeout_s:
+            assert self.record is not None
+            self.record.outcome = 'failed'
+            self.record.failure_reason = f'{self.phase.value} timed out after {elapsed:.1f} s'
+            if self.phase == Phase.RECOVER:
+                return self._finish(now)
+            return [SetCups(0), *self._recover('retreat', now)]
+        if self.phase == Phase.SUCTION and elapsed >= c.seal_settle_s:
+            self._enter(Phase.LIFT, now)
+            assert self.record is not None
+            return [ExecuteSegment(self.record.record_id, 'lift')]
+        if self.phase == Phase.VERIFY and elapsed > c.verify_timeout_s:
+            assert self.record is not None
+            self.record.verdict_reasons.append(f'no QA verdict within {c.verify_timeout_s} s: treated as suspect')
+            return self._after_verify('suspect', 'put_back_and_repick', now)
+        if self.phase == Phase.RELEASE and elapsed > c.release_s + c.verify_timeout_s:
+            assert self.record is not None
+            self.record.outcome = 'failed'
+            self.record.verdict = 'suspect'
+            self.record.verdict_reasons.append('no placement verdict: treated as suspect')
+            return self._finish(now)
+        return []
+
+    # -- internals ------------------------------------------------------------------------------
+    def _after_verify(self, verdict: Verdict, recovery: RecoveryAction, now: float) -> list[Command]:
+        assert self.record is not None
+        if verdict == 'ok':
+            self._enter(Phase.TRANSFER, now)
+            # the arm leaves the camera's view now: frames from a little later show the new pile
+            self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)
+            return [ExecuteSegment(self.record.record_id, 'transfer'),
+                    NotifyQa(self.record.record_id, 'transferring', self._option())]
+        self.record.outcome = 'failed'
+        self.record.failure_reason = f'QA after lift: {verdict}'
+        if verdict in ('double_pick', 'suspect'):
+            # never carry what we are not sure of: put it back where it came from and re-pick
+            self.record.recovery = 'put_back_and_repick' if recovery == 'none' else recovery
+            return self._recover('putback', now)
+        return [SetCups(0), *self._recover('retreat', now)]  # missed or dropped: nothing to carry
+
+    def _recover(self, segment: str, now: float) -> list[Command]:
+        assert self.record is not None
+        self._enter(Phase.RECOVER, now)
+        self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)
+        cmds: list[Command] = [ExecuteSegment(self.record.record_id, segment)]
+        if segment == 'putback':
+            cmds.append(SetCups(0))  # released by the executor at the bottom of the putback move
+        return cmds
+
+    def _finish(self, now: float) -> list[Command]:
+        rec = self.record
+        assert rec is not None
+        if rec.outcome == 'in_progress':
+            rec.outcome = 'failed'
+        self.stats.attempts += 1
+        first = rec.attempt == 1
+        self.stats.first_attempts += int(first)
+        if rec.outcome == 'succeeded':
+            self.stats.succeeded += 1
+            self.stats.first_attempt_succeeded += int(first)
+        if self._first_approach_at is not None:
+            self.stats.cycle_s = now - self._first_approach_at
+        rec.timings_ms['cycle'] = round((now - (rec.sim_time_s or now)) * 1000.0, 1)
+        rec.states.append(('report', now))
+        self._remember_outcome(rec)
+        self.record = None
+        self._decision = None
+        self._enter(Phase.HOLD if self._hold_requested else Phase.WAIT_SCENE, now)
+        self._arm_idle_since = now
+        return [SetCups(0), EmitRecord(rec, final=True)]
+
+    def _advance_belt(self, now: float) -> list[Command]:
+        self._empty_scenes = 0
+        self.stats.belt_advances += 1
+        self._enter(Phase.WAIT_SCENE, now)
+        # frames during and right after the belt move show a moving pile
+        self._scene_valid_after_ns = int((now + self.config.belt_advance_s + self.config.scene_clear_delay_s) * 1e9)
+        return [AdvanceBelt(self.config.belt_advance_s)]
+
+    def _plan_current(self, now: float) -> list[Command]:
+        d = self._decision
+        assert d is not None
+        opt = d.options[self._option_index]
+        attempt = self._failed_attempts_near(opt.position) + 1
+        self.record = PickRecord(
+            cell_id=self.cell_id,
+            attempt=attempt,
+            sim_time_s=now,
+            color_stamp_ns=d.color_stamp_ns or d.frame_stamp_ns,
+            depth_stamp_ns=d.depth_stamp_ns or d.frame_stamp_ns,
+            model_version=d.model_version,
+            model_sha256=d.model_sha256,
+            segmenter=d.segmenter if d.segmenter in ('model', 'geometric') else 'none',
+            target=TargetInfo(instance_id=opt.instance_id, package_type=opt.package_type, score=opt.score,
+                              type_score=opt.type_score, height_top_m=opt.height_top_m,
+                              expected_mass_kg=opt.expected_mass_kg),
+            candidates=[Candidate(instance_id=o.instance_id, score=o.grasp_score, cup_mask=o.cup_mask)
+                        for o in d.options[:10]],
+            cup_mask=opt.cup_mask,
+            unhealthy_cups=list(self.unhealthy_cups),
+            suction_pose=Pose(position=opt.position, orientation=opt.orientation),
+            timings_ms={'decision': round(d.latency_ms, 2)},
+        )
+        self._enter(Phase.PLAN, now)
+        return [RequestPlan(self.record.record_id, opt), EmitRecord(self.record, final=False)]
+
+    def _failed_attempts_near(self, position: tuple[float, float, float]) -> int:
+        r2 = self.config.same_package_radius_m**2
+        return max((n for x, y, n in self._failures if (x - position[0]) ** 2 + (y - position[1]) ** 2 <= r2),
+                   default=0)
+
+    def _remember_outcome(self, rec: PickRecord) -> None:
+        """Count failures per physical package (by position: instance ids change every frame)."""
+        if rec.suction_pose is None:
+            return
+        x, y = rec.suction_pose.position[0], rec.suction_pose.position[1]
+        r2 = self.config.same_package_radius_m**2
+        self._failures = [f for f in self._failures if (f[0] - x) ** 2 + (f[1] - y) ** 2 > r2]
+        if rec.outcome != 'succeeded':
+            self._failures.append((x, y, rec.attempt))
+
+    def _usable(self, opt: GraspOption) -> bool:
+        r2 = self.config.same_package_radius_m**2
+        return all((x - opt.position[0]) ** 2 + (y - opt.position[1]) ** 2 > r2 for x, y in self._quarantined)
+
+    def _next_option(self, reason: str, now: float) -> list[Command]:
+        """The current option cannot be executed: record why and try the next, else re-perceive."""
+        assert self.record is not None and self._decision is not None
+        self.record.outcome = 'aborted'
+        self.record.failure_reason = reason
+        rec = self.record
+        self.record = None
+        cmds: list[Command] = [EmitRecord(rec, final=True)]
+        self._option_index += 1
+        if self._option_index < len(self._decision.options):
+            return cmds + self._plan_current(now)
+        self._decision = None
+        self._enter(Phase.WAIT_SCENE, now)
+        return cmds
+
+    def _option(self) -> GraspOption:
+        assert self._decision is not None
+        return self._decision.options[self._option_index]
+
+    def _is_current(self, pick_id: str, phase: Phase) -> bool:
+        return self.phase == phase and self.record is not None and self.record.record_id == pick_id
+
+    def _enter(self, phase: Phase, now: float) -> None:
+        self.phase = phase
+        self.phase_since = now
+        if self.record is not None:
+            self.record.states.append((phase.value, now))

@@ -1,0 +1,206 @@
+"""The pick state machine, every path driven by events on plain data (no ROS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from robin_cell.pick_cycle import (
+    AdvanceBelt,
+    CycleConfig,
+    Decision,
+    EmitRecord,
+    ExecuteSegment,
+    GraspOption,
+    NotifyQa,
+    Phase,
+    PickCycle,
+    RequestPlan,
+    SetCups,
+)
+from robin_core.records import QaEvent
+
+CFG = CycleConfig()
+
+
+def option(instance_id: int = 1, x: float = 0.5, y: float = 0.0, mask: int = 0b00111100) -> GraspOption:
+    return GraspOption(instance_id=instance_id, package_type='box', score=0.95, type_score=0.9, grasp_score=0.8,
+                       cup_mask=mask, position=(x, y, 0.1), orientation=(1.0, 0.0, 0.0, 0.0), expected_mass_kg=1.0)
+
+
+def decision(t: float, *options: GraspOption, reason: str = '') -> Decision:
+    return Decision(frame_stamp_ns=int(t * 1e9), options=tuple(options), reason=reason, latency_ms=80.0)
+
+
+def of(cmds: list, kind: type) -> list:
+    return [c for c in cmds if isinstance(c, kind)]
+
+
+def qa(cycle: PickCycle, phase: str, verdict: str = 'ok', recovery: str = 'none') -> QaEvent:
+    assert cycle.record is not None
+    return QaEvent(record_id=cycle.record.record_id, phase=phase, verdict=verdict, recovery=recovery)
+
+
+def run_to_verify(cycle: PickCycle, t: float, *opts: GraspOption) -> float:
+    """Drive a fresh cycle from a decision at ``t`` to the VERIFY state; returns the time."""
+    cmds = cycle.on_decision(decision(t, *(opts or (option(),))), t + 0.1)
+    pick = of(cmds, RequestPlan)[0].pick_id
+    assert cycle.on_plan(pick, True, '', t + 0.2) == [ExecuteSegment(pick, 'approach')]
+    cmds = cycle.on_segment(pick, 'approach', True, '', t + 1.2)
+    assert of(cmds, SetCups)[0].mask == (opts[0].cup_mask if opts else option().cup_mask)
+    assert of(cmds, NotifyQa)[0].phase == 'grasped'
+    assert cycle.on_tick(t + 1.25) == []  # the seal is still building
+    assert cycle.on_tick(t + 1.4) == [ExecuteSegment(pick, 'lift')]
+    assert of(cycle.on_segment(pick, 'lift', True, '', t + 1.7), NotifyQa)[0].phase == 'lifted'
+    assert cycle.phase == Phase.VERIFY
+    return t + 1.7
+
+
+def test_happy_path_emits_a_succeeded_record_and_counts_it() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    pick = c.record.record_id
+    cmds = c.on_qa(qa(c, 'lifted'), t + 0.05)
+    assert ExecuteSegment(pick, 'transfer') in cmds and c.phase == Phase.TRANSFER
+    assert c.on_segment(pick, 'transfer', True, '', t + 1.5) == [SetCups(0)]
+    cmds = c.on_qa(qa(c, 'released'), t + 1.8)
+    rec = of(cmds, EmitRecord)[-1]
+    assert rec.final and rec.record.outcome == 'succeeded' and rec.record.verdict == 'not_run'
+    assert [s for s, _ in rec.record.states][:3] == ['plan', 'approach', 'suction']
+    assert c.phase == Phase.WAIT_SCENE
+    assert (c.stats.attempts, c.stats.succeeded, c.stats.first_attempt_succeeded) == (1, 1, 1)
+    assert c.stats.decision_latency_ms == [80.0]
+
+
+def test_frames_taken_while_the_arm_was_over_the_pile_are_not_used() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    c.on_qa(qa(c, 'lifted'), t)  # transfer starts at t: frames before t + clear delay are unusable
+    c.on_segment(c.record.record_id, 'transfer', True, '', t + 1.0)
+    c.on_qa(qa(c, 'released'), t + 1.2)
+    assert c.on_decision(decision(t + 0.2, option()), t + 1.3) == []
+    assert of(c.on_decision(decision(t + CFG.scene_clear_delay_s + 0.01, option()), t + 1.3), RequestPlan)
+
+
+def test_stale_decisions_are_ignored() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    assert c.on_decision(decision(1.0, option()), 1.0 + CFG.max_decision_age_s + 0.1) == []
+    assert c.phase == Phase.WAIT_SCENE
+
+
+def test_plan_failure_tries_the_next_option_then_waits_for_a_new_scene() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    cmds = c.on_decision(decision(1.0, option(1), option(2, x=0.7)), 1.1)
+    first = of(cmds, RequestPlan)[0]
+    cmds = c.on_plan(first.pick_id, False, 'ik_failed', 1.2)
+    aborted = of(cmds, EmitRecord)[0].record
+    assert aborted.outcome == 'aborted' and 'ik_failed' in aborted.failure_reason
+    second = of(cmds, RequestPlan)[0]
+    assert second.option.instance_id == 2 and c.phase == Phase.PLAN
+    cmds = c.on_tick(1.2 + CFG.plan_timeout_s + 0.1)  # planning timeout on the last option
+    assert 'planning timeout' in of(cmds, EmitRecord)[0].record.failure_reason
+    assert c.phase == Phase.WAIT_SCENE and c.record is None
+
+
+def test_double_pick_is_put_back_and_never_carried() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    pick = c.record.record_id
+    cmds = c.on_qa(qa(c, 'lifted', 'double_pick', 'put_back_and_repick'), t + 0.1)
+    assert ExecuteSegment(pick, 'putback') in cmds
+    assert not [x for x in cmds if isinstance(x, ExecuteSegment) and x.segment == 'transfer']
+    rec = of(c.on_segment(pick, 'putback', True, '', t + 1.0), EmitRecord)[0].record
+    assert (rec.outcome, rec.verdict, rec.recovery) == ('failed', 'double_pick', 'put_back_and_repick')
+    assert c.stats.succeeded == 0 and c.phase == Phase.WAIT_SCENE
+
+
+def test_missing_qa_verdict_is_treated_as_suspect() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    cmds = c.on_tick(t + CFG.verify_timeout_s + 0.01)
+    assert of(cmds, ExecuteSegment)[0].segment == 'putback'
+    assert any('suspect' in r for r in c.record.verdict_reasons)
+
+
+def test_drop_during_transfer_is_recorded_and_the_arm_retreats() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    pick = c.record.record_id
+    c.on_qa(qa(c, 'lifted'), t)
+    cmds = c.on_qa(qa(c, 'transferring', 'drop'), t + 0.5)
+    assert SetCups(0) in cmds and ExecuteSegment(pick, 'retreat') in cmds
+    rec = of(c.on_segment(pick, 'retreat', True, '', t + 1.5), EmitRecord)[0].record
+    assert rec.verdict == 'drop' and rec.outcome == 'failed'
+
+
+def test_empty_scene_and_decision_timeout_advance_the_belt() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    assert of(c.on_decision(decision(1.0, reason='empty scene'), 1.1), AdvanceBelt)
+    # frames during the belt move are not trusted
+    assert c.on_decision(decision(1.5, option()), 1.6) == []
+    assert of(c.on_tick(1.1 + CFG.decision_timeout_s + 0.1), AdvanceBelt)
+    assert c.stats.belt_advances == 2
+
+
+def test_segment_timeout_retreats_with_a_reason() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick = of(c.on_decision(decision(1.0, option()), 1.1), RequestPlan)[0].pick_id
+    c.on_plan(pick, True, '', 1.2)
+    cmds = c.on_tick(1.2 + CFG.segment_timeout_s + 0.1)
+    assert ExecuteSegment(pick, 'retreat') in cmds and 'timed out' in c.record.failure_reason
+    rec = of(c.on_tick(1.2 + 2 * CFG.segment_timeout_s + 0.3), EmitRecord)[0].record  # retreat times out too
+    assert rec.outcome == 'failed'
+
+
+def test_repeated_failures_on_one_package_count_attempts() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = 1.0
+    for expected_attempt in (1, 2, 3):
+        t = run_to_verify(c, t, option(instance_id=expected_attempt, x=0.5 + 0.01 * expected_attempt))
+        assert c.record.attempt == expected_attempt
+        c.on_qa(qa(c, 'lifted', 'missed'), t)
+        c.on_segment(c.record.record_id, 'retreat', True, '', t + 0.5)
+        t += 1.0
+    assert c.stats.first_attempts == 1
+
+
+def test_blocking_alert_holds_after_the_current_pick_until_acknowledged() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    c.on_alert(True, hold_cell=True, now=t)
+    assert c.phase == Phase.VERIFY  # the pick in hand is finished first
+    c.on_qa(qa(c, 'lifted', 'missed'), t)
+    c.on_segment(c.record.record_id, 'retreat', True, '', t + 0.5)
+    assert c.phase == Phase.HOLD
+    assert c.on_decision(decision(t + 2.0, option()), t + 2.1) == []
+    c.on_alert(False, hold_cell=False, now=t + 3.0)
+    assert c.phase == Phase.WAIT_SCENE
+    assert of(c.on_decision(decision(t + 3.0, option()), t + 3.1), RequestPlan)
+
+
+def test_non_blocking_alert_skips_only_that_package() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    c.on_alert(True, hold_cell=False, now=0.5, position=(0.5, 0.0))
+    cmds = c.on_decision(decision(1.0, option(1, x=0.5), option(2, x=0.8)), 1.1)
+    assert of(cmds, RequestPlan)[0].option.instance_id == 2
+
+
+@pytest.mark.parametrize('late', ['approach', 'lift'])
+def test_events_for_other_picks_or_states_are_ignored(late: str) -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick = of(c.on_decision(decision(1.0, option()), 1.1), RequestPlan)[0].pick_id
+    assert c.on_segment('someone-else', 'approach', True, '', 1.2) == []
+    assert c.on_segment(pick, late, True, '', 1.2) == []  # no plan yet: nothing is executing
+    assert c.phase == Phase.PLAN
