@@ -87,9 +87,13 @@ class SetCups:
 
 @dataclass(frozen=True)
 class NotifyQa:
+    """Tell QA where the attempt is (robin_qa.protocol.PickPhase)."""
+
     record_id: str
-    phase: str  # grasped | lifted | transferring | released
+    phase: str  # approach | grasped | lifted | transferring | released | aborted
     option: GraspOption | None
+    package_id: str | None = None
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ class CycleConfig:
     plan_timeout_s: float = 3.0
     segment_timeout_s: float = 8.0
     seal_settle_s: float = 0.15
+    lift_settle_s: float = 0.2  # hold still after the lift so QA weighs a still load (its sample window)
     verify_timeout_s: float = 1.0
+    placement_timeout_s: float = 1.5  # QA's placement verdict waits for the drive robot to settle
     release_s: float = 0.25
     scene_clear_delay_s: float = 0.5
     max_decision_age_s: float = 3.0  # never act on a frame older than this
@@ -137,6 +143,14 @@ class CycleStats:
     belt_advances: int = 0
 
 
+@dataclass
+class _TrackedPackage:
+    package_id: str
+    x: float  # where it was last tried, base_link [m]
+    y: float
+    failed_attempts: int
+
+
 class PickCycle:
     """Event-driven pick state machine. Call :meth:`start` once, then the ``on_*`` methods."""
 
@@ -153,9 +167,12 @@ class PickCycle:
         self._arm_idle_since: float | None = 0.0
         self._empty_scenes = 0
         self._first_approach_at: float | None = None
-        self._failures: list[tuple[float, float, int]] = []  # (x, y [m], failed attempts) per package
-        self._quarantined: list[tuple[float, float]] = []  # packages a human was called for
+        self._packages: list[_TrackedPackage] = []  # packages with failed attempts
+        self._package_counter = 0
+        self._skipped: set[str] = set()  # package ids a human was called for
         self._hold_requested = False
+        self._released_sent = False
+        self._lifted_sent = False
         self.unhealthy_cups: tuple[int, ...] = ()
         self.model_info: tuple[str | None, str | None] = (None, None)
 
@@ -200,7 +217,7 @@ class PickCycle:
             if self._first_approach_at is None:
                 self._first_approach_at = now
             self._enter(Phase.APPROACH, now)
-            return [ExecuteSegment(pick_id, 'approach')]
+            return [self._qa('approach'), ExecuteSegment(pick_id, 'approach')]
         return self._next_option(f'plan failed: {reason}', now)
 
     def on_segment(self, pick_id: str, segment: str, ok: bool, reason: str, now: float) -> list[Command]:
@@ -215,19 +232,20 @@ class PickCycle:
             cmds: list[Command] = [SetCups(0)]
             self.record.failure_reason = f'{segment} failed: {reason}'
             if self.phase == Phase.TRANSFER:  # a package may still hang on the cups: QA decides
-                cmds.append(NotifyQa(self.record.record_id, 'released', self._option()))
+                cmds.append(self._qa('released'))
             self.record.outcome = 'failed'
             return cmds + self._recover('retreat', now)
         if self.phase == Phase.APPROACH:
             self._enter(Phase.SUCTION, now)
             opt = self._option()
-            return [SetCups(opt.cup_mask), NotifyQa(self.record.record_id, 'grasped', opt)]
+            return [SetCups(opt.cup_mask), self._qa('grasped')]
         if self.phase == Phase.LIFT:
             self._enter(Phase.VERIFY, now)
-            return [NotifyQa(self.record.record_id, 'lifted', self._option())]
+            self._lifted_sent = False  # QA is told once the package has hung still a moment
+            return []
         # transfer done: release over the tray
         self._enter(Phase.RELEASE, now)
-        return [SetCups(0)]
+        return [SetCups(0), self._qa('released')]
 
     def on_qa(self, event: QaEvent, now: float) -> list[Command]:
         """A QA verdict for the current record (post-lift, during transfer, or after release)."""
@@ -244,7 +262,7 @@ class PickCycle:
             self.record.outcome = 'failed'
             self.record.failure_reason = 'dropped during transfer'
             return [SetCups(0), *self._recover('retreat', now)]
-        if self.phase == Phase.RELEASE and phase == 'released':
+        if self.phase == Phase.RELEASE and event.final:
             self.record.outcome = 'succeeded' if verdict == 'ok' else 'failed'
             if verdict != 'ok':
                 self.record.failure_reason = f'placement: {verdict}'
@@ -252,22 +270,21 @@ class PickCycle:
         return []
 
     def on_alert(self, active: bool, hold_cell: bool, now: float,
-                 position: tuple[float, float] | None = None) -> list[Command]:
-        """A human call from QA, or its acknowledgement (``active`` False).
+                 skipped_packages: tuple[str, ...] = ()) -> list[Command]:
+        """QA's human call (latched state), or its acknowledgement (``active`` False).
 
-        ``hold_cell``: the cell must stop (e.g. a package fell off the cell); the current pick is
-        finished first. Otherwise the cell keeps working and skips the package at ``position``
-        (the one that failed too often) until the alert is acknowledged.
+        ``hold_cell``: the cell must stop (sensors unreliable, a package fell off); the current
+        pick is finished first. Otherwise the cell keeps working and leaves ``skipped_packages``
+        (the ones that failed too often) alone until the alert is acknowledged.
         """
         if active:
-            if position is not None:
-                self._quarantined.append((float(position[0]), float(position[1])))
-            self._hold_requested = self._hold_requested or hold_cell
+            self._skipped = set(skipped_packages)
+            self._hold_requested = hold_cell
             if self._hold_requested and self.phase == Phase.WAIT_SCENE:
                 self._enter(Phase.HOLD, now)
             return []
-        self._quarantined.clear()
-        self._failures.clear()
+        self._skipped.clear()
+        self._packages.clear()
         self._hold_requested = False
         if self.phase == Phase.HOLD:
             self._enter(Phase.WAIT_SCENE, now)
@@ -293,11 +310,14 @@ class PickCycle:
             self._enter(Phase.LIFT, now)
             assert self.record is not None
             return [ExecuteSegment(self.record.record_id, 'lift')]
-        if self.phase == Phase.VERIFY and elapsed > c.verify_timeout_s:
+        if self.phase == Phase.VERIFY and not self._lifted_sent and elapsed >= c.lift_settle_s:
+            self._lifted_sent = True
+            return [self._qa('lifted')]
+        if self.phase == Phase.VERIFY and elapsed > c.lift_settle_s + c.verify_timeout_s:
             assert self.record is not None
             self.record.verdict_reasons.append(f'no QA verdict within {c.verify_timeout_s} s: treated as suspect')
             return self._after_verify('suspect', 'put_back_and_repick', now)
-        if self.phase == Phase.RELEASE and elapsed > c.release_s + c.verify_timeout_s:
+        if self.phase == Phase.RELEASE and elapsed > c.release_s + c.placement_timeout_s:
             assert self.record is not None
             self.record.outcome = 'failed'
             self.record.verdict = 'suspect'
@@ -313,7 +333,7 @@ class PickCycle:
             # the arm leaves the camera's view now: frames from a little later show the new pile
             self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)
             return [ExecuteSegment(self.record.record_id, 'transfer'),
-                    NotifyQa(self.record.record_id, 'transferring', self._option())]
+                    self._qa('transferring')]
         self.record.outcome = 'failed'
         self.record.failure_reason = f'QA after lift: {verdict}'
         if verdict in ('double_pick', 'suspect'):
@@ -346,12 +366,14 @@ class PickCycle:
             self.stats.cycle_s = now - self._first_approach_at
         rec.timings_ms['cycle'] = round((now - (rec.sim_time_s or now)) * 1000.0, 1)
         rec.states.append(('report', now))
+        cmds: list[Command] = [] if self._released_sent else [self._qa('aborted')]
+        self._released_sent = False
         self._remember_outcome(rec)
         self.record = None
         self._decision = None
         self._enter(Phase.HOLD if self._hold_requested else Phase.WAIT_SCENE, now)
         self._arm_idle_since = now
-        return [SetCups(0), EmitRecord(rec, final=True)]
+        return [*cmds, SetCups(0), EmitRecord(rec, final=True)]
 
     def _advance_belt(self, now: float) -> list[Command]:
         self._empty_scenes = 0
@@ -365,10 +387,11 @@ class PickCycle:
         d = self._decision
         assert d is not None
         opt = d.options[self._option_index]
-        attempt = self._failed_attempts_near(opt.position) + 1
+        package_id, attempt = self._track(opt.position)
         self.record = PickRecord(
             cell_id=self.cell_id,
             attempt=attempt,
+            package_id=package_id,
             sim_time_s=now,
             color_stamp_ns=d.color_stamp_ns or d.frame_stamp_ns,
             depth_stamp_ns=d.depth_stamp_ns or d.frame_stamp_ns,
@@ -388,24 +411,31 @@ class PickCycle:
         self._enter(Phase.PLAN, now)
         return [RequestPlan(self.record.record_id, opt), EmitRecord(self.record, final=False)]
 
-    def _failed_attempts_near(self, position: tuple[float, float, float]) -> int:
+    def _track(self, position: tuple[float, float, float]) -> tuple[str, int]:
+        """(package id, attempt number) for a target at ``position``.
+
+        Instance ids change every frame, so a physical package is recognised by where it lies:
+        a target within ``same_package_radius_m`` of an earlier failed attempt is the same package.
+        """
         r2 = self.config.same_package_radius_m**2
-        return max((n for x, y, n in self._failures if (x - position[0]) ** 2 + (y - position[1]) ** 2 <= r2),
-                   default=0)
+        for pkg in self._packages:
+            if (pkg.x - position[0]) ** 2 + (pkg.y - position[1]) ** 2 <= r2:
+                return pkg.package_id, pkg.failed_attempts + 1
+        self._package_counter += 1
+        return f'{self.cell_id}_pkg_{self._package_counter}', 1
 
     def _remember_outcome(self, rec: PickRecord) -> None:
-        """Count failures per physical package (by position: instance ids change every frame)."""
-        if rec.suction_pose is None:
-            return
-        x, y = rec.suction_pose.position[0], rec.suction_pose.position[1]
-        r2 = self.config.same_package_radius_m**2
-        self._failures = [f for f in self._failures if (f[0] - x) ** 2 + (f[1] - y) ** 2 > r2]
-        if rec.outcome != 'succeeded':
-            self._failures.append((x, y, rec.attempt))
+        """Count failed attempts per physical package; a success forgets it."""
+        self._packages = [p for p in self._packages if p.package_id != rec.package_id]
+        if rec.outcome != 'succeeded' and rec.suction_pose is not None and rec.package_id:
+            x, y = rec.suction_pose.position[0], rec.suction_pose.position[1]
+            self._packages.append(_TrackedPackage(rec.package_id, x, y, rec.attempt))
 
     def _usable(self, opt: GraspOption) -> bool:
+        """False for a package a human was called for (QA's skipped packages) until acknowledged."""
         r2 = self.config.same_package_radius_m**2
-        return all((x - opt.position[0]) ** 2 + (y - opt.position[1]) ** 2 > r2 for x, y in self._quarantined)
+        return all((p.x - opt.position[0]) ** 2 + (p.y - opt.position[1]) ** 2 > r2
+                   for p in self._packages if p.package_id in self._skipped)
 
     def _next_option(self, reason: str, now: float) -> list[Command]:
         """The current option cannot be executed: record why and try the next, else re-perceive."""
@@ -421,6 +451,14 @@ class PickCycle:
         self._decision = None
         self._enter(Phase.WAIT_SCENE, now)
         return cmds
+
+    def _qa(self, phase: str) -> NotifyQa:
+        rec = self.record
+        assert rec is not None
+        if phase == 'released':
+            self._released_sent = True
+        opt = self._option() if self._decision is not None else None
+        return NotifyQa(rec.record_id, phase, opt, rec.package_id, rec.attempt)
 
     def _option(self) -> GraspOption:
         assert self._decision is not None

@@ -35,24 +35,26 @@ def of(cmds: list, kind: type) -> list:
     return [c for c in cmds if isinstance(c, kind)]
 
 
-def qa(cycle: PickCycle, phase: str, verdict: str = 'ok', recovery: str = 'none') -> QaEvent:
+def qa(cycle: PickCycle, phase: str, verdict: str = 'ok', recovery: str = 'none', final: bool = False) -> QaEvent:
     assert cycle.record is not None
-    return QaEvent(record_id=cycle.record.record_id, phase=phase, verdict=verdict, recovery=recovery)
+    return QaEvent(record_id=cycle.record.record_id, phase=phase, verdict=verdict, recovery=recovery, final=final)
 
 
 def run_to_verify(cycle: PickCycle, t: float, *opts: GraspOption) -> float:
     """Drive a fresh cycle from a decision at ``t`` to the VERIFY state; returns the time."""
     cmds = cycle.on_decision(decision(t, *(opts or (option(),))), t + 0.1)
     pick = of(cmds, RequestPlan)[0].pick_id
-    assert cycle.on_plan(pick, True, '', t + 0.2) == [ExecuteSegment(pick, 'approach')]
+    cmds = cycle.on_plan(pick, True, '', t + 0.2)
+    assert [q.phase for q in of(cmds, NotifyQa)] == ['approach'] and ExecuteSegment(pick, 'approach') in cmds
     cmds = cycle.on_segment(pick, 'approach', True, '', t + 1.2)
     assert of(cmds, SetCups)[0].mask == (opts[0].cup_mask if opts else option().cup_mask)
     assert of(cmds, NotifyQa)[0].phase == 'grasped'
     assert cycle.on_tick(t + 1.25) == []  # the seal is still building
     assert cycle.on_tick(t + 1.4) == [ExecuteSegment(pick, 'lift')]
-    assert of(cycle.on_segment(pick, 'lift', True, '', t + 1.7), NotifyQa)[0].phase == 'lifted'
+    assert cycle.on_segment(pick, 'lift', True, '', t + 1.7) == []
     assert cycle.phase == Phase.VERIFY
-    return t + 1.7
+    assert [q.phase for q in cycle.on_tick(t + 1.7 + CFG.lift_settle_s + 1e-6)] == ['lifted']  # hung still
+    return t + 1.7 + CFG.lift_settle_s
 
 
 def test_happy_path_emits_a_succeeded_record_and_counts_it() -> None:
@@ -62,11 +64,14 @@ def test_happy_path_emits_a_succeeded_record_and_counts_it() -> None:
     pick = c.record.record_id
     cmds = c.on_qa(qa(c, 'lifted'), t + 0.05)
     assert ExecuteSegment(pick, 'transfer') in cmds and c.phase == Phase.TRANSFER
-    assert c.on_segment(pick, 'transfer', True, '', t + 1.5) == [SetCups(0)]
-    cmds = c.on_qa(qa(c, 'released'), t + 1.8)
+    cmds = c.on_segment(pick, 'transfer', True, '', t + 1.5)
+    assert SetCups(0) in cmds and [q.phase for q in of(cmds, NotifyQa)] == ['released']
+    assert c.on_qa(qa(c, 'released'), t + 1.6) == []  # the placement verdict is still to come
+    cmds = c.on_qa(qa(c, 'placed', final=True), t + 1.8)
     rec = of(cmds, EmitRecord)[-1]
     assert rec.final and rec.record.outcome == 'succeeded' and rec.record.verdict == 'not_run'
     assert [s for s, _ in rec.record.states][:3] == ['plan', 'approach', 'suction']
+    assert not [q for q in cmds if isinstance(q, NotifyQa)]  # released already: no 'aborted'
     assert c.phase == Phase.WAIT_SCENE
     assert (c.stats.attempts, c.stats.succeeded, c.stats.first_attempt_succeeded) == (1, 1, 1)
     assert c.stats.decision_latency_ms == [80.0]
@@ -78,7 +83,7 @@ def test_frames_taken_while_the_arm_was_over_the_pile_are_not_used() -> None:
     t = run_to_verify(c, 1.0)
     c.on_qa(qa(c, 'lifted'), t)  # transfer starts at t: frames before t + clear delay are unusable
     c.on_segment(c.record.record_id, 'transfer', True, '', t + 1.0)
-    c.on_qa(qa(c, 'released'), t + 1.2)
+    c.on_qa(qa(c, 'placed', final=True), t + 1.2)
     assert c.on_decision(decision(t + 0.2, option()), t + 1.3) == []
     assert of(c.on_decision(decision(t + CFG.scene_clear_delay_s + 0.01, option()), t + 1.3), RequestPlan)
 
@@ -113,8 +118,10 @@ def test_double_pick_is_put_back_and_never_carried() -> None:
     cmds = c.on_qa(qa(c, 'lifted', 'double_pick', 'put_back_and_repick'), t + 0.1)
     assert ExecuteSegment(pick, 'putback') in cmds
     assert not [x for x in cmds if isinstance(x, ExecuteSegment) and x.segment == 'transfer']
-    rec = of(c.on_segment(pick, 'putback', True, '', t + 1.0), EmitRecord)[0].record
+    cmds = c.on_segment(pick, 'putback', True, '', t + 1.0)
+    rec = of(cmds, EmitRecord)[0].record
     assert (rec.outcome, rec.verdict, rec.recovery) == ('failed', 'double_pick', 'put_back_and_repick')
+    assert [q.phase for q in of(cmds, NotifyQa)] == ['aborted']  # QA closes the attempt
     assert c.stats.succeeded == 0 and c.phase == Phase.WAIT_SCENE
 
 
@@ -164,13 +171,18 @@ def test_repeated_failures_on_one_package_count_attempts() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
     t = 1.0
+    ids = set()
     for expected_attempt in (1, 2, 3):
         t = run_to_verify(c, t, option(instance_id=expected_attempt, x=0.5 + 0.01 * expected_attempt))
         assert c.record.attempt == expected_attempt
+        ids.add(c.record.package_id)
         c.on_qa(qa(c, 'lifted', 'missed'), t)
         c.on_segment(c.record.record_id, 'retreat', True, '', t + 0.5)
         t += 1.0
     assert c.stats.first_attempts == 1
+    assert len(ids) == 1  # one physical package, one id across frames
+    t = run_to_verify(c, t, option(instance_id=9, x=0.9))
+    assert c.record.attempt == 1 and c.record.package_id not in ids
 
 
 def test_blocking_alert_holds_after_the_current_pick_until_acknowledged() -> None:
@@ -191,9 +203,14 @@ def test_blocking_alert_holds_after_the_current_pick_until_acknowledged() -> Non
 def test_non_blocking_alert_skips_only_that_package() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
-    c.on_alert(True, hold_cell=False, now=0.5, position=(0.5, 0.0))
-    cmds = c.on_decision(decision(1.0, option(1, x=0.5), option(2, x=0.8)), 1.1)
+    t = run_to_verify(c, 1.0, option(1, x=0.5))
+    failed_pkg = c.record.package_id
+    c.on_qa(qa(c, 'lifted', 'missed'), t)
+    c.on_segment(c.record.record_id, 'retreat', True, '', t + 0.5)
+    c.on_alert(True, hold_cell=False, now=t + 0.6, skipped_packages=(failed_pkg,))
+    cmds = c.on_decision(decision(t + 1.0, option(1, x=0.51), option(2, x=0.8)), t + 1.1)
     assert of(cmds, RequestPlan)[0].option.instance_id == 2
+    assert c.phase == Phase.PLAN  # the cell keeps working
 
 
 @pytest.mark.parametrize('late', ['approach', 'lift'])
