@@ -14,9 +14,13 @@ NODES = {
     'motion_executor_node': 'robin_grasp.motion_executor_node:main',
     'cell_controller_node': 'robin_cell.cell_controller_node:main',
     'qa_node': 'robin_qa.qa_node:main',
+    'recorder_node': 'robin_insight.recorder_node:main',
+    'pick_store_node': 'robin_insight.store_node:main',
 }
 TOOLS = {
     'robin-cell': 'robin_bringup.cli:main',
+    'robin-replay': 'robin_insight.replay_cli:main',
+    'robin-audit': 'robin_insight.audit_cli:main',
 }
 
 setup(
@@ -30,7 +34,7 @@ setup(
         (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
         (f'share/{PACKAGE}/urdf', glob('urdf/*')),
     ],
-    package_data={'': ['*.onnx', '*.json', '*.xml', '*.png']},
+    package_data={'': ['*.onnx', '*.json', '*.xml', '*.png', 'templates/*.html', 'static/*.css']},
     include_package_data=True,
     install_requires=['setuptools'],
     zip_safe=False,

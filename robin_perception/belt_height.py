@@ -37,6 +37,22 @@ class BeltPlane:
         """A belt perpendicular to the optical axis, ``height_m`` below the camera."""
         return cls(np.array([0.0, 0.0, -1.0]), float(height_m))
 
+    @classmethod
+    def from_extrinsics(cls, t_base_optical: np.ndarray, belt_z: float) -> BeltPlane:
+        """The belt ``z = belt_z`` of the base frame, seen from an optical frame at ``t_base_optical`` (4x4).
+
+        Height of an optical-frame point p is ``R[2] . p + t_z - belt_z`` (z-up base frame).
+        """
+        t = np.asarray(t_base_optical, dtype=np.float64)
+        return cls(t[2, :3].copy(), float(t[2, 3] - belt_z))
+
+    def as_list(self) -> list[float]:
+        return [*(float(v) for v in self.normal), float(self.offset)]
+
+    @classmethod
+    def from_list(cls, v: list[float]) -> BeltPlane:
+        return cls(np.asarray(v[:3], dtype=np.float64), float(v[3]))
+
     def height_of(self, points: np.ndarray) -> np.ndarray:
         """Signed heights [m] of (..., 3) camera-frame points."""
         return (points @ self.normal.astype(points.dtype)) + np.asarray(self.offset, dtype=points.dtype)

@@ -53,7 +53,8 @@ class Intrinsics:
         """Per-pixel (x/z, y/z) of the viewing rays, each (H, W) float32."""
         u = (np.arange(self.width, dtype=np.float32) - np.float32(self.cx)) / np.float32(self.fx)
         v = (np.arange(self.height, dtype=np.float32) - np.float32(self.cy)) / np.float32(self.fy)
-        return np.broadcast_to(u[None, :], (self.height, self.width)), np.broadcast_to(v[:, None], (self.height, self.width))
+        shape = (self.height, self.width)
+        return np.broadcast_to(u[None, :], shape), np.broadcast_to(v[:, None], shape)
 
     def back_project(self, depth_m: np.ndarray) -> np.ndarray:
         """Depth image [m] (NaN invalid) -> (H, W, 3) camera-frame points [m] (REP-103 optical)."""

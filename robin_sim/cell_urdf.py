@@ -68,7 +68,7 @@ class _Shape:
 
 
 def _f(values: tuple[float, ...]) -> str:
-    return ' '.join(f'{v:.6g}' for v in values)
+    return ' '.join(f'{v:.10g}' for v in values)
 
 
 def _geometry(s: _Shape) -> str:
@@ -165,7 +165,7 @@ def build_urdf() -> str:
         parts.append(
             f'  <joint name="{joint}" type="revolute"><parent link="{parent}"/><child link="{link}"/>'
             f'<origin xyz="{_f(xyz)}" rpy="{_f(rpy)}"/><axis xyz="0 0 1"/>'
-            f'<limit lower="{-lim:.6g}" upper="{lim:.6g}" velocity="{JOINT_VELOCITY_LIMIT:.6g}" '
+            f'<limit lower="{-lim:.10g}" upper="{lim:.10g}" velocity="{JOINT_VELOCITY_LIMIT:.10g}" '
             f'effort="{JOINT_EFFORT[i]:.6g}"/><dynamics damping="0.5" friction="0.0"/></joint>'
         )
         parts.append(_link(link, _arm_shapes()[i], LINK_MASSES[i], 'ur_blue' if i in (1, 2) else 'ur_grey'))

@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-# Debian packages: libusb for open3d; EGL (Mesa) for MuJoCo's headless renderer.
+# Debian packages: libusb for open3d; EGL (Mesa) for MuJoCo's headless renderer; chromium for UI tests.
 need=()
 ldconfig -p | grep -q 'libusb-1.0.so.0' || need+=(libusb-1.0-0)
 ldconfig -p | grep -q 'libEGL.so.1' || need+=(libegl1 libgl1-mesa-dri)
+# headless browser for the audit UI test (Playwright drives Debian's chromium; its own download fails here)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "bootstrap: please install Debian packages: ${need[*]} (needs root)" >&2

@@ -1,0 +1,1 @@
+"""Grasp planning (target selection, suction pose, cup subset) and motion for the pick cell."""

@@ -1,0 +1,142 @@
+"""The grasp decision record (JSON on ``grasp/decision``), validated on both ends by one model.
+
+One record per planned frame: what was chosen and why, every candidate target's score terms,
+every rejected instance's reason, and the planning latency. The pick record and the audit UI
+consume it; :meth:`GraspDecision.model_validate_json` is the reader's side.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from robin_grasp.grasp_planner import PlanResult
+
+SCHEMA = 'robin.grasp_decision/1'
+
+
+class ChosenGrasp(BaseModel):
+    """The grasp the cell should execute (the first row of ``grasp/candidates``)."""
+
+    model_config = ConfigDict(extra='forbid')
+
+    instance_id: int
+    type_id: int
+    type_name: str
+    instance_score: float  #: perception confidence [0..1]
+    type_score: float  #: type confidence [0..1]
+    height_top_m: float  #: top surface above the belt [m]
+    cup_mask: int = Field(ge=0, le=255)
+    cups: list[int]  #: per cup 0/1, the ``gripper/cup_command`` layout
+    position: list[float] = Field(min_length=3, max_length=3)  #: tcp in base_link [m]
+    quaternion: list[float] = Field(min_length=4, max_length=4)  #: (x, y, z, w)
+    yaw: float  #: [rad]
+    score: float
+    target_score: float
+    pose_score: float
+    pose_terms: dict[str, float]
+    mass_kg: float
+    mass_upper_kg: float
+    force_required_n: float
+    force_available_n: float
+
+
+class CandidateSummary(BaseModel):
+    """One row of the published candidate table, for the pick record."""
+
+    model_config = ConfigDict(extra='forbid')
+
+    instance_id: int
+    score: float
+    cup_mask: int = Field(ge=0, le=255)
+    yaw: float  #: [rad]
+
+
+class TargetRecord(BaseModel):
+    """One pickable instance and its target-selection score terms."""
+
+    model_config = ConfigDict(extra='forbid')
+
+    instance_id: int
+    type_name: str
+    score: float
+    terms: dict[str, float]
+
+
+class GraspDecision(BaseModel):
+    """Decision for one perception frame."""
+
+    model_config = ConfigDict(extra='forbid', populate_by_name=True)
+
+    schema_: Literal['robin.grasp_decision/1'] = Field(SCHEMA, alias='schema')
+    stamp_ns: int  #: header stamp of the perception frame [ns]
+    frame_id: str  #: frame of the poses (base_link)
+    status: Literal['ok', 'empty_scene', 'no_pickable_target', 'no_feasible_grasp', 'bad_input']
+    reason: str = ''
+    chosen: ChosenGrasp | None = None
+    targets: list[TargetRecord] = Field(default_factory=list)
+    rejected: dict[str, str] = Field(default_factory=dict)  #: instance id -> reason
+    n_candidates: int = 0
+    candidates: list[CandidateSummary] = Field(default_factory=list)  #: ranked, as on grasp/candidates
+    unhealthy_cups: list[int] = Field(default_factory=list)  #: cup indices not used
+    latency_ms: dict[str, float] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
+
+
+def decision_from_plan(
+    result: PlanResult, stamp_ns: int, frame_id: str, *, unhealthy: list[int], num_cups: int, belt_z: float = 0.0
+) -> GraspDecision:
+    """Build the record from a planner result.
+
+    Args:
+        result: planner output.
+        stamp_ns: perception frame stamp [ns].
+        frame_id: frame of the poses.
+        unhealthy: indices of cups excluded as unhealthy.
+        num_cups: cups on the tool.
+        belt_z: belt height in base_link, for the target's height above it [m].
+    """
+    chosen = None
+    targets_by_id = {t.instance_id: t for t in result.selection.ranked} if result.selection else {}
+    if (c := result.chosen) is not None:
+        t = targets_by_id[c.target_id]
+        chosen = ChosenGrasp(
+            instance_id=c.target_id, type_id=c.type_id, type_name=t.type_name, instance_score=t.terms['confidence'],
+            type_score=t.type_score, height_top_m=t.top - belt_z, cup_mask=c.cup_mask,
+            cups=[(c.cup_mask >> k) & 1 for k in range(num_cups)],
+            position=[float(v) for v in c.position], quaternion=[float(v) for v in c.quaternion], yaw=c.yaw,
+            score=c.score, target_score=c.target_score, pose_score=c.pose_score, pose_terms=c.terms,
+            mass_kg=_finite(c.mass), mass_upper_kg=_finite(c.mass_upper), force_required_n=_finite(c.force_required),
+            force_available_n=c.force_available,
+        )  # fmt: skip
+    targets = []
+    if result.selection is not None:
+        targets = [
+            TargetRecord(instance_id=t.instance_id, type_name=t.type_name, score=t.score, terms=t.terms)
+            for t in result.selection.ranked
+        ]
+    return GraspDecision(
+        stamp_ns=stamp_ns,
+        frame_id=frame_id,
+        status=result.status,  # type: ignore[arg-type]
+        reason=result.reason,
+        chosen=chosen,
+        targets=targets,
+        rejected={str(k): v for k, v in sorted(result.rejected.items())},
+        n_candidates=len(result.candidates),
+        candidates=[
+            CandidateSummary(instance_id=k.target_id, score=k.score, cup_mask=k.cup_mask, yaw=k.yaw)
+            for k in result.candidates
+        ],
+        unhealthy_cups=list(unhealthy),
+        latency_ms=dict(result.timings_ms),
+    )
+
+
+def _finite(v: float) -> float:
+    """NaN and inf are not valid JSON; -1 marks 'not estimated'."""
+    return float(v) if math.isfinite(v) else -1.0

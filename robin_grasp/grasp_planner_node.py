@@ -1,0 +1,200 @@
+"""ROS 2 adapter: instances + labels + aligned depth + camera_info in, ranked grasps out.
+
+The algorithms live in plain modules (:func:`robin_grasp.grasp_planner.plan_grasps`); this node
+assembles frames by stamp, hands the newest complete frame to one worker thread (older frames are
+dropped, never queued), publishes the candidate table, the chosen pose and a JSON decision
+record for every frame (also when there is nothing to pick), and reports latency to /diagnostics.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header, String, UInt8MultiArray
+
+from robin_core import topics
+from robin_core.cell_description import CameraIntrinsics, CellDescription, default_cell
+from robin_core.diagnostics import ERROR, OK, STALE, WARN, DiagnosticsPublisher, Status
+from robin_core.image_codec import ImageFormatError, Stamp, depth_to_meters, image_to_numpy
+from robin_core.instance_table import cloud_to_instances
+from robin_core.node_main import run_node
+from robin_core.params import ParameterError, declare
+from robin_core.qos import LATCHED, RECORDS, RELIABLE, SENSOR
+from robin_core.table_codec import TableFormatError, table_to_cloud
+from robin_grasp.cup_selection import unhealthy_from_flags
+from robin_grasp.frame_sync import FrameSync
+from robin_grasp.grasp_candidates import candidates_to_table
+from robin_grasp.grasp_config import NODE_SPECS, PLANNER_SPECS, config_from_values
+from robin_grasp.grasp_decision import GraspDecision, decision_from_plan
+from robin_grasp.grasp_planner import PlanResult, Scene, plan_grasps
+
+
+class GraspPlannerNode(Node):
+    """Plans a grasp for every complete perception frame (newest first)."""
+
+    def __init__(self, cell: CellDescription | None = None, **kwargs) -> None:
+        super().__init__('grasp_planner', **kwargs)
+        self._cell = cell or default_cell()
+        values = {s.name: declare(self, s.name, s.default, s.description, low=s.low, high=s.high, choices=s.choices)
+                  for s in (*NODE_SPECS, *PLANNER_SPECS)}  # fmt: skip
+        try:
+            self._config = config_from_values(values)
+        except ValueError as exc:
+            raise ParameterError('grasp planner', str(exc)) from exc
+        self._sync: FrameSync[PointCloud2, Image, Image] = FrameSync(int(values['stamp_tolerance_s'] * 1e9))
+        self._info_timeout = float(values['camera_info_timeout_s'])
+        n = self._cell.gripper.num_cups
+        self._unhealthy = np.zeros(n, bool)
+        self._intrinsics: CameraIntrinsics | None = None
+        self._info_time = 0.0
+        self._lock = threading.Lock()
+        self._pending: tuple[int, PointCloud2, Image, Image] | None = None
+        self._wake = threading.Event()
+        self._stop = False
+        self._latency: deque[float] = deque(maxlen=200)
+        self._frames = self._dropped = self._bad = 0
+        self._last: tuple[str, str] = ('none', '')
+
+        self._pub_table = self.create_publisher(PointCloud2, topics.GRASP_CANDIDATES, RELIABLE)
+        self._pub_pose = self.create_publisher(PoseStamped, topics.GRASP_TARGET_POSE, RELIABLE)
+        self._pub_decision = self.create_publisher(String, topics.GRASP_DECISION, RECORDS)
+        self.create_subscription(PointCloud2, topics.INSTANCE_TABLE, self._on_table, RELIABLE)
+        self.create_subscription(Image, topics.INSTANCE_LABELS, self._on_labels, RELIABLE)
+        self.create_subscription(Image, topics.DEPTH_IMAGE, self._on_depth, SENSOR)
+        self.create_subscription(CameraInfo, topics.COLOR_INFO, self._on_info, SENSOR)
+        self.create_subscription(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, self._on_unhealthy, LATCHED)
+        self._diag = DiagnosticsPublisher(self, period_s=1.0)
+        self._diag.add('grasp planning', self._status)
+        self._worker = threading.Thread(target=self._work, name='grasp_planner', daemon=True)
+        self._worker.start()
+
+    # ---------------------------------------------------------------- inputs
+    def _on_table(self, msg: PointCloud2) -> None:
+        self._offer(self._sync.add_table(Stamp.from_msg(msg.header.stamp).nanoseconds, msg))
+
+    def _on_labels(self, msg: Image) -> None:
+        self._offer(self._sync.add_labels(Stamp.from_msg(msg.header.stamp).nanoseconds, msg))
+
+    def _on_depth(self, msg: Image) -> None:
+        self._offer(self._sync.add_depth(Stamp.from_msg(msg.header.stamp).nanoseconds, msg))
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        k = msg.k
+        self._intrinsics = CameraIntrinsics(int(msg.width), int(msg.height), float(k[0]), float(k[4]), float(k[2]),
+                                            float(k[5]))
+        self._info_time = time.monotonic()
+
+    def _on_unhealthy(self, msg: UInt8MultiArray) -> None:
+        try:
+            self._unhealthy = unhealthy_from_flags(list(msg.data), self._cell.gripper.num_cups)
+        except ValueError as exc:
+            self.get_logger().error(f'ignoring {topics.QA_UNHEALTHY_CUPS}: {exc}')
+            return
+        self.get_logger().info(f'unhealthy cups now {np.flatnonzero(self._unhealthy).tolist()}')
+
+    def _offer(self, frame: tuple[int, PointCloud2, Image, Image] | None) -> None:
+        if frame is None:
+            return
+        with self._lock:
+            self._dropped += self._pending is not None  # the worker was busy: newest frame wins
+            self._pending = frame
+        self._wake.set()
+
+    # ---------------------------------------------------------------- planning
+    def _work(self) -> None:
+        while not self._stop:
+            self._wake.wait(0.2)
+            self._wake.clear()
+            with self._lock:
+                frame, self._pending = self._pending, None
+            if frame is not None:
+                try:
+                    self._plan(*frame)
+                except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
+                    self._bad += 1
+                    self.get_logger().error(f'planning failed: {type(exc).__name__}: {exc}')
+
+    def _plan(self, stamp_ns: int, table_msg: PointCloud2, labels_msg: Image, depth_msg: Image) -> None:
+        t0 = time.perf_counter()
+        header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self._cell.planning_frame)
+        unhealthy = self._unhealthy.copy()
+        try:
+            scene = self._scene(table_msg, labels_msg, depth_msg)
+        except (ImageFormatError, TableFormatError, ValueError) as exc:
+            self._bad += 1
+            self._publish(header, None, f'bad input: {exc}', unhealthy, t0)
+            return
+        result = plan_grasps(scene, self._cell.gripper, self._cell.pick_area, unhealthy=unhealthy, config=self._config)
+        self._publish(header, result, '', unhealthy, t0)
+
+    def _scene(self, table_msg: PointCloud2, labels_msg: Image, depth_msg: Image) -> Scene:
+        if self._intrinsics is None:
+            raise ValueError(f'no camera_info received on {topics.COLOR_INFO} yet')
+        labels = image_to_numpy(labels_msg, expect=('mono16', '16UC1'))
+        depth = depth_to_meters(depth_msg)
+        if labels.shape != depth.shape or labels.shape != (self._intrinsics.height, self._intrinsics.width):
+            raise ValueError(f'labels {labels.shape}, depth {depth.shape} and camera_info '
+                             f'{self._intrinsics.height}x{self._intrinsics.width} differ')  # fmt: skip
+        return Scene(cloud_to_instances(table_msg), labels, depth, self._intrinsics, self._cell.camera.T_base_optical)
+
+    def _publish(self, header: Header, result: PlanResult | None, error: str, unhealthy: np.ndarray, t0: float) -> None:
+        bad_cups = np.flatnonzero(unhealthy).tolist()
+        if result is None:
+            decision = GraspDecision(stamp_ns=Stamp.from_msg(header.stamp).nanoseconds, frame_id=header.frame_id,
+                                     status='bad_input', reason=error, unhealthy_cups=bad_cups)  # fmt: skip
+            candidates = []
+        else:
+            decision = decision_from_plan(result, Stamp.from_msg(header.stamp).nanoseconds, header.frame_id,
+                                          unhealthy=bad_cups, num_cups=self._cell.gripper.num_cups,
+                                          belt_z=self._cell.pick_area.belt_z)
+            candidates = result.candidates
+        self._pub_table.publish(table_to_cloud(candidates_to_table(candidates), header))
+        if result is not None and (c := result.chosen) is not None:
+            pose = PoseStamped(header=header)
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = (float(v) for v in c.position)
+            o = pose.pose.orientation
+            o.x, o.y, o.z, o.w = (float(v) for v in c.quaternion)
+            self._pub_pose.publish(pose)
+        latency = 1000.0 * (time.perf_counter() - t0)
+        decision.latency_ms['node_total'] = latency
+        self._pub_decision.publish(String(data=decision.to_json()))
+        self._latency.append(latency)
+        self._frames += 1
+        self._last = (decision.status, decision.reason)
+
+    # ---------------------------------------------------------------- diagnostics, shutdown
+    def _status(self) -> Status:
+        lat = np.array(self._latency) if self._latency else np.zeros(1)
+        values = {
+            'frames': self._frames, 'dropped_busy': self._dropped, 'dropped_unmatched': self._sync.stats.dropped,
+            'bad_frames': self._bad, 'latency_p50_ms': float(np.percentile(lat, 50)),
+            'latency_p99_ms': float(np.percentile(lat, 99)), 'last_status': self._last[0],
+            'unhealthy_cups': np.flatnonzero(self._unhealthy).tolist(),
+        }  # fmt: skip
+        if self._intrinsics is None or time.monotonic() - self._info_time > self._info_timeout:
+            return Status(STALE, 'no recent camera_info', values)
+        if self._last[0] == 'bad_input':
+            return Status(ERROR, self._last[1], values)
+        if self._last[0] not in ('ok', 'none'):
+            return Status(WARN, f'{self._last[0]}: {self._last[1]}', values)
+        return Status(OK, 'planning', values)
+
+    def close(self) -> None:
+        """Stop the worker thread (called by run_node and the tests before destroy_node)."""
+        self._stop = True
+        self._wake.set()
+        self._worker.join(timeout=2.0)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(GraspPlannerNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

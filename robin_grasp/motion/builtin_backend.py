@@ -1,0 +1,198 @@
+"""The built-in backend: mink IK, MuJoCo collision checks, direct/OMPL paths, toppra timing."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robin_grasp.motion.cartesian_path import straight_line_path
+from robin_grasp.motion.collision import CollisionChecker
+from robin_grasp.motion.ik import IkSolver, choose_solution, nearest_equivalent, posture_flags
+from robin_grasp.motion.interface import (
+    FailureReason,
+    FloatArray,
+    Goal,
+    JointGoal,
+    JointTrajectory,
+    PlanFailure,
+    PlanResult,
+    PoseGoal,
+    Scene,
+)
+from robin_grasp.motion.joint_path import JointPathPlanner
+from robin_grasp.motion.planning_model import PlanningModel
+from robin_grasp.motion.time_parametrization import parametrize
+
+#: Spline smoothing may cut corners of a sampled path; re-densify and retry this many times.
+_MAX_SMOOTHING_RETRIES = 3
+
+
+@dataclass
+class PlanStats:
+    """Counters of the last plan (for diagnostics and the benchmark)."""
+
+    planner: str = ''
+    ik_ms: float = 0.0
+    path_ms: float = 0.0
+    timing_ms: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class BuiltinBackend:
+    """Implements :class:`~robin_grasp.motion.interface.MotionBackend` without MoveIt.
+
+    Args:
+        model: The planning model of arm + cell.
+        preferred_posture: Elbow-up, wrist-down reference posture [rad].
+        use_ompl: False = direct-interpolation-only baseline.
+        sample_dt: Output trajectory sample period [s].
+        segment_step: Collision-check resolution along joint segments [rad].
+        cartesian_step: Straight-line resolution [m].
+        joint_weights: Weights of each joint's motion when choosing among IK solutions.
+        use_via: Try a raised via point before the sampling planner (off: measured slower cycles
+            than RRTConnect + shortcutting, kept for cells with tall fixtures).
+        via_heights: Heights above start/goal of the via candidates [m].
+    """
+
+    name = 'builtin'
+
+    def __init__(
+        self,
+        model: PlanningModel,
+        preferred_posture: Sequence[float],
+        *,
+        use_ompl: bool = True,
+        sample_dt: float = 0.01,
+        segment_step: float = 0.03,
+        cartesian_step: float = 0.01,
+        joint_weights: Sequence[float] | None = None,
+        use_via: bool = False,
+        via_heights: Sequence[float] = (0.1, 0.25),
+    ) -> None:
+        self.model = model
+        self.joint_names = model.joint_names
+        self.checker = CollisionChecker(model, segment_step=segment_step)
+        self.ik = IkSolver(model, preferred_posture)
+        self.paths = JointPathPlanner(self.checker, use_ompl=use_ompl)
+        self.sample_dt = sample_dt
+        self.cartesian_step = cartesian_step
+        self.joint_weights = None if joint_weights is None else np.asarray(joint_weights, dtype=float)
+        self.use_via = use_via
+        self.via_heights = tuple(via_heights)
+        self.stats = PlanStats()
+
+    def forward_kinematics(self, q: FloatArray) -> FloatArray:
+        """tcp pose (4×4, base_link) at joints ``q`` [rad]."""
+        return self.model.tcp_pose(np.asarray(q, dtype=float))
+
+    def plan(self, start: FloatArray, goal: Goal, scene: Scene, timeout_s: float = 1.0) -> PlanResult:
+        """Plan start → goal in ``scene`` (see :class:`MotionBackend`)."""
+        t0 = time.perf_counter()
+        start = np.asarray(start, dtype=float)
+        self.stats = PlanStats()
+        if start.shape != (len(self.joint_names),) or not np.all(np.isfinite(start)):
+            return PlanFailure(FailureReason.INVALID_REQUEST, f'start must be {len(self.joint_names)} finite joints')
+        self.checker.apply_scene(scene)
+        if isinstance(goal, PoseGoal) and goal.linear:
+            return self._plan_linear(start, goal.pose, t0)
+        if isinstance(goal, JointGoal):
+            q_goal = np.asarray(goal.positions, dtype=float)
+            if q_goal.shape != start.shape:
+                return PlanFailure(FailureReason.INVALID_REQUEST, 'goal joints have the wrong length')
+        else:
+            q_goal_or_fail = self.solve_ik(start, goal.pose)
+            if isinstance(q_goal_or_fail, PlanFailure):
+                return q_goal_or_fail
+            q_goal = q_goal_or_fail
+        t1 = time.perf_counter()
+        self.stats.ik_ms = (t1 - t0) * 1e3
+        remaining = timeout_s - (t1 - t0)
+        path = self.paths.plan(start, q_goal, remaining, via=self._raised_via if self.use_via else None)
+        if isinstance(path, PlanFailure):
+            return path
+        self.stats.planner = path.planner
+        t2 = time.perf_counter()
+        self.stats.path_ms = (t2 - t1) * 1e3
+        traj = self._time_parametrize(path.waypoints, smooth_check=path.planner != 'direct')
+        self.stats.timing_ms = (time.perf_counter() - t2) * 1e3
+        return traj
+
+    def solve_ik(self, start: FloatArray, pose: FloatArray) -> FloatArray | PlanFailure:
+        """The preferred valid IK solution for tcp ``pose`` near ``start``, or why there is none.
+
+        The start state and the preferred posture aimed at the target are always tried; random
+        seeds only when neither gives a valid solution. Among valid solutions
+        :func:`choose_solution` prefers elbow-up, wrist-down, then the least motion.
+        """
+        if np.linalg.norm(pose[:3, 3]) > 1.2:  # far beyond a UR5e's 0.85 m reach + tool
+            return PlanFailure(FailureReason.UNREACHABLE, f'target {np.round(pose[:3, 3], 3).tolist()} out of reach')
+        converged, valid = 0, []
+        for k, seed in enumerate(self.ik.seeds(pose, start)):
+            if k >= 2 and any(all(posture_flags(self.model, q)) for q in valid):
+                break
+            sol = self.ik.solve_from(pose, seed)
+            if sol is None:
+                continue
+            converged += 1
+            q = nearest_equivalent(sol.q, start, self.model.limits.lower, self.model.limits.upper)
+            if self.checker.is_valid(q):
+                valid.append(q)
+        if valid:
+            best = choose_solution(self.model, valid, start, self.joint_weights)
+            assert best is not None
+            return best
+        if converged:
+            return PlanFailure(FailureReason.GOAL_IN_COLLISION, f'all {converged} IK solutions collide')
+        return PlanFailure(FailureReason.IK_FAILED, f'no IK solution for {np.round(pose[:3, 3], 3).tolist()}')
+
+    def _raised_via(self, start: FloatArray, goal: FloatArray) -> list[FloatArray]:
+        """Candidate via states for a swing that dips into a fixture: the tcp midway between start
+        and goal, raised above both by :attr:`via_heights` (cheap, and smoother than RRT)."""
+        p0, p1 = self.model.tcp_pose(start), self.model.tcp_pose(goal)
+        out = []
+        for h in self.via_heights:
+            pose = p1.copy()
+            pose[:3, 3] = (p0[:3, 3] + p1[:3, 3]) / 2
+            pose[2, 3] = max(p0[2, 3], p1[2, 3]) + h
+            sol = self.ik.solve_from(pose, (start + goal) / 2)
+            if sol is not None:
+                lim = self.model.limits
+                out.append(nearest_equivalent(sol.q, (start + goal) / 2, lim.lower, lim.upper))
+        return out
+
+    def _plan_linear(self, start: FloatArray, pose: FloatArray, t0: float) -> PlanResult:
+        if not self.checker.is_valid(start):
+            return PlanFailure(FailureReason.START_IN_COLLISION, 'start state collides')
+        pts = straight_line_path(self.ik, self.checker, start, pose, step=self.cartesian_step)
+        if isinstance(pts, PlanFailure):
+            return pts
+        self.stats.planner = 'linear'
+        t1 = time.perf_counter()
+        self.stats.path_ms = (t1 - t0) * 1e3
+        traj = self._time_parametrize(pts, smooth_check=False)
+        self.stats.timing_ms = (time.perf_counter() - t1) * 1e3
+        return traj
+
+    def _time_parametrize(self, waypoints: FloatArray, *, smooth_check: bool) -> JointTrajectory | PlanFailure:
+        """toppra through the waypoints; for sparse (sampled) paths, check the smoothed curve and
+        densify the polyline when the spline cut a corner into an obstacle."""
+        lim = self.model.limits
+        pts = waypoints
+        for _ in range(_MAX_SMOOTHING_RETRIES + 1):
+            traj = parametrize(pts, lim.velocity, lim.acceleration, self.joint_names, sample_dt=self.sample_dt)
+            if not smooth_check or self.checker.path_valid(traj.positions):
+                return traj
+            pts = _densify(pts, 2)
+        return PlanFailure(FailureReason.UNREACHABLE, 'smoothed path collides')
+
+
+def _densify(pts: FloatArray, factor: int) -> FloatArray:
+    """Insert ``factor - 1`` evenly spaced points into every segment of the polyline."""
+    out = [pts[0]]
+    for a, b in itertools.pairwise(pts):
+        out.extend(a + (b - a) * (k / factor) for k in range(1, factor + 1))
+    return np.stack(out)

@@ -1,0 +1,122 @@
+"""Collision checks on the planning model: single states and straight joint-space segments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from robin_grasp.motion.interface import FloatArray, HeightMap, Scene
+from robin_grasp.motion.planning_model import PlanningModel
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One offending contact: the two geom names and the signed distance [m] (< 0 = penetration)."""
+
+    geom1: str
+    geom2: str
+    distance: float
+
+
+class CollisionChecker:
+    """Answers "is this joint state / segment collision-free?" against the cell and the scene.
+
+    Args:
+        model: The planning model (owned: checks mutate its MjData).
+        segment_step: Largest joint step between checked states on a segment [rad].
+    """
+
+    def __init__(self, model: PlanningModel, segment_step: float = 0.03) -> None:
+        self.model = model
+        self.segment_step = float(segment_step)
+        self.checks = 0  # state checks since construction (benchmarks, diagnostics)
+        m = model.model
+        first = int(model.joint_bodies[0])
+        # the first moving body always overlaps its mount (base housing); that is not a collision
+        self._ignored_pairs = {frozenset((first, int(m.body_parentid[first])))}
+
+    def apply_scene(self, scene: Scene) -> None:
+        """Load a scene's pile, boxes and carried package into the model."""
+        pm = self.model
+        pm.set_boxes(scene.boxes)
+        pm.set_payload(scene.attached)
+        if pm.pile is None:
+            return
+        hm = scene.height_map
+        grid = np.full(pm.pile.shape, np.nan) if hm is None else resample_height_map(hm, pm)
+        if scene.pile_clear_xy is not None:
+            cx, cy, radius, z = scene.pile_clear_xy
+            xs, ys = pile_cell_centres(pm)
+            inside = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius**2
+            grid = np.where(inside, np.minimum(np.nan_to_num(grid, nan=-np.inf), z), grid)
+        pm.set_pile(grid)
+
+    def contacts(self, q: FloatArray) -> list[Contact]:
+        """All contacts closer than the clearance at joint positions ``q`` [rad]."""
+        pm = self.model
+        m, d = pm.model, pm.data
+        pm.set_joints(q)
+        mujoco.mj_collision(m, d)
+        self.checks += 1
+        out = []
+        for i in range(d.ncon):
+            c = d.contact[i]
+            b1, b2 = int(m.geom_bodyid[c.geom1]), int(m.geom_bodyid[c.geom2])
+            if frozenset((b1, b2)) in self._ignored_pairs or pm.same_rigid_group(b1, b2):
+                continue
+            out.append(Contact(_geom_name(m, c.geom1), _geom_name(m, c.geom2), float(c.dist)))
+        return out
+
+    def is_valid(self, q: FloatArray) -> bool:
+        """True when ``q`` is within joint limits and collision-free."""
+        lim = self.model.limits
+        if np.any(q < lim.lower) or np.any(q > lim.upper):
+            return False
+        return not self.contacts(q)
+
+    def segment_valid(self, q0: FloatArray, q1: FloatArray) -> bool:
+        """True when the straight joint-space segment q0 → q1 is valid at :attr:`segment_step`."""
+        steps = max(1, int(np.ceil(np.max(np.abs(q1 - q0)) / self.segment_step)))
+        return all(self.is_valid(q0 + (q1 - q0) * (k / steps)) for k in range(1, steps + 1))
+
+    def path_valid(self, path: FloatArray) -> bool:
+        """True when every state and segment of the (N, dof) ``path`` is valid."""
+        if not self.is_valid(path[0]):
+            return False
+        return all(self.segment_valid(path[k], path[k + 1]) for k in range(len(path) - 1))
+
+
+def pile_cell_centres(model: PlanningModel) -> tuple[FloatArray, FloatArray]:
+    """x and y [m] of every height-field cell, each shaped like the grid."""
+    assert model.pile is not None
+    p = model.pile
+    rows, cols = p.shape
+    xs = np.linspace(p.center_xy[0] - p.half_size_xy[0], p.center_xy[0] + p.half_size_xy[0], cols)
+    ys = np.linspace(p.center_xy[1] - p.half_size_xy[1], p.center_xy[1] + p.half_size_xy[1], rows)
+    return np.meshgrid(xs, ys)
+
+
+def resample_height_map(hm: HeightMap, model: PlanningModel) -> FloatArray:
+    """Resample a height map onto the model's pile grid, conservatively (max over a 3×3 window).
+
+    Cells outside ``hm`` are NaN (empty).
+    """
+    from scipy.ndimage import maximum_filter  # noqa: PLC0415 - scipy import is slow; only when used
+
+    xs, ys = pile_cell_centres(model)
+    col = np.rint((xs - hm.origin_xy[0]) / hm.resolution).astype(int)
+    row = np.rint((ys - hm.origin_xy[1]) / hm.resolution).astype(int)
+    rows, cols = hm.heights.shape
+    inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    src = maximum_filter(np.nan_to_num(hm.heights, nan=-np.inf), size=3, mode='nearest')
+    out = np.full(xs.shape, np.nan)
+    out[inside] = src[row[inside], col[inside]]
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _geom_name(m: mujoco.MjModel, g: int) -> str:
+    name = mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, g)
+    return name or f'{mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g]))}/geom{g}'

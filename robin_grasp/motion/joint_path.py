@@ -1,0 +1,141 @@
+"""Collision-free joint-space paths: the direct segment first, OMPL RRTConnect when it collides.
+
+Most moves in the cell are free (the arm swings over the belt and the station), so a straight
+joint-space segment is tried first; only when it collides does RRTConnect search, followed by
+OMPL's path simplification (shortcutting) within what is left of the time budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ompl import base as ob
+from ompl import geometric as og
+from ompl import util as ou
+
+from robin_grasp.motion.collision import CollisionChecker
+from robin_grasp.motion.interface import FailureReason, FloatArray, PlanFailure
+
+ou.setLogLevel(ou.LogLevel.LOG_WARN)  # OMPL logs every solve at INFO to stdout
+
+
+@dataclass(frozen=True)
+class JointPath:
+    """A collision-checked piecewise-linear joint path.
+
+    Attributes:
+        waypoints: (N, dof) vertices [rad].
+        planner: 'direct', 'via' or 'rrtconnect'.
+        planning_time: Wall time spent [s].
+    """
+
+    waypoints: FloatArray
+    planner: str
+    planning_time: float
+
+
+class JointPathPlanner:
+    """Direct segment, else RRTConnect + simplification.
+
+    Args:
+        checker: Collision checker (its current scene applies).
+        bounds_margin: The search box is the start/goal box widened by this [rad], within the
+            joint limits; keeps RRTConnect from exploring the far side of ±2π wrist ranges.
+        simplify_fraction: Share of the remaining time budget given to path simplification.
+        use_ompl: False gives the direct-only baseline.
+    """
+
+    def __init__(
+        self,
+        checker: CollisionChecker,
+        *,
+        bounds_margin: float = 1.5,
+        simplify_fraction: float = 0.3,
+        use_ompl: bool = True,
+    ) -> None:
+        self.checker = checker
+        self.bounds_margin = bounds_margin
+        self.simplify_fraction = simplify_fraction
+        self.use_ompl = use_ompl
+
+    def plan(
+        self,
+        start: FloatArray,
+        goal: FloatArray,
+        timeout_s: float,
+        via: Callable[[FloatArray, FloatArray], Sequence[FloatArray]] | None = None,
+    ) -> JointPath | PlanFailure:
+        """A valid path start → goal [rad] within ``timeout_s`` [s] of wall time, or a failure.
+
+        Args:
+            via: Optional generator of single via states tried (start → via → goal) after the
+                direct segment and before the sampling planner.
+        """
+        t0 = time.perf_counter()
+        cc = self.checker
+        if not cc.is_valid(start):
+            return PlanFailure(FailureReason.START_IN_COLLISION, _describe(cc, start))
+        if not cc.is_valid(goal):
+            return PlanFailure(FailureReason.GOAL_IN_COLLISION, _describe(cc, goal))
+        if cc.segment_valid(start, goal):
+            return JointPath(np.stack([start, goal]), 'direct', time.perf_counter() - t0)
+        if via is not None:
+            for q_via in via(start, goal):
+                if cc.segment_valid(start, q_via) and cc.segment_valid(q_via, goal):
+                    return JointPath(np.stack([start, q_via, goal]), 'via', time.perf_counter() - t0)
+        if not self.use_ompl:
+            return PlanFailure(FailureReason.UNREACHABLE, 'direct path collides and the sampling planner is off')
+        remaining = timeout_s - (time.perf_counter() - t0)
+        if remaining <= 0:
+            return PlanFailure(FailureReason.PLANNING_TIMEOUT, 'no time left for the sampling planner')
+        waypoints = self._rrt_connect(start, goal, remaining)
+        if isinstance(waypoints, PlanFailure):
+            return waypoints
+        return JointPath(waypoints, 'rrtconnect', time.perf_counter() - t0)
+
+    def _rrt_connect(self, start: FloatArray, goal: FloatArray, budget: float) -> FloatArray | PlanFailure:
+        cc = self.checker
+        lim = cc.model.limits
+        dof = len(start)
+        space = ob.RealVectorStateSpace(dof)
+        bounds = ob.RealVectorBounds(dof)
+        lo = np.maximum(lim.lower, np.minimum(start, goal) - self.bounds_margin)
+        hi = np.minimum(lim.upper, np.maximum(start, goal) + self.bounds_margin)
+        for j in range(dof):
+            bounds.setLow(j, float(lo[j]))
+            bounds.setHigh(j, float(hi[j]))
+        space.setBounds(bounds)
+        setup = og.SimpleSetup(space)
+        setup.setStateValidityChecker(lambda s: cc.is_valid(np.array(s[0:dof])))
+        si = setup.getSpaceInformation()
+        # OMPL's motion check resolution is a fraction of the space extent
+        si.setStateValidityCheckingResolution(min(0.5, cc.segment_step / space.getMaximumExtent()))
+        s_state, g_state = si.allocState(), si.allocState()
+        s_state[0:dof] = start.tolist()
+        g_state[0:dof] = goal.tolist()
+        setup.setStartAndGoalStates(s_state, g_state)
+        setup.setPlanner(og.RRTConnect(si))
+        search_time = budget * (1.0 - self.simplify_fraction)
+        status = setup.solve(search_time)
+        if not setup.haveExactSolutionPath():
+            return PlanFailure(
+                FailureReason.PLANNING_TIMEOUT, f'RRTConnect found no path in {search_time:.3f} s ({status.asString()})'
+            )
+        simplify_time = max(0.0, budget - setup.getLastPlanComputationTime())
+        if simplify_time > 0.005:
+            setup.simplifySolution(simplify_time)
+        path = setup.getSolutionPath()
+        pts = np.array([path.getState(i)[0:dof] for i in range(path.getStateCount())])
+        pts[0], pts[-1] = start, goal
+        return pts
+
+
+def _describe(cc: CollisionChecker, q: FloatArray) -> str:
+    lim = cc.model.limits
+    if np.any(q < lim.lower) or np.any(q > lim.upper):
+        return 'outside the joint limits'
+    contacts = cc.contacts(q)
+    return 'contact ' + ', '.join(f'{c.geom1}/{c.geom2}' for c in contacts[:3]) if contacts else 'invalid'

@@ -1,0 +1,223 @@
+"""The pick sequence as four planned segments: approach, descend, lift, transfer.
+
+::
+
+    start ──approach──▶ pre-grasp ──descend (straight)──▶ grasp ──lift (straight up)──▶ lift
+          ──transfer (carrying the package)──▶ place (package just above the drive-robot tray)
+
+Works with any :class:`~robin_grasp.motion.interface.MotionBackend`. Each segment is rest to rest:
+the cell controller switches suction on after ``descend``, verifies the seal after ``lift`` and
+releases after ``transfer``; the next pick's ``approach`` starts at the place pose, so it can be
+planned (pipelined) while the current package is still being carried.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robin_grasp.motion.interface import (
+    Box,
+    FailureReason,
+    FloatArray,
+    HeightMap,
+    JointTrajectory,
+    MotionBackend,
+    PlanFailure,
+    PoseGoal,
+    Scene,
+)
+
+SEGMENTS = ('approach', 'descend', 'lift', 'transfer')
+
+
+@dataclass(frozen=True)
+class PickSettings:
+    """Geometry of the pick motion.
+
+    Attributes:
+        approach_distance: Pre-grasp stand-off along the tcp z axis (the surface normal) [m].
+        lift_distance: Minimum straight lift above the grasp [m].
+        lift_clearance: Carried package bottom above the highest pile point under it [m].
+        drop_height: Package bottom above the tray at release [m].
+        tool_clear_radius: Pile cells this close to the grasp point belong to the target [m].
+        target_clear_depth: Those cells are lowered to this far below the grasp point, more than
+            the collision clearance, since the cup lips touch the target by design [m].
+        drive_robot_height: Height of the drive-robot body under the tray top [m].
+        default_package_size: Carried box (x, y, z) in the tcp frame when the request has none [m].
+    """
+
+    approach_distance: float = 0.08
+    lift_distance: float = 0.10
+    lift_clearance: float = 0.03
+    drop_height: float = 0.02
+    tool_clear_radius: float = 0.14
+    target_clear_depth: float = 0.02
+    drive_robot_height: float = 0.35
+    default_package_size: tuple[float, float, float] = (0.20, 0.15, 0.10)
+
+
+@dataclass(frozen=True)
+class PickRequest:
+    """One pick: where to grasp and where to place.
+
+    Attributes:
+        grasp_pose: tcp pose at the grasp (4×4, base_link; z into the package surface).
+        tray_pose: Tray top centre (4×4, base_link; z up).
+        tray_size: Tray (x, y) [m], for the drive-robot obstacle.
+        package_size: Carried box (x, y, z) along the tcp axes [m]; None = settings default.
+    """
+
+    grasp_pose: FloatArray
+    tray_pose: FloatArray
+    tray_size: tuple[float, float] = (0.5, 0.5)
+    package_size: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A named, rest-to-rest part of a pick."""
+
+    name: str
+    trajectory: JointTrajectory
+
+
+@dataclass(frozen=True)
+class PickPlan:
+    """A planned pick: segments in execution order plus the poses they reach."""
+
+    segments: tuple[Segment, ...]
+    planning_time: float  #: wall time [s]
+    poses: dict[str, FloatArray] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Sum of segment durations [s] (excluding dwell times for suction and release)."""
+        return sum(s.trajectory.duration for s in self.segments)
+
+    def segment(self, name: str) -> Segment:
+        for s in self.segments:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+class PickSequencePlanner:
+    """Plans the four pick segments with one backend.
+
+    Args:
+        backend: Any motion backend.
+        settings: Pick geometry.
+    """
+
+    def __init__(self, backend: MotionBackend, settings: PickSettings | None = None) -> None:
+        self.backend = backend
+        self.settings = settings or PickSettings()
+
+    def poses(self, req: PickRequest, height_map: HeightMap | None) -> dict[str, FloatArray]:
+        """The four target tcp poses (4×4, base_link) of a pick."""
+        s = self.settings
+        grasp = np.asarray(req.grasp_pose, dtype=float)
+        size = req.package_size or s.default_package_size
+        pre = grasp.copy()
+        pre[:3, 3] -= grasp[:3, 2] * s.approach_distance
+        lift = grasp.copy()
+        lift_z = grasp[2, 3] + s.lift_distance
+        if height_map is not None:
+            pile_top = _max_height_near(height_map, grasp[:2, 3], _half_diagonal(size) + s.lift_clearance)
+            # the carried box hangs size[2] below the tcp; clear the pile around it
+            lift_z = max(lift_z, pile_top + size[2] + s.lift_clearance)
+        lift[2, 3] = lift_z
+        return {'pre_grasp': pre, 'grasp': grasp, 'lift': lift, 'place': self._place_pose(req, grasp, size)}
+
+    def _place_pose(self, req: PickRequest, grasp: FloatArray, size: tuple[float, float, float]) -> FloatArray:
+        """Tool pointing down over the tray centre, turned about z by the base swing so that the
+        wrist does not rotate the package relative to the arm (least wrist motion)."""
+        tray = np.asarray(req.tray_pose, dtype=float)
+        swing = np.arctan2(tray[1, 3], tray[0, 3]) - np.arctan2(grasp[1, 3], grasp[0, 3])
+        c, s_ = np.cos(swing), np.sin(swing)
+        x_axis = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]]) @ grasp[:3, 0]
+        z_axis = -tray[:3, 2]
+        x_axis -= z_axis * float(x_axis @ z_axis)
+        if np.linalg.norm(x_axis) < 1e-6:  # grasp tool x was vertical: any heading will do
+            x_axis = np.cross(z_axis, [0.0, 1.0, 0.0]) if abs(z_axis[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
+        x_axis /= np.linalg.norm(x_axis)
+        place = np.eye(4)
+        place[:3, :3] = np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis])
+        place[:3, 3] = tray[:3, 3] + tray[:3, 2] * (size[2] + self.settings.drop_height)
+        return place
+
+    def plan(
+        self,
+        start: FloatArray,
+        req: PickRequest,
+        height_map: HeightMap | None = None,
+        timeout_s: float = 2.0,
+    ) -> PickPlan | PlanFailure:
+        """Plan all four segments from joint state ``start`` [rad] within ``timeout_s`` [s]."""
+        t0 = time.perf_counter()
+        s = self.settings
+        if not _is_pose(req.grasp_pose) or not _is_pose(req.tray_pose):
+            return PlanFailure(FailureReason.INVALID_REQUEST, 'grasp and tray poses must be 4x4 rigid transforms')
+        size = req.package_size or s.default_package_size
+        poses = self.poses(req, height_map)
+        grasp = poses['grasp']
+        clear = (float(grasp[0, 3]), float(grasp[1, 3]), max(s.tool_clear_radius, _half_diagonal(size)),
+                 float(grasp[2, 3]) - s.target_clear_depth)
+        robot = _drive_robot_box(req.tray_pose, req.tray_size, s.drive_robot_height)
+        free = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear)
+        carry_pose = np.eye(4)
+        carry_pose[2, 3] = size[2] / 2  # the box hangs below the cup lips, along tcp +z
+        carrying = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear,
+                         attached=Box(carry_pose, tuple(size)))
+        steps = (
+            ('approach', PoseGoal(poses['pre_grasp']), free),
+            ('descend', PoseGoal(grasp, linear=True), free),
+            ('lift', PoseGoal(poses['lift'], linear=True), free),
+            ('transfer', PoseGoal(poses['place']), carrying),
+        )
+        segments = []
+        q = np.asarray(start, dtype=float)
+        for name, goal, scene in steps:
+            remaining = timeout_s - (time.perf_counter() - t0)
+            if remaining <= 0:
+                return PlanFailure(FailureReason.PLANNING_TIMEOUT, f'pick budget {timeout_s:.2f} s used up', name)
+            result = self.backend.plan(q, goal, scene, timeout_s=remaining)
+            if isinstance(result, PlanFailure):
+                return PlanFailure(result.reason, result.detail, name)
+            segments.append(Segment(name, result))
+            q = result.end
+        return PickPlan(tuple(segments), time.perf_counter() - t0, poses)
+
+
+def _is_pose(t: FloatArray) -> bool:
+    t = np.asarray(t, dtype=float)
+    if t.shape != (4, 4) or not np.all(np.isfinite(t)):
+        return False
+    r = t[:3, :3]
+    return bool(np.allclose(r.T @ r, np.eye(3), atol=1e-3) and np.linalg.det(r) > 0)
+
+
+def _half_diagonal(size: tuple[float, float, float]) -> float:
+    return float(np.hypot(size[0], size[1]) / 2)
+
+
+def _max_height_near(hm: HeightMap, xy: FloatArray, radius: float) -> float:
+    """Highest known pile point within ``radius`` [m] of ``xy``; -inf when none."""
+    rows, cols = hm.heights.shape
+    ys = hm.origin_xy[1] + hm.resolution * np.arange(rows)
+    xs = hm.origin_xy[0] + hm.resolution * np.arange(cols)
+    gx, gy = np.meshgrid(xs, ys)
+    near = (gx - xy[0]) ** 2 + (gy - xy[1]) ** 2 <= radius**2
+    vals = hm.heights[near]
+    vals = vals[np.isfinite(vals)]
+    return float(vals.max()) if vals.size else -np.inf
+
+
+def _drive_robot_box(tray_pose: FloatArray, tray_size: tuple[float, float], height: float) -> Box:
+    """The drive robot under its tray as one box (top at the tray surface)."""
+    pose = np.asarray(tray_pose, dtype=float).copy()
+    pose[:3, 3] -= pose[:3, 2] * (height / 2)
+    return Box(pose, (tray_size[0], tray_size[1], height))

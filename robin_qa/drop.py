@@ -1,0 +1,114 @@
+"""Drop during transfer: the held cups lose vacuum or the payload leaves the wrist, debounced.
+
+The transfer window runs from the lift to the release command. A condition counts only when it
+holds continuously for ``debounce_s`` over at least ``min_samples`` samples, so a single noisy
+reading never makes a drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from robin_qa.config_fields import setting
+from robin_qa.result import DetectorResult, SignalValue, suspect
+
+NAME = 'drop'
+
+
+@dataclass(frozen=True)
+class DropConfig:
+    """Thresholds of the drop detector."""
+
+    vacuum_loss_kpa: float = setting(25.0, 'a held cup below this vacuum has lost its seal [kPa]', 0.0, 100.0)
+    payload_loss_fraction: float = setting(
+        0.5, 'payload below this fraction of the lifted payload is lost', 0.0, 1.0)
+    debounce_s: float = setting(0.05, 'a loss must persist this long to count [s]', 0.0, 5.0)
+    min_samples: int = setting(2, 'a loss must span at least this many samples', 1, 100)
+    max_gap_s: float = setting(0.5, 'a vacuum gap longer than this during transfer is missing data [s]', 0.01, 10.0)
+
+
+@dataclass(frozen=True)
+class TransferSeries:
+    """Signals recorded during one transfer (time-ordered; any may be empty).
+
+    Attributes:
+        held_cups: (8,) bool, cups that held at the lift.
+        t_vacuum: (n,) sample times [s].
+        vacuum_kpa: (n, 8) vacuum [kPa].
+        t_payload: (m,) sample times [s].
+        payload_kg: (m,) payload from the wrist wrench [kg].
+        lifted_payload_kg: payload measured at the lift [kg], or None.
+        start_s: start of the transfer window [s].
+        end_s: end of the window (release command) [s].
+    """
+
+    held_cups: np.ndarray
+    t_vacuum: np.ndarray
+    vacuum_kpa: np.ndarray
+    t_payload: np.ndarray
+    payload_kg: np.ndarray
+    lifted_payload_kg: float | None
+    start_s: float
+    end_s: float
+
+
+def sustained_onset(t: np.ndarray, condition: np.ndarray, debounce_s: float, min_samples: int) -> float | None:
+    """Start time of the first run where ``condition`` holds for >= ``debounce_s`` and ``min_samples``.
+
+    Args:
+        t: (n,) increasing sample times [s].
+        condition: (n,) bool per sample.
+        debounce_s: minimum run duration [s].
+        min_samples: minimum run length [samples].
+
+    Returns:
+        The run's first sample time [s], or None.
+    """
+    start = None
+    for i, c in enumerate(np.asarray(condition, dtype=bool)):
+        if not c:
+            start = None
+            continue
+        if start is None:
+            start = i
+        if t[i] - t[start] >= debounce_s and i - start + 1 >= min_samples:
+            return float(t[start])
+    return None
+
+
+def check_drop(series: TransferSeries, config: DropConfig) -> DetectorResult:
+    """Decide whether the package was lost between lift and release."""
+    signals: dict[str, SignalValue] = {'transfer_s': round(series.end_s - series.start_s, 3)}
+    held = np.asarray(series.held_cups, dtype=bool)
+    vac_onset = None
+    vacuum_ok = len(series.t_vacuum) > 0 and held.any()
+    if vacuum_ok:
+        edges = np.concatenate([[series.start_s], series.t_vacuum, [series.end_s]])
+        gap = float(np.max(np.diff(edges)))
+        signals['max_vacuum_gap_s'] = round(gap, 3)
+        if gap > config.max_gap_s:
+            return suspect(NAME, f'vacuum data gap of {gap:.2f} s during transfer', **signals)
+        lost = np.all(series.vacuum_kpa[:, held] < config.vacuum_loss_kpa, axis=1)
+        vac_onset = sustained_onset(series.t_vacuum, lost, config.debounce_s, config.min_samples)
+        partial = np.any(series.vacuum_kpa[:, held] < config.vacuum_loss_kpa, axis=0)
+        if partial.any() and vac_onset is None:
+            signals['cups_losing_seal'] = str([int(i) for i in np.flatnonzero(held)[partial]])
+    pay_onset = None
+    payload_ok = len(series.t_payload) > 0 and series.lifted_payload_kg is not None
+    if payload_ok:
+        floor = config.payload_loss_fraction * float(series.lifted_payload_kg)
+        signals['payload_min_kg'] = round(float(np.min(series.payload_kg)), 4)
+        pay_onset = sustained_onset(series.t_payload, series.payload_kg < floor, config.debounce_s, config.min_samples)
+    signals.update(vacuum_loss_at_s=vac_onset, payload_loss_at_s=pay_onset)
+    if not vacuum_ok and not payload_ok:
+        return suspect(NAME, 'no vacuum or payload data during transfer', **signals)
+    if pay_onset is not None:
+        agree = 'vacuum lost too' if vac_onset is not None else 'vacuum did not confirm'
+        return DetectorResult(NAME, 'drop', (f'payload lost at t={pay_onset:.2f} s ({agree})',), signals)
+    if vac_onset is not None:
+        if payload_ok:  # payload still on the wrist: vacuum sensor or payload sensor is wrong
+            return suspect(NAME, f'contradictory: vacuum lost at t={vac_onset:.2f} s but payload stayed', **signals)
+        return DetectorResult(NAME, 'drop', (f'all held cups lost vacuum at t={vac_onset:.2f} s',), signals)
+    return DetectorResult(NAME, 'ok', (), signals)

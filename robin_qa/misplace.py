@@ -1,0 +1,110 @@
+"""Misplacement: after the release, the drive robot at the place station did not get exactly one package.
+
+Reads the station's per-robot load (mass on the tray [kg] and, when the station reports it, a
+package count) before and after the release. Load up by about the expected mass and one package
+on the tray is ``ok``; no change means the package is not on the robot; roughly twice the mass or
+two packages means two packages on one robot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from robin_qa.config_fields import setting
+from robin_qa.result import DetectorResult, SignalValue, suspect
+
+NAME = 'misplace'
+
+
+@dataclass(frozen=True)
+class MisplaceConfig:
+    """Thresholds of the misplacement detector."""
+
+    load_min_fraction: float = setting(0.5, 'load increase below this fraction of the expected mass: not on the robot',
+                                       0.0, 1.0)
+    load_max_ratio: float = setting(1.7, 'load increase above this multiple of the expected mass: two packages',
+                                    1.0, 10.0)
+    load_abs_tol_kg: float = setting(0.03, 'added to the load thresholds for scale noise [kg]', 0.0, 5.0)
+    max_packages_per_robot: int = setting(1, 'packages one drive robot may carry', 1, 20)
+    place_settle_s: float = setting(0.5, 'wait after the release before reading the station [s]', 0.0, 10.0)
+
+
+@dataclass(frozen=True)
+class DriveRobotLoad:
+    """One drive robot as the place station reports it.
+
+    Attributes:
+        robot_id: the robot's name.
+        at_station: whether it is docked at the place station.
+        load_kg: mass on its tray [kg], or None when not reported.
+        package_count: packages on its tray, or None when not reported.
+    """
+
+    robot_id: str
+    at_station: bool
+    load_kg: float | None = None
+    package_count: int | None = None
+
+
+def docked(robots: list[DriveRobotLoad], robot_id: str | None = None) -> DriveRobotLoad | None:
+    """The robot named ``robot_id``, else the first one at the station."""
+    for r in robots:
+        if (robot_id is not None and r.robot_id == robot_id) or (robot_id is None and r.at_station):
+            return r
+    return None
+
+
+def check_misplace(
+    before: list[DriveRobotLoad] | None,
+    after: list[DriveRobotLoad] | None,
+    expected_mass_kg: float | None,
+    config: MisplaceConfig,
+    robot_id: str | None = None,
+) -> DetectorResult:
+    """Compare the docked robot's load before and after the release.
+
+    Args:
+        before: station state at the release command, or None when missing.
+        after: station state ``place_settle_s`` after the release, or None when missing.
+        expected_mass_kg: the package's expected mass (or the payload measured at the lift) [kg].
+        config: thresholds.
+        robot_id: the robot the controller placed on, or None for "the one at the station".
+    """
+    if not before or not after:
+        return suspect(NAME, 'no place-station data around the release')
+    rb = docked(before, robot_id)
+    ra = docked(after, robot_id if robot_id is not None else (rb.robot_id if rb else None))
+    if rb is None or ra is None:  # looked up by name afterwards: it may have left already
+        return DetectorResult(NAME, 'misplace', ('no drive robot at the place station at the release',))
+    signals: dict[str, SignalValue] = {'robot_id': ra.robot_id}
+    findings: list[str] = []
+    count_verdict = None
+    if ra.package_count is not None and rb.package_count is not None:
+        signals.update(packages_before=rb.package_count, packages_after=ra.package_count)
+        if ra.package_count > config.max_packages_per_robot or ra.package_count - rb.package_count > 1:
+            count_verdict = 'two'
+        elif ra.package_count == rb.package_count:
+            count_verdict = 'none'
+        else:
+            count_verdict = 'one'
+    load_verdict = None
+    if ra.load_kg is not None and rb.load_kg is not None and expected_mass_kg:
+        delta = ra.load_kg - rb.load_kg
+        signals.update(load_delta_kg=round(delta, 4), expected_mass_kg=expected_mass_kg)
+        if delta < expected_mass_kg * config.load_min_fraction - config.load_abs_tol_kg:
+            load_verdict = 'none'
+        elif delta > expected_mass_kg * config.load_max_ratio + config.load_abs_tol_kg:
+            load_verdict = 'two'
+        else:
+            load_verdict = 'one'
+    if count_verdict is None and load_verdict is None:
+        return suspect(NAME, 'place station reports neither package count nor load', **signals)
+    if count_verdict and load_verdict and count_verdict != load_verdict:
+        return suspect(NAME, f'contradictory: count says {count_verdict}, load says {load_verdict}', **signals)
+    verdict = count_verdict or load_verdict
+    signals['finding'] = verdict  # one | none | two
+    if verdict == 'none':
+        findings.append(f'package not on drive robot {ra.robot_id}')
+    elif verdict == 'two':
+        findings.append(f'more than {config.max_packages_per_robot} package(s) on drive robot {ra.robot_id}')
+    return DetectorResult(NAME, 'ok' if verdict == 'one' else 'misplace', tuple(findings), signals)

@@ -1,0 +1,83 @@
+"""Vision check for double picks: which instances left the pile between two instance tables.
+
+Instance ids are per frame, so rows are matched by centroid position (camera frame [m]) with an
+optimal assignment and a gating radius; a row of the "before" table without a match afterwards
+left the pile. Rows touching the image border or below a confidence are ignored: they come and go
+with the belt and the segmenter's mood, not with the gripper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from robin_qa.config_fields import setting
+
+
+@dataclass(frozen=True)
+class PileChangeConfig:
+    """Matching parameters of the before/after comparison."""
+
+    match_radius_m: float = setting(0.04, 'max centroid shift of an instance that stayed [m]', 0.001, 1.0)
+    min_score: float = setting(0.5, 'instances below this confidence are ignored', 0.0, 1.0)
+    vision_delay_s: float = setting(0.3, 'first frame used as "after": this long after transferring [s]', 0.0, 10.0)
+    vision_timeout_s: float = setting(3.0, 'give up waiting for an "after" frame [s]', 0.1, 60.0)
+
+
+@dataclass(frozen=True)
+class PileChange:
+    """Result of the comparison.
+
+    Attributes:
+        removed_ids: ids (in the "before" table) of instances with no match afterwards.
+        target_removed: whether the target left the pile (None when it was not in the table).
+    """
+
+    removed_ids: tuple[int, ...]
+    target_removed: bool | None
+
+    @property
+    def removed_count(self) -> int:
+        return len(self.removed_ids)
+
+
+def _usable(table: np.ndarray, min_score: float) -> np.ndarray:
+    return table[(table['score'] >= min_score) & (table['touches_border'] == 0)]
+
+
+def compare_tables(
+    before: np.ndarray,
+    after: np.ndarray,
+    target_id: int | None,
+    config: PileChangeConfig,
+    shift_m: tuple[float, float, float] = (0.0, 0.0, 0.0),
+) -> PileChange:
+    """Match ``before`` rows to ``after`` rows by centroid and list those that disappeared.
+
+    Args:
+        before: instance table (robin_core.instance_table.INSTANCE_DTYPE) from before the grasp.
+        after: instance table from after the lift, with the gripper out of view.
+        target_id: id of the target in ``before``, or None.
+        config: matching parameters.
+        shift_m: known motion of the scene between the frames (e.g. belt travel), camera frame [m].
+
+    Returns:
+        The removed instances.
+    """
+    b = _usable(before, config.min_score)
+    a = _usable(after, config.min_score)
+    pb = np.stack([b['x'], b['y'], b['z']], axis=1).astype(float) + np.asarray(shift_m, float)
+    pa = np.stack([a['x'], a['y'], a['z']], axis=1).astype(float)
+    matched = np.zeros(len(b), dtype=bool)
+    if len(b) and len(a):
+        cost = np.linalg.norm(pb[:, None, :] - pa[None, :, :], axis=2)
+        gated = np.where(cost <= config.match_radius_m, cost, 1e6)  # forbid matches beyond the radius
+        rows, cols = linear_sum_assignment(gated)
+        matched[rows[gated[rows, cols] < 1e6]] = True
+    removed = tuple(int(i) for i in b['id'][~matched])
+    target_removed = None
+    if target_id is not None and target_id in {int(i) for i in b['id']}:
+        target_removed = target_id in removed
+    return PileChange(removed, target_removed)

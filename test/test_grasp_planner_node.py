@@ -1,0 +1,108 @@
+"""The grasp planner node over real DDS: a synthetic frame in, a decision, a pose and a table out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from geometry_msgs.msg import PoseStamped
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header, String, UInt8MultiArray
+
+from robin_core import qos, topics
+from robin_core.cell_description import default_cell
+from robin_core.image_codec import Stamp, numpy_to_image
+from robin_core.instance_table import empty_table, instances_to_cloud
+from robin_core.table_codec import cloud_to_table
+from robin_grasp.grasp_candidates import GRASP_CANDIDATE_DTYPE
+from robin_grasp.grasp_decision import GraspDecision
+from robin_grasp.grasp_planner_node import GraspPlannerNode
+from robin_grasp.synthetic_scene import Package, instance_table, render, settle
+
+pytestmark = pytest.mark.ros
+
+
+class _Harness:
+    def __init__(self, ros) -> None:
+        self.ros = ros
+        self.cell = default_cell()
+        self.planner = ros.add(GraspPlannerNode(context=ros.context))
+        n = ros.node('fake_perception')
+        self.pub_table = n.create_publisher(PointCloud2, topics.INSTANCE_TABLE, qos.RELIABLE)
+        self.pub_labels = n.create_publisher(Image, topics.INSTANCE_LABELS, qos.RELIABLE)
+        self.pub_depth = n.create_publisher(Image, topics.DEPTH_IMAGE, qos.SENSOR)
+        self.pub_info = n.create_publisher(CameraInfo, topics.COLOR_INFO, qos.SENSOR)
+        self.pub_cups = n.create_publisher(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, qos.LATCHED)
+        self.decisions: list[GraspDecision] = []
+        self.poses: list[PoseStamped] = []
+        self.tables: list[np.ndarray] = []
+        n.create_subscription(String, topics.GRASP_DECISION,
+                              lambda m: self.decisions.append(GraspDecision.model_validate_json(m.data)), qos.RECORDS)
+        n.create_subscription(PoseStamped, topics.GRASP_TARGET_POSE, self.poses.append, qos.RELIABLE)
+        n.create_subscription(PointCloud2, topics.GRASP_CANDIDATES,
+                              lambda m: self.tables.append(cloud_to_table(m, GRASP_CANDIDATE_DTYPE)), qos.RELIABLE)
+        ros.spin_until(lambda: self.pub_table.get_subscription_count() > 0
+                       and self.pub_labels.get_subscription_count() > 0, 10.0)  # fmt: skip
+
+    def send(self, stamp_ns: int, table: np.ndarray, labels: np.ndarray, depth: np.ndarray) -> GraspDecision:
+        intr = self.cell.camera.intrinsics
+        header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self.cell.camera.frame_id)
+        info = CameraInfo(header=header, width=intr.width, height=intr.height)
+        info.k = [intr.fx, 0.0, intr.cx, 0.0, intr.fy, intr.cy, 0.0, 0.0, 1.0]
+        self.pub_info.publish(info)
+        self.ros.spin_for(0.2)
+        self.pub_depth.publish(numpy_to_image(np.nan_to_num(depth, nan=0.0).astype(np.float32), '32FC1', header))
+        self.pub_labels.publish(numpy_to_image(labels, 'mono16', header))
+        self.pub_table.publish(instances_to_cloud(table, header))
+        n = len(self.decisions)
+        assert self.ros.spin_until(lambda: len(self.decisions) > n, 20.0), 'no decision'
+        return self.decisions[-1]
+
+
+def _scene(cell, *packages):
+    pile = settle(list(packages), cell.pick_area.belt_z)
+    cam = cell.camera
+    depth, labels = render(pile, cam.intrinsics, cam.T_base_optical)
+    return instance_table(pile, depth, labels, cam.intrinsics, cam.T_base_optical), labels, depth
+
+
+def test_node_plans_a_frame_respects_unhealthy_cups_and_reports_empty_scenes(ros):
+    h = _Harness(ros)
+    table, labels, depth = _scene(h.cell, Package(1, 0.5, 0.0, 0.3, 0.2, 0.1), Package(2, 0.5, 0.0, 0.2, 0.12, 0.05))
+    d = h.send(1_000_000_000, table, labels, depth)
+    assert d.status == 'ok' and d.stamp_ns == 1_000_000_000 and d.frame_id == 'base_link'
+    assert d.chosen.instance_id == 2  # the package on top
+    assert '1' in d.rejected and d.latency_ms['node_total'] > 0
+    assert ros.spin_until(lambda: h.poses and h.tables, 5.0)
+    pose = h.poses[-1]
+    assert pose.header.frame_id == 'base_link'
+    assert pose.pose.position.z == pytest.approx(h.cell.pick_area.belt_z + 0.15, abs=0.003)
+    assert int(h.tables[-1]['cup_mask'][0]) == d.chosen.cup_mask
+    assert len(h.tables[-1]) == d.n_candidates > 0
+
+    # QA marks cup 2 unhealthy (latched): the next decision never uses it.
+    h.pub_cups.publish(UInt8MultiArray(data=[0, 0, 1, 0, 0, 0, 0, 0]))
+    ros.spin_for(0.3)
+    d = h.send(2_000_000_000, table, labels, depth)
+    assert d.status == 'ok' and d.unhealthy_cups == [2]
+    assert d.chosen.cups[2] == 0
+    assert all(not (row['cup_mask'] >> 2) & 1 for row in h.tables[-1])
+
+    # Empty scene: a clear decision, no crash, no pose.
+    assert ros.spin_until(lambda: len(h.poses) == 2, 5.0)  # topics are independent: let the pose land
+    n_poses = len(h.poses)
+    d = h.send(3_000_000_000, empty_table(), np.zeros_like(labels), depth)
+    assert d.status == 'empty_scene' and d.chosen is None and d.reason
+    ros.spin_for(0.2)
+    assert len(h.poses) == n_poses
+    assert json.loads(d.to_json())['schema'] == 'robin.grasp_decision/1'
+
+
+def test_node_reports_bad_input_without_crashing(ros):
+    h = _Harness(ros)
+    table, labels, depth = _scene(h.cell, Package(1, 0.5, 0.0, 0.3, 0.2, 0.1))
+    d = h.send(5_000_000_000, table, labels[:, :320].copy(), depth)  # label image of the wrong size
+    assert d.status == 'bad_input' and 'differ' in d.reason
+    d = h.send(6_000_000_000, table, labels, depth)  # and recovers on the next good frame
+    assert d.status == 'ok'

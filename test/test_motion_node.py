@@ -1,0 +1,106 @@
+"""The motion executor node over rclpy: requests in, trajectories and events out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+from trajectory_msgs.msg import JointTrajectory
+
+from robin_core import qos, topics
+from robin_core.cell_description import default_cell
+from robin_grasp.motion.protocol import REQUEST_SCHEMA
+
+pytestmark = pytest.mark.ros
+
+HOME = [0.0, -np.pi / 2, np.pi / 2, -np.pi / 2, -np.pi / 2, 0.0]
+GRASP = {'position': [0.5, 0.05, 0.08], 'orientation': [1.0, 0.0, 0.0, 0.0]}  # tool pointing down
+
+
+@pytest.fixture
+def rig(ros):
+    from robin_grasp.motion_executor_node import MotionExecutorNode
+
+    node = ros.add(MotionExecutorNode(context=ros.context))
+    probe = ros.node('motion_probe')
+    got: dict[str, list] = {'events': [], 'trajectories': []}
+    probe.create_subscription(String, topics.MOTION_EVENT, lambda m: got['events'].append(json.loads(m.data)),
+                              qos.RECORDS)
+    probe.create_subscription(JointTrajectory, topics.ARM_TRAJECTORY, got['trajectories'].append, qos.RELIABLE)
+    requests = probe.create_publisher(String, topics.MOTION_REQUEST, qos.RELIABLE)
+    joints = probe.create_publisher(JointState, topics.JOINT_STATES, qos.RELIABLE)
+    names = list(default_cell().joint_names)
+
+    def publish_joints(q):
+        joints.publish(JointState(name=names, position=[float(v) for v in q]))
+
+    def send(obj) -> None:
+        requests.publish(String(data=obj if isinstance(obj, str) else json.dumps(obj)))
+
+    def events(name: str, rid: str) -> list[dict]:
+        return [e for e in got['events'] if e['event'] == name and e['id'] == rid]
+
+    # wait for discovery both ways before talking
+    assert ros.spin_until(lambda: requests.get_subscription_count() > 0 and joints.get_subscription_count() > 0, 10)
+    return ros, node, got, send, publish_joints, events
+
+
+def test_pick_request_publishes_a_trajectory_and_reports_segments(rig):
+    ros, _node, got, send, publish_joints, events = rig
+    publish_joints(HOME)
+    ros.spin_for(0.3)
+    send({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'pick-1', 'grasp': GRASP,
+          'package_size': [0.2, 0.15, 0.08], 'execute': ['approach']})
+    assert ros.spin_until(lambda: events('planned', 'pick-1') or events('plan_failed', 'pick-1'), 20)
+    planned = events('planned', 'pick-1')
+    assert planned, got['events']
+    assert [s['name'] for s in planned[0]['segments']] == ['approach', 'descend', 'lift', 'transfer']
+    assert ros.spin_until(lambda: got['trajectories'], 5)
+    traj = got['trajectories'][0]
+    assert list(traj.joint_names) == list(default_cell().joint_names)
+    assert np.allclose(traj.points[0].positions, HOME, atol=1e-6)
+    end = planned[0]['segments'][0]['end_joints']
+    assert np.allclose(traj.points[-1].positions, end, atol=1e-5)
+    duration = traj.points[-1].time_from_start.sec + traj.points[-1].time_from_start.nanosec * 1e-9
+    assert duration == pytest.approx(planned[0]['segments'][0]['duration_s'], abs=1e-3)
+    # the "arm" arrives: the segment completes, and the request is done
+    publish_joints(end)
+    assert ros.spin_until(lambda: events('done', 'pick-1'), duration + 5)
+    assert events('segment_done', 'pick-1')[0]['segment'] == 'approach'
+    # the next segment, on request
+    send({'schema': REQUEST_SCHEMA, 'op': 'execute', 'id': 'pick-1b', 'plan_id': 'pick-1', 'segments': ['descend']})
+    assert ros.spin_until(lambda: events('segment_started', 'pick-1b'), 5)
+    assert ros.spin_until(lambda: len(got['trajectories']) == 2, 5)
+
+
+def test_segment_times_out_when_the_arm_does_not_move(rig):
+    ros, _node, _got, send, publish_joints, events = rig
+    publish_joints(HOME)
+    ros.spin_for(0.3)
+    send({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'm1', 'goal_joints': [q + 0.2 for q in HOME]})
+    assert ros.spin_until(lambda: events('segment_failed', 'm1'), 15)
+    assert events('segment_failed', 'm1')[0]['reason'] == 'timeout'
+
+
+def test_malformed_request_gets_an_error_reply_and_the_node_stays_alive(rig):
+    ros, _node, got, send, publish_joints, events = rig
+    send('{"schema": "robin.motion.request/1", "id": "bad-1", "op": "plan_pick"}')
+    assert ros.spin_until(lambda: events('rejected', 'bad-1'), 5)
+    assert events('rejected', 'bad-1')[0]['reason'] == 'malformed_request'
+    send('this is not json')
+    assert ros.spin_until(lambda: any(e['event'] == 'rejected' and e['id'] == '' for e in got['events']), 5)
+    # no joint state yet: a plan request is refused with a reason, not queued forever
+    send({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'm0', 'goal_joints': HOME})
+    assert ros.spin_until(lambda: events('rejected', 'm0'), 5)
+    assert events('rejected', 'm0')[0]['reason'] == 'no_joint_state'
+    # still alive: an unreachable pick is planned and fails with a typed reason
+    publish_joints(HOME)
+    ros.spin_for(0.3)
+    far = {'position': [2.5, 0.0, 0.1], 'orientation': [1.0, 0.0, 0.0, 0.0]}
+    send({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'far-1', 'grasp': far})
+    assert ros.spin_until(lambda: events('plan_failed', 'far-1'), 15)
+    failed = events('plan_failed', 'far-1')[0]
+    assert failed['reason'] in ('unreachable', 'ik_failed') and failed['segment'] == 'approach'

@@ -1,0 +1,139 @@
+"""Joint-space planning (direct / RRTConnect / timeout), time parametrization and the pick cycle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from robin_core.cell_description import default_cell
+from robin_grasp.motion.builtin_factory import BuiltinSettings, build_builtin_backend
+from robin_grasp.motion.interface import Box, FailureReason, JointGoal, PlanFailure, Scene
+from robin_grasp.motion.joint_path import JointPath
+from robin_grasp.motion.pick_sequence import SEGMENTS, PickPlan, PickRequest, PickSequencePlanner
+from robin_grasp.motion.time_parametrization import parametrize
+
+HOME = np.array([0.0, -np.pi / 2, np.pi / 2, -np.pi / 2, -np.pi / 2, 0.0])
+CONFIG = Path(__file__).resolve().parent.parent / 'config' / 'motion.yaml'
+
+
+def configured_settings() -> BuiltinSettings:
+    p = yaml.safe_load(CONFIG.read_text())['/**']['ros__parameters']['builtin']
+    return BuiltinSettings(acceleration_limits=tuple(p['acceleration_limits']),
+                           keepout_boxes=tuple(p['keepout_boxes']), clearance=p['clearance'])
+
+
+@pytest.fixture(scope='module')
+def backend():
+    return build_builtin_backend(default_cell(), configured_settings())
+
+
+def wall_between() -> Box:
+    """A thin wall over the belt between the two tool positions of :func:`start_goal`."""
+    pose = np.eye(4)
+    pose[:3, 3] = (0.45, 0.12, 0.2)
+    return Box(pose, (0.5, 0.04, 0.5))
+
+
+def start_goal(backend) -> tuple[np.ndarray, np.ndarray]:
+    left, right = HOME.copy(), HOME.copy()
+    left[0], right[0] = np.pi - 0.5, np.pi + 0.5  # tool over the belt at y ≈ ±0.25
+    return left, right
+
+
+def test_direct_path_when_free(backend):
+    start, goal = start_goal(backend)
+    backend.checker.apply_scene(Scene())
+    path = backend.paths.plan(start, goal, 1.0)
+    assert isinstance(path, JointPath)
+    assert path.planner == 'direct'
+    assert len(path.waypoints) == 2
+
+
+def test_rrtconnect_goes_around_an_obstacle(backend):
+    start, goal = start_goal(backend)
+    scene = Scene(boxes=(wall_between(),))
+    backend.checker.apply_scene(scene)
+    assert not backend.checker.segment_valid(start, goal)  # the direct path really is blocked
+    path = backend.paths.plan(start, goal, 3.0)
+    assert isinstance(path, JointPath), path
+    assert path.planner == 'rrtconnect'
+    assert backend.checker.path_valid(path.waypoints)
+    traj = backend.plan(start, JointGoal(goal), scene, timeout_s=3.0)
+    assert not isinstance(traj, PlanFailure), traj
+    assert backend.checker.path_valid(traj.positions)  # the smoothed, timed path is free too
+    assert np.allclose(traj.end, goal, atol=1e-6)
+
+
+def test_planning_timeout_is_a_typed_failure(backend):
+    start, goal = start_goal(backend)
+    result = backend.plan(start, JointGoal(goal), Scene(boxes=(wall_between(),)), timeout_s=1e-4)
+    assert isinstance(result, PlanFailure)
+    assert result.reason is FailureReason.PLANNING_TIMEOUT
+
+
+def test_direct_only_baseline_reports_unreachable_instead_of_searching():
+    be = build_builtin_backend(default_cell(), BuiltinSettings(acceleration_limits=(10,) * 6, use_ompl=False))
+    left, right = HOME.copy(), HOME.copy()
+    left[0], right[0] = np.pi - 0.5, np.pi + 0.5
+    result = be.plan(left, JointGoal(right), Scene(boxes=(wall_between(),)))
+    assert isinstance(result, PlanFailure)
+    assert result.reason is FailureReason.UNREACHABLE
+
+
+@pytest.mark.parametrize('n_waypoints', [2, 5, 12])
+def test_time_parametrization_respects_limits(n_waypoints):
+    rng = np.random.default_rng(n_waypoints)
+    pts = np.cumsum(rng.uniform(-0.6, 0.6, (n_waypoints, 6)), axis=0)
+    vmax = np.full(6, np.pi)
+    amax = np.array([10.0, 10.0, 10.0, 15.0, 15.0, 15.0])
+    traj = parametrize(pts, vmax, amax, tuple(f'j{k}' for k in range(6)), sample_dt=0.005)
+    assert np.allclose(traj.start, pts[0]) and np.allclose(traj.end, pts[-1])
+    assert np.all(np.diff(traj.times) > 0)
+    assert np.max(np.abs(traj.velocities) / vmax) <= 1.0 + 1e-6
+    assert np.max(np.abs(traj.accelerations) / amax) <= 1.0 + 1e-6
+    # the reported velocities are the derivative of the positions (finite differences)
+    fd = np.gradient(traj.positions, traj.times, axis=0)
+    assert np.max(np.abs(fd[1:-1] - traj.velocities[1:-1])) < 0.05 * np.pi
+    # a long move must actually use the speed: some joint near its limit somewhere
+    if np.max(np.abs(pts[-1] - pts[0])) > 2.0:
+        assert np.max(np.abs(traj.velocities) / vmax) > 0.6
+
+
+def down_pose(x: float, y: float, z: float) -> np.ndarray:
+    t = np.eye(4)
+    t[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    t[:3, 3] = (x, y, z)
+    return t
+
+
+def test_full_pick_cycle_is_plausible_and_fast(backend):
+    cell = default_cell()
+    planner = PickSequencePlanner(backend)
+    rng = np.random.default_rng(7)
+    q = HOME
+    cycles = []
+    for _ in range(4):
+        grasp = down_pose(rng.uniform(0.4, 0.6), rng.uniform(-0.2, 0.2), rng.uniform(0.02, 0.15))
+        plan = planner.plan(q, PickRequest(grasp, cell.place_station.T_base_tray, package_size=(0.2, 0.15, 0.08)))
+        assert isinstance(plan, PickPlan), plan
+        assert tuple(s.name for s in plan.segments) == SEGMENTS
+        for a, b in zip(plan.segments[:-1], plan.segments[1:], strict=True):
+            assert np.allclose(a.trajectory.end, b.trajectory.start)
+        # grasp reached within 1 mm; descent is a straight line (tcp within 2 mm of it)
+        descend = plan.segment('descend').trajectory
+        assert np.linalg.norm(backend.forward_kinematics(descend.end)[:3, 3] - grasp[:3, 3]) < 1e-3
+        p0, p1 = (backend.forward_kinematics(descend.start)[:3, 3], grasp[:3, 3])
+        line = (p1 - p0) / np.linalg.norm(p1 - p0)
+        for qk in descend.positions[:: max(1, len(descend.positions) // 10)]:
+            p = backend.forward_kinematics(qk)[:3, 3] - p0
+            assert np.linalg.norm(p - line * (p @ line)) < 2e-3
+        # released over the tray
+        place = backend.forward_kinematics(plan.segment('transfer').trajectory.end)
+        assert np.linalg.norm(place[:2, 3] - cell.place_station.T_base_tray[:2, 3]) < 1e-3
+        cycles.append(plan.duration)
+        q = plan.segments[-1].trajectory.end
+    # 900 picks/h = 4 s per cycle including suction and release dwell (~0.4 s)
+    assert 1.5 < np.mean(cycles) < 3.6, cycles

@@ -1,0 +1,230 @@
+"""QA detectors on synthetic cup/payload/station/instance data (no ROS graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robin_core.instance_table import empty_table
+from robin_qa.combiner import combine
+from robin_qa.config_fields import ConfigError, build_config
+from robin_qa.cup_signals import bools_to_mask, mask_to_bools
+from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
+from robin_qa.drop import DropConfig, TransferSeries, check_drop, sustained_onset
+from robin_qa.input_check import InputCheckConfig, check_inputs
+from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
+from robin_qa.missed_pick import MissedPickConfig, check_missed_pick
+from robin_qa.pile_change import PileChangeConfig, compare_tables
+from robin_qa.result import DetectorResult
+
+SEALED_KPA, OPEN_KPA = 65.0, 6.0  # the simulator's levels (robin_sim.gripper.VacuumModel)
+FOUR = mask_to_bools(0b00001111)
+
+
+def cups(holding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sealed, vacuum) readings for a holding pattern."""
+    holding = np.asarray(holding, bool)
+    return holding.copy(), np.where(holding, SEALED_KPA, OPEN_KPA)
+
+
+def test_masks_round_trip() -> None:
+    assert bools_to_mask(mask_to_bools(0b10100101)) == 0b10100101
+
+
+# --- missed pick -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ('holding', 'payload', 'expected'),
+    [
+        (FOUR, 0.30, 'ok'),
+        (np.zeros(8, bool), 0.0, 'missed'),
+        (np.zeros(8, bool), 0.30, 'suspect'),  # payload but no seal: contradictory
+        (FOUR, 0.0, 'suspect'),  # all cups sealed but no payload: contradictory
+        (mask_to_bools(0b1), 0.0, 'missed'),  # one of four (e.g. a blocked cup) and nothing lifted
+        (FOUR, None, 'ok'),  # before the lift / no wrench: cups alone
+        (np.zeros(8, bool), None, 'missed'),
+    ],
+)
+def test_missed_pick(holding: np.ndarray, payload: float | None, expected: str) -> None:
+    sealed, vac = cups(holding)
+    result = check_missed_pick(FOUR, sealed, vac, payload, 0.3, config=MissedPickConfig())
+    assert result.verdict == expected, result.reasons
+    assert result.signals['cups_on'] == 4
+
+
+def test_missed_pick_without_any_data_is_suspect() -> None:
+    result = check_missed_pick(FOUR, None, None, None, 0.3, config=MissedPickConfig())
+    assert result.verdict == 'suspect' and 'no vacuum' in result.reasons[0]
+
+
+# --- double pick -------------------------------------------------------------------------------
+def _dp(payload: float | None = 0.30, removed: int | None = None, hold: np.ndarray = FOUR,
+        cup_mask: np.ndarray = FOUR, on_target: np.ndarray = FOUR) -> DoublePickInputs:
+    sealed, vac = cups(hold)
+    return DoublePickInputs(cup_mask, on_target, sealed, vac, payload, 0.30, removed)
+
+
+@pytest.mark.parametrize(
+    ('inputs', 'expected'),
+    [
+        (_dp(0.31), 'ok'),
+        (_dp(0.62), 'double_pick'),  # twice the expected mass: strong
+        (_dp(0.50), 'suspect'),  # 1.67x: medium only
+        (_dp(0.50, removed=2), 'double_pick'),  # medium weight + vision
+        (_dp(0.31, removed=2), 'suspect'),  # vision alone
+        (_dp(0.31, removed=1), 'ok'),
+        # all 8 cups on, only 4 over the target, cup 5 holds too: it sealed on a neighbour
+        (_dp(0.31, hold=mask_to_bools(0b00101111), cup_mask=np.ones(8, bool)), 'double_pick'),
+        (_dp(0.31, hold=FOUR, cup_mask=np.ones(8, bool)), 'ok'),
+        (_dp(None), 'not_run'),
+    ],
+)
+def test_double_pick(inputs: DoublePickInputs, expected: str) -> None:
+    result = check_double_pick(inputs, DoublePickConfig())
+    assert result.verdict == expected, result.reasons
+
+
+def test_double_pick_single_evidence_verdict_is_configurable() -> None:
+    config = build_config(DoublePickConfig, {'single_evidence_verdict': 'double_pick'})
+    assert check_double_pick(_dp(0.50), config).verdict == 'double_pick'
+    with pytest.raises(ConfigError, match='not one of'):
+        build_config(DoublePickConfig, {'single_evidence_verdict': 'maybe'})
+
+
+def test_config_ranges_are_checked() -> None:
+    with pytest.raises(ConfigError, match='below'):
+        build_config(DropConfig, {'debounce_s': -1.0})
+    with pytest.raises(ConfigError, match='unknown'):
+        build_config(DropConfig, {'debounce': 0.1})
+
+
+# --- vision: pile change -----------------------------------------------------------------------
+def _table(xyz: list[tuple[float, float, float]]) -> np.ndarray:
+    t = empty_table(len(xyz))
+    t['id'] = np.arange(1, len(xyz) + 1)
+    t['score'] = 0.9
+    for i, p in enumerate(xyz):
+        t['x'][i], t['y'][i], t['z'][i] = p
+    return t
+
+
+def test_pile_change_counts_removed_instances() -> None:
+    before = _table([(0.0, 0.0, 1.0), (0.10, 0.0, 1.0), (0.20, 0.0, 1.0)])
+    after_single = _table([(0.105, 0.0, 1.0), (0.20, 0.005, 1.0)])  # ids renumbered, small shifts
+    change = compare_tables(before, after_single, target_id=1, config=PileChangeConfig())
+    assert change.removed_ids == (1,) and change.target_removed is True
+    after_double = _table([(0.20, 0.0, 1.0)])
+    assert compare_tables(before, after_double, 1, PileChangeConfig()).removed_count == 2
+
+
+def test_pile_change_ignores_border_and_low_score_rows() -> None:
+    before = _table([(0.0, 0.0, 1.0), (0.10, 0.0, 1.0), (0.30, 0.0, 1.0)])
+    before['touches_border'][2] = 1
+    after = _table([(0.10, 0.0, 1.0)])
+    assert compare_tables(before, after, 1, PileChangeConfig()).removed_count == 1
+
+
+# --- drop --------------------------------------------------------------------------------------
+def _transfer(vac_fn, pay_fn, n: int = 50, dt: float = 0.02) -> TransferSeries:
+    t = np.arange(n) * dt
+    vac = np.stack([np.where(FOUR, vac_fn(ti), 0.0) for ti in t])
+    pay = np.array([pay_fn(ti) for ti in t])
+    return TransferSeries(FOUR, t, vac, t, pay, 0.3, 0.0, float(t[-1]))
+
+
+def test_steady_transfer_is_ok() -> None:
+    rng = np.random.default_rng(1)
+    s = _transfer(lambda t: SEALED_KPA + rng.normal(0, 0.4), lambda t: 0.3 + rng.normal(0, 0.01))
+    assert check_drop(s, DropConfig()).verdict == 'ok'
+
+
+def test_drop_detected_from_vacuum_and_payload_loss() -> None:
+    s = _transfer(lambda t: SEALED_KPA if t < 0.5 else OPEN_KPA, lambda t: 0.3 if t < 0.5 else 0.0)
+    result = check_drop(s, DropConfig())
+    assert result.verdict == 'drop'
+    assert result.signals['payload_loss_at_s'] == pytest.approx(0.5, abs=0.03)
+
+
+def test_single_noisy_sample_is_debounced() -> None:
+    s = _transfer(lambda t: OPEN_KPA if abs(t - 0.4) < 0.005 else SEALED_KPA,
+                  lambda t: 0.0 if abs(t - 0.4) < 0.005 else 0.3)
+    assert check_drop(s, DropConfig()).verdict == 'ok'
+
+
+def test_vacuum_loss_with_payload_still_on_is_contradictory() -> None:
+    s = _transfer(lambda t: SEALED_KPA if t < 0.5 else OPEN_KPA, lambda t: 0.3)
+    result = check_drop(s, DropConfig())
+    assert result.verdict == 'suspect' and 'contradictory' in result.reasons[0]
+
+
+def test_drop_without_transfer_data_is_suspect() -> None:
+    empty = TransferSeries(FOUR, np.zeros(0), np.zeros((0, 8)), np.zeros(0), np.zeros(0), 0.3, 0.0, 1.0)
+    assert check_drop(empty, DropConfig()).verdict == 'suspect'
+
+
+def test_sustained_onset() -> None:
+    t = np.arange(10) * 0.01
+    cond = np.array([0, 1, 0, 0, 1, 1, 1, 1, 1, 1], bool)
+    assert sustained_onset(t, cond, 0.03, 2) == pytest.approx(0.04)
+    assert sustained_onset(t, cond, 0.2, 2) is None
+
+
+# --- misplace ----------------------------------------------------------------------------------
+def _station(count: int | None, load: float | None, at: bool = True) -> list[DriveRobotLoad]:
+    return [DriveRobotLoad('drive_0', at, load, count), DriveRobotLoad('drive_1', False, 0.0, 0)]
+
+
+@pytest.mark.parametrize(
+    ('after', 'expected'),
+    [
+        (_station(1, 0.30), 'ok'),
+        (_station(0, 0.0), 'misplace'),  # not on the robot
+        (_station(2, 0.61), 'misplace'),  # two packages on one robot
+        (_station(None, 0.62), 'misplace'),  # load only
+        (_station(1, None), 'ok'),  # count only
+        (_station(1, 0.0), 'suspect'),  # count and load disagree
+        (_station(1, 0.30, at=False), 'ok'),  # robot already leaving: found by name
+    ],
+)
+def test_misplace(after: list[DriveRobotLoad], expected: str) -> None:
+    result = check_misplace(_station(0, 0.0), after, 0.3, MisplaceConfig())
+    assert result.verdict == expected, result.reasons
+
+
+def test_misplace_without_station_data_is_suspect() -> None:
+    assert check_misplace(None, _station(1, 0.3), 0.3, MisplaceConfig()).verdict == 'suspect'
+    no_robot = [DriveRobotLoad('drive_0', False, 0.0, 0)]
+    assert check_misplace(no_robot, no_robot, 0.3, MisplaceConfig()).verdict == 'misplace'
+
+
+# --- inputs and combiner -----------------------------------------------------------------------
+def test_input_check_reports_missing_and_stale() -> None:
+    result = check_inputs({'vacuum': None, 'joint_states': 2.0, 'wrench': 0.01}, InputCheckConfig())
+    assert result.verdict == 'suspect'
+    assert any('missing vacuum' in r for r in result.reasons)
+    assert any('stale joint_states' in r for r in result.reasons)
+    assert check_inputs({'vacuum': 0.01}, InputCheckConfig()).verdict == 'ok'
+
+
+def _r(name: str, verdict: str) -> DetectorResult:
+    return DetectorResult(name, verdict, (f'{name} says {verdict}',))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ('results', 'expected'),
+    [
+        ([_r('missed', 'ok'), _r('double_pick', 'ok')], 'ok'),
+        ([_r('missed', 'ok'), _r('double_pick', 'double_pick')], 'double_pick'),
+        ([_r('missed', 'missed'), _r('double_pick', 'double_pick')], 'suspect'),  # contradictory
+        ([_r('drop', 'drop'), _r('misplace', 'misplace')], 'misplace'),
+        ([_r('inputs', 'suspect'), _r('missed', 'ok')], 'suspect'),
+        ([_r('inputs', 'suspect'), _r('double_pick', 'double_pick')], 'suspect'),
+        ([_r('inputs', 'suspect'), _r('drop', 'drop')], 'drop'),  # never hide a drop
+        ([_r('double_pick', 'double_pick'), _r('double_pick', 'ok')], 'ok'),  # a later re-check replaces
+        ([_r('vision', 'not_run')], 'not_run'),
+    ],
+)
+def test_combiner(results: list[DetectorResult], expected: str) -> None:
+    combined = combine(results)
+    assert combined.verdict == expected
+    if expected not in ('ok', 'not_run'):
+        assert combined.reasons

@@ -1,0 +1,182 @@
+"""The QA engine end to end on scripted signal streams (no ROS graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+from qa_harness import ScriptedPick
+
+from robin_core.instance_table import empty_table
+from robin_core.records import QaEvent
+from robin_qa.cup_signals import mask_to_bools
+from robin_qa.qa_engine import EngineOutput, QaConfig, QaEngine
+from robin_qa.recovery_policy import RecoveryConfig
+
+FOUR = mask_to_bools(0b1111)
+NONE = np.zeros(8, bool)
+
+
+class Run:
+    def __init__(self, config: QaConfig | None = None) -> None:
+        self.engine = QaEngine(config)
+        self.events: list[QaEvent] = []
+        self.alert_changes = 0
+        self.cup_changes = 0
+        self.script = ScriptedPick(self._sink)
+
+    def _sink(self, kind: str, t: float, value: object) -> None:
+        getattr(self.engine, {'joint_states': 'add_joint_state'}.get(kind, f'add_{kind}'))(
+            t, *([] if kind == 'joint_states' else [value]))
+
+    def take(self, out: EngineOutput) -> None:
+        self.events += out.events
+        self.alert_changes += out.alert_changed
+        self.cup_changes += out.cups_changed
+
+    def pick(self, rid: str, *, lifted_kg: float = 0.3, hold: np.ndarray = FOUR, drop_at: float | None = None,
+             packages_placed: int = 1, package: str | None = None, cup_mask: int = 0b1111) -> list[QaEvent]:
+        s, e = self.script, self.engine
+        start = len(self.events)
+        mask = mask_to_bools(cup_mask)
+        kw = {'package_id': package} if package else {}
+        s.hold(0.3, NONE, 0.0, NONE)
+        self.take(e.on_phase(s.phase(rid, 'approach', cup_mask, **kw), s.t))
+        s.hold(0.3, hold, 0.0, mask)
+        self.take(e.on_phase(s.phase(rid, 'grasped', cup_mask, **kw), s.t))
+        s.hold(0.4, hold, lifted_kg if hold.any() else 0.0, mask)
+        self.take(e.on_phase(s.phase(rid, 'lifted', cup_mask, **kw), s.t))
+        self.take(e.on_phase(s.phase(rid, 'transferring', cup_mask, **kw), s.t))
+        if drop_at is None:
+            s.hold(1.0, hold, lifted_kg if hold.any() else 0.0, mask)
+        else:
+            s.hold(drop_at, hold, lifted_kg, mask)
+            s.hold(1.0 - drop_at, NONE, 0.0, mask)
+        self.take(e.on_phase(s.phase(rid, 'released', cup_mask, **kw), s.t))
+        s.station_count += packages_placed
+        s.hold(0.7, NONE, 0.0, NONE)
+        self.take(e.tick(s.t))
+        s.station_count = 0  # next robot
+        return self.events[start:]
+
+
+def final(events: list[QaEvent]) -> QaEvent:
+    finals = [ev for ev in events if ev.final]
+    assert len(finals) == 1, [(ev.phase, ev.final) for ev in events]
+    return finals[0]
+
+
+def test_good_pick_is_ok_at_every_phase() -> None:
+    run = Run()
+    events = run.pick('r1')
+    assert [ev.phase for ev in events] == ['grasped', 'lifted', 'released', 'placed']
+    assert all(ev.verdict == 'ok' for ev in events), [ev.reasons for ev in events]
+    assert final(events).signals.payload_kg == __import__('pytest').approx(0.3, abs=0.01)
+    assert run.engine.counts == {'ok': 1}
+
+
+def test_double_pick_by_weight() -> None:
+    events = Run().pick('r1', lifted_kg=0.65, packages_placed=2)
+    lifted = next(ev for ev in events if ev.phase == 'lifted')
+    assert lifted.verdict == 'double_pick' and lifted.recovery == 'put_back_and_repick'
+    assert any('payload' in r for r in lifted.reasons)
+
+
+def test_drop_during_transfer() -> None:
+    events = Run().pick('r1', drop_at=0.4, packages_placed=0)
+    released = next(ev for ev in events if ev.phase == 'released')
+    assert released.verdict == 'drop' and released.recovery == 'reperceive'
+    assert final(events).verdict == 'drop'
+
+
+def test_two_packages_on_one_drive_robot_is_a_misplace_alert() -> None:
+    run = Run()
+    events = run.pick('r1', packages_placed=2)
+    placed = final(events)
+    assert placed.verdict == 'misplace' and placed.alert and placed.recovery == 'call_human'
+    assert run.alert_changes == 1 and run.engine.alert_state(0.0).active
+
+
+def test_missed_pick() -> None:
+    events = Run().pick('r1', hold=NONE, lifted_kg=0.0)
+    lifted = next(ev for ev in events if ev.phase == 'lifted')
+    assert lifted.verdict == 'missed' and lifted.recovery == 'reperceive'
+
+
+def test_stale_joint_states_make_the_verdict_suspect() -> None:
+    run = Run()
+    run.script.joint_states = False
+    run.engine.add_joint_state(50.0)  # last joint state long ago
+    events = run.pick('r1')
+    lifted = next(ev for ev in events if ev.phase == 'lifted')
+    assert lifted.verdict == 'suspect' and lifted.recovery == 'verify'
+    assert any('stale joint_states' in r for r in lifted.reasons)
+
+
+def test_missing_vacuum_data_is_suspect() -> None:
+    run = Run()
+    run.script.vacuum = False
+    events = run.pick('r1')
+    lifted = next(ev for ev in events if ev.phase == 'lifted')
+    assert lifted.verdict == 'suspect'
+    assert any('missing vacuum' in r for r in lifted.reasons)
+
+
+def test_same_package_failing_n_times_raises_the_alert() -> None:
+    run = Run(QaConfig(recovery=RecoveryConfig(max_failures_per_package=3)))
+    for k in range(1, 3):
+        run.pick(f'r{k}', hold=NONE, lifted_kg=0.0, package='pkg_9')
+        assert not run.engine.recovery.alert_active
+    events = run.pick('r3', hold=NONE, lifted_kg=0.0, package='pkg_9')
+    assert any(ev.alert and ev.recovery == 'call_human' for ev in events)
+    state = run.engine.alert_state(0.0)
+    assert state.active and state.package_id == 'pkg_9' and state.skipped_packages == ['pkg_9']
+    assert run.engine.acknowledge() and not run.engine.alert_state(0.0).active
+    assert not run.engine.acknowledge()
+
+
+def test_same_package_dropped_n_times_raises_the_alert() -> None:
+    # each attempt is ok at the grasp and the lift, then drops: earlier failures must still count
+    run = Run(QaConfig(recovery=RecoveryConfig(max_failures_per_package=3)))
+    for k in range(1, 3):
+        run.pick(f'r{k}', drop_at=0.4, packages_placed=0, package='pkg_5')
+    assert run.engine.recovery.failures('pkg_5') == 2 and not run.engine.recovery.alert_active
+    run.pick('r3', drop_at=0.4, packages_placed=0, package='pkg_5')
+    assert run.engine.alert_state(0.0).active and run.engine.alert_state(0.0).package_id == 'pkg_5'
+
+
+def test_torn_cup_marked_unhealthy() -> None:
+    run = Run()
+    torn = mask_to_bools(0b11110111)  # cup 3 never holds
+    for k in range(10):
+        run.pick(f'r{k}', hold=torn, cup_mask=0xFF)
+        if run.engine.cup_health.unhealthy:
+            break
+    assert run.engine.cup_health.unhealthy == {3} and run.cup_changes == 1
+    run.engine.restore_cups()
+    assert not run.engine.cup_health.unhealthy
+
+
+def _table(xs: list[float]) -> np.ndarray:
+    t = empty_table(len(xs))
+    t['id'] = np.arange(1, len(xs) + 1)
+    t['score'] = 0.9
+    t['x'] = xs
+    t['z'] = 1.0
+    return t
+
+
+def test_vision_check_confirms_a_double_pick_after_the_lift() -> None:
+    run = Run()
+    run.engine.add_instances(run.script.t, _table([0.0, 0.1, 0.2]))
+    s, e = run.script, run.engine
+    # payload 1.6x the expected mass: medium evidence only -> suspect at the lift
+    s.hold(0.3, FOUR, 0.0, FOUR)
+    run.take(e.on_phase(s.phase('r1', 'grasped', target=1), s.t))
+    s.hold(0.4, FOUR, 0.48, FOUR)
+    run.take(e.on_phase(s.phase('r1', 'lifted', target=1), s.t))
+    assert run.events[-1].verdict == 'suspect'
+    run.take(e.on_phase(s.phase('r1', 'transferring', target=1), s.t))
+    s.hold(0.4, FOUR, 0.48, FOUR)
+    run.take(e.add_instances(s.t, _table([0.2])))  # two instances left the pile
+    vision = run.events[-1]
+    assert vision.phase == 'vision' and vision.verdict == 'double_pick' and vision.recovery == 'rework_spot'
+    assert vision.signals.vision_removed_instances == 2
