@@ -141,6 +141,7 @@ class CycleStats:
     arm_wait_s: float = 0.0
     cycle_s: float = 0.0  # time from the first approach to the last report
     belt_advances: int = 0
+    feed_wait_s: float = 0.0  # arm idle while the belt brought new packages
 
 
 @dataclass
@@ -212,7 +213,7 @@ class PickCycle:
         self.record.plan['planning_ms'] = round(planning_ms, 2)
         if ok:
             if self._arm_idle_since is not None:
-                self.stats.arm_wait_s += now - self._arm_idle_since
+                self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
                 self._arm_idle_since = None
             if self._first_approach_at is None:
                 self._first_approach_at = now
@@ -225,7 +226,9 @@ class PickCycle:
             return []
         expected = {Phase.APPROACH: 'approach', Phase.LIFT: 'lift', Phase.TRANSFER: 'transfer'}
         if self.phase == Phase.RECOVER:
-            return self._finish(now) if segment in ('putback', 'retreat') else []
+            if segment == 'putback':  # the package is back on the pile: let go, then clear the pile
+                return [SetCups(0), ExecuteSegment(pick_id, 'retreat')]
+            return self._finish(now) if segment == 'retreat' else []
         if expected.get(self.phase) != segment:
             return []
         if not ok:
@@ -252,6 +255,8 @@ class PickCycle:
         if self.record is None or event.record_id != self.record.record_id:
             return []
         phase, verdict, reasons, recovery = event.phase or '', event.verdict, event.reasons, event.recovery
+        if event.signals is not None:
+            self.record.qa_signals = event.signals
         if verdict != 'ok':
             self.record.verdict = verdict
             self.record.verdict_reasons = list(reasons)
@@ -346,10 +351,8 @@ class PickCycle:
         assert self.record is not None
         self._enter(Phase.RECOVER, now)
         self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)
-        cmds: list[Command] = [ExecuteSegment(self.record.record_id, segment)]
-        if segment == 'putback':
-            cmds.append(SetCups(0))  # released by the executor at the bottom of the putback move
-        return cmds
+        # putback keeps the cups on until the package is back down (see on_segment)
+        return [ExecuteSegment(self.record.record_id, segment)]
 
     def _finish(self, now: float) -> list[Command]:
         rec = self.record
@@ -378,6 +381,12 @@ class PickCycle:
     def _advance_belt(self, now: float) -> list[Command]:
         self._empty_scenes = 0
         self.stats.belt_advances += 1
+        if self._arm_idle_since is not None:
+            # waiting for the belt to bring packages is feed time, not waiting for a decision
+            self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
+            resume = now + self.config.belt_advance_s + self.config.scene_clear_delay_s
+            self.stats.feed_wait_s += resume - now
+            self._arm_idle_since = resume
         self._enter(Phase.WAIT_SCENE, now)
         # frames during and right after the belt move show a moving pile
         self._scene_valid_after_ns = int((now + self.config.belt_advance_s + self.config.scene_clear_delay_s) * 1e9)

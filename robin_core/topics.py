@@ -45,6 +45,9 @@ SIM_GROUND_TRUTH_LABELS = 'sim/ground_truth/labels'  # mono16 instance ids
 SIM_RESET = 'sim/reset'  # std_srvs/Trigger: rebuild the scene (same seed + scenario parameters)
 SIM_SPAWN_PILE = 'sim/spawn_pile'  # std_srvs/Trigger: the feeder drops `spawn_count` packages
 
+# cell controller
+CELL_STATUS = 'cell/status'  # JSON robin.cell_status/1: state, counters, arm wait; LATCHED, ~1 Hz
+
 # records (JSON in std_msgs/String, RECORDS QoS; see robin_core.records)
 PICK_RECORDS = 'cell/pick_records'  # PickRecord, one per attempt (re-sent as it progresses)
 QA_EVENTS = 'qa/events'  # QaEvent

@@ -118,7 +118,9 @@ def test_double_pick_is_put_back_and_never_carried() -> None:
     cmds = c.on_qa(qa(c, 'lifted', 'double_pick', 'put_back_and_repick'), t + 0.1)
     assert ExecuteSegment(pick, 'putback') in cmds
     assert not [x for x in cmds if isinstance(x, ExecuteSegment) and x.segment == 'transfer']
-    cmds = c.on_segment(pick, 'putback', True, '', t + 1.0)
+    assert SetCups(0) not in cmds  # never let go in the air
+    assert c.on_segment(pick, 'putback', True, '', t + 1.0) == [SetCups(0), ExecuteSegment(pick, 'retreat')]
+    cmds = c.on_segment(pick, 'retreat', True, '', t + 1.5)
     rec = of(cmds, EmitRecord)[0].record
     assert (rec.outcome, rec.verdict, rec.recovery) == ('failed', 'double_pick', 'put_back_and_repick')
     assert [q.phase for q in of(cmds, NotifyQa)] == ['aborted']  # QA closes the attempt

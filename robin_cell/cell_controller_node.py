@@ -1,0 +1,262 @@
+"""Cell controller node: runs the pick state machine against the real topics.
+
+Thin adapter around :class:`robin_cell.pick_cycle.PickCycle`: it converts incoming messages into
+events, carries out the commands the machine returns, journals every record before acting on it,
+and publishes records and status. All timing uses the node clock (sim time in simulation).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rclpy.node import Node
+from std_msgs.msg import Float64, String, UInt8MultiArray
+
+from robin_cell.controller_io import (
+    PICK_SEGMENTS,
+    decision_from_json,
+    execute_request,
+    motion_event_from_json,
+    move_request,
+    phase_message,
+    plan_request,
+)
+from robin_cell.pick_cycle import (
+    AdvanceBelt,
+    Command,
+    CycleConfig,
+    EmitRecord,
+    ExecuteSegment,
+    GraspOption,
+    NotifyQa,
+    PickCycle,
+    RequestPlan,
+    SetCups,
+)
+from robin_cell.pick_journal import PickJournal
+from robin_core import diagnostics, qos, topics
+from robin_core.node_main import run_node
+from robin_core.params import declare
+from robin_core.records import QaEvent, RecordError, from_json, to_msg
+
+RETREAT_HEIGHT_M = 0.15  # above the suction point when no pre-grasp pose is known
+
+
+class CellControllerNode(Node):
+    """Drives picks: decision → motion → suction → QA → record."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('cell_controller', **kwargs)
+        d = CycleConfig()
+        cfg = CycleConfig(
+            decision_timeout_s=declare(self, 'timeouts.decision', d.decision_timeout_s,
+                                       'wait for a usable decision before advancing the belt [s]', low=0.5, high=120.0),
+            plan_timeout_s=declare(self, 'timeouts.plan', d.plan_timeout_s, 'motion planning budget [s]',
+                                   low=0.1, high=60.0),
+            segment_timeout_s=declare(self, 'timeouts.segment', d.segment_timeout_s,
+                                      'longest allowed motion segment [s]', low=0.5, high=120.0),
+            seal_settle_s=declare(self, 'timeouts.seal_settle', d.seal_settle_s, 'cups on → lift [s]',
+                                  low=0.0, high=5.0),
+            lift_settle_s=declare(self, 'timeouts.lift_settle', d.lift_settle_s,
+                                  'hold still after the lift before QA weighs [s]', low=0.0, high=5.0),
+            verify_timeout_s=declare(self, 'timeouts.verify', d.verify_timeout_s,
+                                     'wait for the post-lift QA verdict, then treat as suspect [s]',
+                                     low=0.1, high=30.0),
+            placement_timeout_s=declare(self, 'timeouts.placement', d.placement_timeout_s,
+                                        'wait for the placement verdict [s]', low=0.1, high=30.0),
+            release_s=declare(self, 'timeouts.release', d.release_s, 'cups off → package settled [s]',
+                              low=0.0, high=5.0),
+            scene_clear_delay_s=declare(self, 'pipeline.scene_clear_delay', d.scene_clear_delay_s,
+                                        'frames this long after the transfer starts show the pile without the arm [s]',
+                                        low=0.0, high=5.0),
+            max_decision_age_s=declare(self, 'pipeline.max_decision_age', d.max_decision_age_s,
+                                       'never act on a frame older than this [s]', low=0.1, high=30.0),
+            belt_advance_s=declare(self, 'belt.advance_duration', d.belt_advance_s,
+                                   'belt run per advance when nothing can be picked [s]', low=0.1, high=30.0),
+            same_package_radius_m=declare(self, 'tracking.same_package_radius', d.same_package_radius_m,
+                                          'targets this close to an earlier attempt are the same package [m]',
+                                          low=0.005, high=0.5),
+        )
+        self._belt_speed = declare(self, 'belt.advance_speed', 0.25, 'belt speed while advancing [m/s]',
+                                   low=0.01, high=2.0)
+        cell_id = declare(self, 'cell_id', 'cell_0', 'this cell in fleet records')
+        journal_dir = declare(self, 'journal_dir', 'runs/journal', 'crash-safe pick journal directory')
+        tick_hz = declare(self, 'tick_rate', 50.0, 'state-machine timeout checks [Hz]', low=1.0, high=1000.0)
+
+        self.cycle = PickCycle(cfg, cell_id=cell_id)
+        self.journal = PickJournal(Path(journal_dir))
+        self._requests: dict[str, tuple[str, str]] = {}  # motion request id -> (pick id, segment)
+        self._options: dict[str, GraspOption] = {}  # pick id -> option (recovery poses)
+        self._pregrasp: dict[str, list[float]] = {}  # pick id -> approach end joints
+        self._n_requests = 0
+        self._bad_messages = 0
+        self._belt_stop_at: float | None = None
+
+        self._motion_pub = self.create_publisher(String, topics.MOTION_REQUEST, qos.RELIABLE)
+        self._cups_pub = self.create_publisher(UInt8MultiArray, topics.CUP_COMMAND, qos.RELIABLE)
+        self._belt_pub = self.create_publisher(Float64, topics.BELT_SPEED_COMMAND, qos.RELIABLE)
+        self._phase_pub = self.create_publisher(String, topics.PICK_PHASE, qos.RECORDS)
+        self._record_pub = self.create_publisher(String, topics.PICK_RECORDS, qos.RECORDS)
+        self._status_pub = self.create_publisher(String, topics.CELL_STATUS, qos.LATCHED)
+        self.create_subscription(String, topics.GRASP_DECISION, self._on_decision, qos.RECORDS)
+        self.create_subscription(String, topics.MOTION_EVENT, self._on_motion, qos.RECORDS)
+        self.create_subscription(String, topics.QA_EVENTS, self._on_qa, qos.RECORDS)
+        self.create_subscription(String, topics.QA_ALERT, self._on_alert, qos.LATCHED)
+
+        self._diag = diagnostics.DiagnosticsPublisher(self)
+        self._diag.add('pick cycle', self._status)
+        for rec in self.journal.recover():  # a previous run died mid-pick: report those attempts
+            self.get_logger().warning(f'pick {rec.record_id} was in flight when the controller stopped: interrupted')
+            self._record_pub.publish(to_msg(rec))
+        self._run(self.cycle.start(self._now()))
+        self.create_timer(1.0 / tick_hz, self._tick)
+        self.create_timer(1.0, self._publish_status)
+        self.get_logger().info(f'cell controller ready (cell {cell_id}, journal {journal_dir})')
+
+    # -- inputs -----------------------------------------------------------------------------------
+    def _on_decision(self, msg: String) -> None:
+        try:
+            decision = decision_from_json(msg.data, self.get_clock().now().nanoseconds)
+        except RecordError as exc:
+            self._bad(f'grasp decision ignored: {exc}')
+            return
+        self._run(self.cycle.on_decision(decision, self._now()))
+
+    def _on_motion(self, msg: String) -> None:
+        try:
+            ev = motion_event_from_json(msg.data)
+        except RecordError as exc:
+            self._bad(f'motion event ignored: {exc}')
+            return
+        now = self._now()
+        if ev.event in ('planned', 'plan_failed') or (ev.event == 'rejected' and ev.request_id in self._options
+                                                       and ev.request_id not in self._requests):
+            if ev.event == 'planned':
+                for seg in ev.segments:
+                    if seg.get('name') == 'approach' and seg.get('end_joints'):
+                        self._pregrasp[ev.request_id] = list(seg['end_joints'])
+            ok = ev.event == 'planned'
+            self._run(self.cycle.on_plan(ev.request_id, ok, ev.reason or ev.detail, now, ev.planning_ms))
+            return
+        target = self._requests.get(ev.request_id)
+        if target is None:
+            return
+        pick_id, segment = target
+        if ev.event == 'segment_done' and self.cycle.record is not None and self.cycle.record.record_id == pick_id:
+            self.cycle.record.plan[f'{ev.segment}_s'] = round(ev.duration_s, 3)
+        if ev.event == 'done':
+            self._requests.pop(ev.request_id, None)
+            self._run(self.cycle.on_segment(pick_id, segment, True, '', now))
+        elif ev.event in ('segment_failed', 'rejected', 'plan_failed'):
+            self._requests.pop(ev.request_id, None)
+            self._run(self.cycle.on_segment(pick_id, segment, False, f'{ev.reason}: {ev.detail}', now))
+
+    def _on_qa(self, msg: String) -> None:
+        try:
+            event = from_json(msg.data, QaEvent)
+        except RecordError as exc:
+            self._bad(f'QA event ignored: {exc}')
+            return
+        self._run(self.cycle.on_qa(event, self._now()))
+
+    def _on_alert(self, msg: String) -> None:
+        try:
+            alert = json.loads(msg.data)
+            active = bool(alert['active'])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            self._bad(f'QA alert ignored: {exc}')
+            return
+        if active:
+            self.get_logger().warning(f"QA calls a human: {alert.get('reason', '')}")
+        skipped = tuple(str(p) for p in alert.get('skipped_packages', []) or [])
+        self._run(self.cycle.on_alert(active, bool(alert.get('pause_cell', False)), self._now(), skipped))
+
+    def _tick(self) -> None:
+        now = self._now()
+        if self._belt_stop_at is not None and now >= self._belt_stop_at:
+            self._belt_pub.publish(Float64(data=0.0))
+            self._belt_stop_at = None
+        self._run(self.cycle.on_tick(now))
+
+    # -- outputs ----------------------------------------------------------------------------------
+    def _run(self, commands: list[Command]) -> None:
+        for cmd in commands:
+            if isinstance(cmd, EmitRecord):
+                # journal first: once on disk, a crash cannot lose it
+                self.journal.append(cmd.record, cmd.final)
+                if cmd.final:
+                    self._record_pub.publish(to_msg(cmd.record))
+                    self._forget(cmd.record.record_id)
+            elif isinstance(cmd, RequestPlan):
+                self._options[cmd.pick_id] = cmd.option
+                self._motion_pub.publish(String(data=plan_request(cmd.pick_id, cmd.option, None)))
+            elif isinstance(cmd, ExecuteSegment):
+                self._execute(cmd)
+            elif isinstance(cmd, SetCups):
+                self._cups_pub.publish(UInt8MultiArray(data=[(cmd.mask >> k) & 1 for k in range(8)]))
+            elif isinstance(cmd, NotifyQa):
+                self._phase_pub.publish(String(data=phase_message(cmd, self._now())))
+            elif isinstance(cmd, AdvanceBelt):
+                self._belt_pub.publish(Float64(data=self._belt_speed))
+                self._belt_stop_at = self._now() + cmd.seconds
+
+    def _execute(self, cmd: ExecuteSegment) -> None:
+        self._n_requests += 1
+        rid = f'{cmd.pick_id}:{cmd.segment}:{self._n_requests}'
+        self._requests[rid] = (cmd.pick_id, cmd.segment)
+        opt = self._options.get(cmd.pick_id)
+        if cmd.segment in PICK_SEGMENTS:
+            text = execute_request(rid, cmd.pick_id, cmd.segment)
+        elif cmd.segment == 'putback' and opt is not None:
+            text = move_request(rid, goal_pose=(opt.position, opt.orientation), linear=True)
+        elif cmd.pick_id in self._pregrasp:
+            text = move_request(rid, goal_joints=self._pregrasp[cmd.pick_id])
+        elif opt is not None:
+            up = (opt.position[0], opt.position[1], opt.position[2] + RETREAT_HEIGHT_M)
+            text = move_request(rid, goal_pose=(up, opt.orientation))
+        else:
+            self._requests.pop(rid)
+            self._run(self.cycle.on_segment(cmd.pick_id, cmd.segment, True, 'nothing to move', self._now()))
+            return
+        self._motion_pub.publish(String(data=text))
+
+    def _forget(self, pick_id: str) -> None:
+        self._options.pop(pick_id, None)
+        self._pregrasp.pop(pick_id, None)
+
+    def _publish_status(self) -> None:
+        s = self.cycle.stats
+        body = {'schema': 'robin.cell_status/1', 'cell_id': self.cycle.cell_id, 'phase': self.cycle.phase.value,
+                'attempts': s.attempts, 'succeeded': s.succeeded, 'first_attempts': s.first_attempts,
+                'first_attempt_succeeded': s.first_attempt_succeeded, 'arm_wait_s': round(s.arm_wait_s, 3),
+                'feed_wait_s': round(s.feed_wait_s, 3), 'cycle_s': round(s.cycle_s, 3),
+                'belt_advances': s.belt_advances, 'stamp_s': self._now()}
+        self._status_pub.publish(String(data=json.dumps(body)))
+
+    def _status(self) -> diagnostics.Status:
+        s = self.cycle.stats
+        values = {'phase': self.cycle.phase.value, 'attempts': s.attempts, 'succeeded': s.succeeded,
+                  'arm_wait_s': s.arm_wait_s, 'bad_messages': self._bad_messages}
+        if self.cycle.phase.value == 'hold':
+            return diagnostics.Status(diagnostics.WARN, 'holding: a human was called', values)
+        return diagnostics.Status(diagnostics.OK, f'{self.cycle.phase.value}', values)
+
+    def _bad(self, text: str) -> None:
+        self._bad_messages += 1
+        self.get_logger().error(text)
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(CellControllerNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
