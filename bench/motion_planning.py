@@ -1,9 +1,9 @@
 """Pick-sequence planning time of the built-in backend vs the direct-interpolation-only baseline.
 
 Random reachable suction poses on synthetic piles (a few boxes on the belt, grasp on the top face
-of the highest, tool tilted up to 5° as from surface-fit noise), each planned from where the previous pick ended (the place
-pose), as in the running cell. Prints a table: success, planning time p50/p99 and the motion time
-of a full cycle (sum of the four segments).
+of the highest, tool tilted up to 5° as from surface-fit noise), each planned from where the
+previous pick ended (the place pose), as in the running cell. Prints a table: success, planning
+time p50/p99 and the motion time of a full cycle (sum of the four segments).
 
     python bench/motion_planning.py [--n 100] [--seed 0]
 """

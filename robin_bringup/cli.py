@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from robin_bringup.graph import GraphError, load_graph
-from robin_bringup.process_graph import ExecutableNotFoundError, ProcessGraph, node_command, resolve_entry_point
+from robin_bringup.process_graph import ExecutableNotFoundError, ProcessGraph, resolve_entry_point
 from robin_bringup.run_dirs import new_run_dir
 from robin_core.ros_env import share_dir
 
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.choices['demo']
     demo.add_argument('--duration', type=float, default=60.0, help='wall seconds to run [s]')
     demo.add_argument('--out', type=Path, default=Path('runs'), help='runs directory; writes <out>/latest/report.json')
+    demo.add_argument('--picks', type=int, default=0, help='stop after this many pick attempts (0: run for --duration)')
     return p
 
 
@@ -62,14 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == 'demo':
         from robin_bringup.demo import run_demo  # noqa: PLC0415 - imports rclpy: only when needed
 
-        return run_demo(graph, args.out, args.duration, args.domain_id, args.log_dir)
+        return run_demo(graph, args.out, args.duration, args.domain_id, args.log_dir, picks=args.picks)
     return _up(graph, args)
 
 
 def _list_nodes(graph) -> int:
     for spec in graph.nodes:
-        print(f'{spec.name}: {" ".join(node_command(spec, graph.use_sim_time)[3:])}')
-        print(f'    ros2 run robin_workcell {spec.executable} {" ".join(spec.ros_args(graph.use_sim_time)[1:])}')
+        print(f'{spec.name}: ros2 run robin_workcell {spec.executable} {" ".join(spec.ros_args(graph.use_sim_time))}')
     return 0
 
 

@@ -20,8 +20,10 @@ from robin_bringup.run_report import RunReport
 from robin_core.ros_env import apply_ros_environment
 
 
-def run_demo(graph: Graph, out: Path, duration_s: float, domain_id: int | None, log_dir: Path | None) -> int:
-    """Start the graph, watch it for ``duration_s`` wall seconds, stop it, write the report."""
+def run_demo(graph: Graph, out: Path, duration_s: float, domain_id: int | None, log_dir: Path | None, *,
+             picks: int = 0) -> int:
+    """Start the graph, watch it until ``picks`` attempts are reported (0: no limit) or ``duration_s``
+    wall seconds pass, stop it, write the report."""
     run_dir = new_run_dir(out)
     apply_ros_environment(domain_id)  # the monitor joins the same domain as the nodes
     runner = ProcessGraph(graph, log_dir or run_dir / 'logs', domain_id=domain_id)
@@ -42,14 +44,20 @@ def run_demo(graph: Graph, out: Path, duration_s: float, domain_id: int | None, 
     print(f'robin-cell demo: {len(graph.nodes)} nodes, {duration_s:.0f} s, ROS domain {domain}')
     runner.start()
     deadline = time.monotonic() + duration_s
-    result = runner.wait(until=lambda: stop.is_set() or time.monotonic() >= deadline)
+    def done() -> bool:
+        return (stop.is_set() or time.monotonic() >= deadline
+                or (picks > 0 and len(report.attempts()) >= picks))
+
+    result = runner.wait(until=done)
     runner.stop()
     executor.shutdown()
     monitor.destroy_node()
     rclpy.shutdown(context=context)
 
     report.extra['graph_nodes'] = [n.name for n in graph.nodes]
-    report.extra['exit_reason'] = result.reason or ('interrupted' if stop.is_set() else 'duration reached')
+    reached = picks > 0 and len(report.attempts()) >= picks
+    report.extra['exit_reason'] = result.reason or ('interrupted' if stop.is_set() else
+                                                    f'{picks} picks reached' if reached else 'duration reached')
     data = report.write(run_dir / 'report.json')
     width = max(len(k) for k in data)
     for key in sorted(data):

@@ -16,6 +16,7 @@ from std_msgs.msg import String
 
 from robin_bringup.run_report import RunReport
 from robin_core import qos, topics
+from robin_core.records import PickRecord, RecordError, from_json
 
 
 class RunMonitorNode(Node):
@@ -25,12 +26,26 @@ class RunMonitorNode(Node):
         self.create_subscription(Image, topics.COLOR_IMAGE, self._on_image, qos.SENSOR)
         self.create_subscription(Clock, '/clock', self._on_clock, qos.SENSOR)
         self.create_subscription(String, topics.SIM_STATUS, self._on_status, qos.SENSOR)
+        self.create_subscription(String, topics.PICK_RECORDS, self._on_record, qos.RECORDS)
+        self.create_subscription(String, topics.CELL_STATUS, self._on_cell_status, qos.LATCHED)
 
     def _on_image(self, _msg: Image) -> None:
         self.report.on_camera_frame()
 
     def _on_clock(self, msg: Clock) -> None:
         self.report.on_clock(msg.clock.sec + msg.clock.nanosec * 1e-9)
+
+    def _on_record(self, msg: String) -> None:
+        try:
+            self.report.on_pick_record(from_json(msg.data, PickRecord))
+        except RecordError as exc:
+            self.get_logger().warning(f'unreadable pick record: {exc}')
+
+    def _on_cell_status(self, msg: String) -> None:
+        try:
+            self.report.on_cell_status(json.loads(msg.data))
+        except json.JSONDecodeError as exc:
+            self.get_logger().warning(f'unreadable cell status: {exc}')
 
     def _on_status(self, msg: String) -> None:
         try:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from robin_core.records import PickRecord
+
 
 @dataclass
 class RunReport:
@@ -24,6 +26,8 @@ class RunReport:
     sim_seconds: float = 0.0
     sim_status: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, PickRecord] = field(default_factory=dict)  # final pick records by id
+    cell_status: dict[str, Any] = field(default_factory=dict)
 
     def on_camera_frame(self, wall_time: float | None = None) -> None:
         self.camera_wall_times.append(time.monotonic() if wall_time is None else wall_time)
@@ -33,6 +37,41 @@ class RunReport:
 
     def on_sim_status(self, status: Mapping[str, Any]) -> None:
         self.sim_status = dict(status)
+
+    def on_pick_record(self, record: PickRecord) -> None:
+        if record.outcome != 'in_progress':
+            self.records[record.record_id] = record
+
+    def on_cell_status(self, status: Mapping[str, Any]) -> None:
+        self.cell_status = dict(status)
+
+    def attempts(self) -> list[PickRecord]:
+        """Records where the arm went for the package (a plan that failed never touched it)."""
+        return [r for r in self.records.values() if any(s == 'approach' for s, _ in r.states)]
+
+    def pick_metrics(self) -> dict[str, Any]:
+        """The closed-loop numbers of issue 4, from final pick records and the controller status."""
+        attempts = self.attempts()
+        ok = [r for r in attempts if r.outcome == 'succeeded']
+        first = [r for r in attempts if r.attempt == 1]
+        starts = [t for r in attempts for s, t in r.states if s == 'approach']
+        ends = [t for r in attempts for s, t in r.states if s == 'report']
+        span_h = (max(ends) - min(starts)) / 3600.0 if starts and ends and max(ends) > min(starts) else 0.0
+        lat = np.array([r.timings_ms['decision'] for r in self.records.values() if 'decision' in r.timings_ms])
+        st = self.cell_status
+        cycle_s = float(st.get('cycle_s', 0.0) or 0.0)
+        return {
+            'picks_attempted': len(attempts),
+            'picks_succeeded': len(ok),
+            'first_attempt_success': round(sum(r.outcome == 'succeeded' for r in first) / len(first), 4)
+            if first else None,
+            'picks_per_hour_sim': round(len(ok) / span_h, 1) if span_h > 0 else 0.0,
+            'decision_latency_ms': {'p50': round(float(np.percentile(lat, 50)), 1),
+                                    'p99': round(float(np.percentile(lat, 99)), 1)} if lat.size else None,
+            'arm_wait_fraction': round(float(st.get('arm_wait_s', 0.0)) / cycle_s, 4) if cycle_s > 0 else None,
+            'verdicts': {v: sum(r.verdict == v for r in attempts) for v in sorted({r.verdict for r in attempts})},
+            'failure_reasons': sorted({r.failure_reason for r in self.records.values() if r.failure_reason})[:20],
+        }
 
     def camera_hz(self) -> float:
         """Mean wall-clock rate over the frames received (0 with fewer than two)."""
@@ -53,6 +92,7 @@ class RunReport:
             'camera_frames': len(self.camera_wall_times),
             'camera_max_gap_s': round(float(gaps.max()), 3) if gaps.size else None,
         }
+        report.update(self.pick_metrics())
         report.update(self.extra)
         return report
 

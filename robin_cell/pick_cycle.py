@@ -126,6 +126,8 @@ class CycleConfig:
     max_decision_age_s: float = 3.0  # never act on a frame older than this
     belt_advance_s: float = 2.0
     empty_scenes_before_advance: int = 1
+    unpickable_scenes_before_nudge: int = 15  # consecutive decisions with packages but no option
+    belt_nudge_s: float = 0.5  # short belt run to change an unpickable scene [s]
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
 
 
@@ -197,9 +199,15 @@ class PickCycle:
             decision = Decision(**{**decision.__dict__, 'options': usable,
                                    'reason': decision.reason or 'remaining packages wait for a human'})
         if not decision.options:
+            # an empty pick area: bring the next packages. Packages that are there but cannot be
+            # picked yet (not fully in view, ambiguous stacking): nudge the belt only after a
+            # while, so the pile is not carried away downstream.
+            empty = decision.reason.startswith('empty')
             self._empty_scenes += 1
-            if self._empty_scenes >= self.config.empty_scenes_before_advance:
-                return self._advance_belt(now)
+            if empty and self._empty_scenes >= self.config.empty_scenes_before_advance:
+                return self._advance_belt(now, self.config.belt_advance_s)
+            if not empty and self._empty_scenes >= self.config.unpickable_scenes_before_nudge:
+                return self._advance_belt(now, self.config.belt_nudge_s)
             return []
         self._empty_scenes = 0
         self._decision = decision
@@ -301,7 +309,7 @@ class PickCycle:
         c = self.config
         elapsed = now - self.phase_since
         if self.phase == Phase.WAIT_SCENE and elapsed > c.decision_timeout_s:
-            return self._advance_belt(now)
+            return self._advance_belt(now, c.belt_nudge_s)
         if self.phase == Phase.PLAN and elapsed > c.plan_timeout_s:
             return self._next_option('planning timeout', now)
         if self.phase in (Phase.APPROACH, Phase.LIFT, Phase.TRANSFER, Phase.RECOVER) and elapsed > c.segment_timeout_s:
@@ -378,19 +386,19 @@ class PickCycle:
         self._arm_idle_since = now
         return [*cmds, SetCups(0), EmitRecord(rec, final=True)]
 
-    def _advance_belt(self, now: float) -> list[Command]:
+    def _advance_belt(self, now: float, seconds: float) -> list[Command]:
         self._empty_scenes = 0
         self.stats.belt_advances += 1
         if self._arm_idle_since is not None:
             # waiting for the belt to bring packages is feed time, not waiting for a decision
             self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
-            resume = now + self.config.belt_advance_s + self.config.scene_clear_delay_s
+            resume = now + seconds + self.config.scene_clear_delay_s
             self.stats.feed_wait_s += resume - now
             self._arm_idle_since = resume
         self._enter(Phase.WAIT_SCENE, now)
         # frames during and right after the belt move show a moving pile
-        self._scene_valid_after_ns = int((now + self.config.belt_advance_s + self.config.scene_clear_delay_s) * 1e9)
-        return [AdvanceBelt(self.config.belt_advance_s)]
+        self._scene_valid_after_ns = int((now + seconds + self.config.scene_clear_delay_s) * 1e9)
+        return [AdvanceBelt(seconds)]
 
     def _plan_current(self, now: float) -> list[Command]:
         d = self._decision

@@ -41,6 +41,8 @@ def ros_environment(domain_id: int | None = None, base: dict[str, str] | None = 
     if 'HOME' not in env and 'ROS_HOME' not in env:
         env['ROS_HOME'] = tempfile.mkdtemp(prefix='robin_ros_home_')
     env.setdefault('PYTHONUNBUFFERED', '1')
+    env.setdefault('MUJOCO_GL', 'egl')  # headless rendering (Mesa EGL); a desktop may set glfw
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # ONNX Runtime/torch threads must not spin on 2 cores
     if domain_id is not None:
         env['ROS_DOMAIN_ID'] = str(domain_id)
     return env

@@ -12,13 +12,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from robin_grasp.grasp_candidates import GraspCandidate
 from robin_grasp.grasp_planner import PlanResult
+from robin_grasp.target_selection import TargetScore
 
 SCHEMA = 'robin.grasp_decision/1'
 
 
-class ChosenGrasp(BaseModel):
-    """The grasp the cell should execute (the first row of ``grasp/candidates``)."""
+class GraspRecord(BaseModel):
+    """One executable grasp: the chosen one (first row of ``grasp/candidates``) or an alternative."""
 
     model_config = ConfigDict(extra='forbid')
 
@@ -75,7 +77,8 @@ class GraspDecision(BaseModel):
     frame_id: str  #: frame of the poses (base_link)
     status: Literal['ok', 'empty_scene', 'no_pickable_target', 'no_feasible_grasp', 'bad_input']
     reason: str = ''
-    chosen: ChosenGrasp | None = None
+    chosen: GraspRecord | None = None
+    alternatives: list[GraspRecord] = Field(default_factory=list)  #: next-best grasps, best first
     targets: list[TargetRecord] = Field(default_factory=list)
     rejected: dict[str, str] = Field(default_factory=dict)  #: instance id -> reason
     n_candidates: int = 0
@@ -88,7 +91,14 @@ class GraspDecision(BaseModel):
 
 
 def decision_from_plan(
-    result: PlanResult, stamp_ns: int, frame_id: str, *, unhealthy: list[int], num_cups: int, belt_z: float = 0.0
+    result: PlanResult,
+    stamp_ns: int,
+    frame_id: str,
+    *,
+    unhealthy: list[int],
+    num_cups: int,
+    belt_z: float = 0.0,
+    max_alternatives: int = 5,
 ) -> GraspDecision:
     """Build the record from a planner result.
 
@@ -99,20 +109,20 @@ def decision_from_plan(
         unhealthy: indices of cups excluded as unhealthy.
         num_cups: cups on the tool.
         belt_z: belt height in base_link, for the target's height above it [m].
+        max_alternatives: next-best grasps included for the controller's retries.
     """
-    chosen = None
-    targets_by_id = {t.instance_id: t for t in result.selection.ranked} if result.selection else {}
-    if (c := result.chosen) is not None:
-        t = targets_by_id[c.target_id]
-        chosen = ChosenGrasp(
-            instance_id=c.target_id, type_id=c.type_id, type_name=t.type_name, instance_score=t.terms['confidence'],
-            type_score=t.type_score, height_top_m=t.top - belt_z, cup_mask=c.cup_mask,
-            cups=[(c.cup_mask >> k) & 1 for k in range(num_cups)],
-            position=[float(v) for v in c.position], quaternion=[float(v) for v in c.quaternion], yaw=c.yaw,
-            score=c.score, target_score=c.target_score, pose_score=c.pose_score, pose_terms=c.terms,
-            mass_kg=_finite(c.mass), mass_upper_kg=_finite(c.mass_upper), force_required_n=_finite(c.force_required),
-            force_available_n=c.force_available,
-        )  # fmt: skip
+    by_id = {t.instance_id: t for t in result.selection.ranked} if result.selection else {}
+    feasible = [c for c in result.candidates if c.feasible and c.target_id in by_id]
+    # Alternatives: the best grasp of every other target first (a retry usually wants another
+    # package), then the remaining variants, each group in rank order.
+    firsts, seen = [], set()
+    for c in feasible:
+        if c.target_id not in seen:
+            seen.add(c.target_id)
+            firsts.append(c)
+    first_ids = {id(c) for c in firsts}
+    ordered = firsts + [c for c in feasible if id(c) not in first_ids]
+    records = [_grasp_record(c, by_id[c.target_id], belt_z, num_cups) for c in ordered[: 1 + max_alternatives]]
     targets = []
     if result.selection is not None:
         targets = [
@@ -124,7 +134,8 @@ def decision_from_plan(
         frame_id=frame_id,
         status=result.status,  # type: ignore[arg-type]
         reason=result.reason,
-        chosen=chosen,
+        chosen=records[0] if records and result.chosen is not None else None,
+        alternatives=records[1:],
         targets=targets,
         rejected={str(k): v for k, v in sorted(result.rejected.items())},
         n_candidates=len(result.candidates),
@@ -135,6 +146,18 @@ def decision_from_plan(
         unhealthy_cups=list(unhealthy),
         latency_ms=dict(result.timings_ms),
     )
+
+
+def _grasp_record(c: GraspCandidate, t: TargetScore, belt_z: float, num_cups: int) -> GraspRecord:
+    return GraspRecord(
+        instance_id=c.target_id, type_id=c.type_id, type_name=t.type_name, instance_score=t.terms['confidence'],
+        type_score=t.type_score, height_top_m=t.top - belt_z, cup_mask=c.cup_mask,
+        cups=[(c.cup_mask >> k) & 1 for k in range(num_cups)],
+        position=[float(v) for v in c.position], quaternion=[float(v) for v in c.quaternion], yaw=c.yaw,
+        score=c.score, target_score=c.target_score, pose_score=c.pose_score, pose_terms=c.terms,
+        mass_kg=_finite(c.mass), mass_upper_kg=_finite(c.mass_upper), force_required_n=_finite(c.force_required),
+        force_available_n=c.force_available,
+    )  # fmt: skip
 
 
 def _finite(v: float) -> float:

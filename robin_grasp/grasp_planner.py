@@ -70,7 +70,7 @@ class PlannerConfig:
     cups: CupCheckConfig = field(default_factory=CupCheckConfig)
     priors: dict[str, TypePrior] = field(default_factory=lambda: dict(DEFAULT_PRIORS))
     map_resolution: float = 0.0025  #: height map cell [m]
-    map_margin: float = 0.12  #: map extends this far beyond the pick area [m]
+    map_margin: float = 0.2  #: map extends this far beyond the pick area (half a long package) [m]
     max_scene_height: float = 0.8  #: highest pile above the belt considered [m]
     plane_method: str = 'svd'  #: 'svd' or 'open3d'
     plane_inlier_tol: float = 0.004  #: distance that counts as on the top surface [m]

@@ -168,7 +168,16 @@ class GraspPlannerNode(Node):
         self._frames += 1
         self._last = (decision.status, decision.reason)
 
-    # ---------------------------------------------------------------- diagnostics, shutdown
+    # ---------------------------------------------------------------- state, diagnostics, shutdown
+    @property
+    def unhealthy_cups(self) -> list[int]:
+        """Indices of the cups currently excluded."""
+        return np.flatnonzero(self._unhealthy).tolist()
+
+    @property
+    def has_camera_info(self) -> bool:
+        return self._intrinsics is not None
+
     def _status(self) -> Status:
         lat = np.array(self._latency) if self._latency else np.zeros(1)
         values = {

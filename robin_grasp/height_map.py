@@ -50,9 +50,10 @@ class HeightMap:
             (rows, cols, inside): integer indices clipped into the grid and a mask of points that
             actually fall inside it.
         """
-        xy = np.asarray(xy, dtype=np.float64)
-        cols = np.rint((xy[..., 0] - self.origin[0]) / self.resolution).astype(np.int64)
-        rows = np.rint((xy[..., 1] - self.origin[1]) / self.resolution).astype(np.int64)
+        xy = np.asarray(xy)
+        inv = 1.0 / self.resolution
+        cols = np.rint((xy[..., 0] - self.origin[0]) * inv).astype(np.int64)
+        rows = np.rint((xy[..., 1] - self.origin[1]) * inv).astype(np.int64)
         h, w = self.shape
         inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
         return np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1), inside
@@ -87,17 +88,25 @@ def backproject(
         mask: optional (H, W) bool selection of pixels to use.
 
     Returns:
-        points: (N, 3) base_link positions [m]; flat_index: (N,) row-major pixel index of each.
+        points: (N, 3) float32 base_link positions [m]; flat_index: (N,) row-major pixel index of each.
     """
     valid = np.isfinite(depth_m) & (depth_m > 0)
     if mask is not None:
         valid &= mask
     flat = np.flatnonzero(valid)
     v, u = np.divmod(flat, depth_m.shape[1])
-    z = depth_m.reshape(-1)[flat].astype(np.float64)
-    cam = np.stack([(u - intrinsics.cx) / intrinsics.fx * z, (v - intrinsics.cy) / intrinsics.fy * z, z], axis=1)
-    rot, trans = t_base_optical[:3, :3], t_base_optical[:3, 3]
-    return cam @ rot.T + trans, flat
+    # float32 throughout: 0.1 µm resolution at cell scale, half the memory traffic of float64.
+    z = depth_m.reshape(-1)[flat].astype(np.float32, copy=False)
+    x = (u.astype(np.float32) - np.float32(intrinsics.cx)) * (z / np.float32(intrinsics.fx))
+    y = (v.astype(np.float32) - np.float32(intrinsics.cy)) * (z / np.float32(intrinsics.fy))
+    # Element-wise rather than an (N, 3) @ (3, 3) product: BLAS threads on a 3-wide matrix only
+    # add start-up and contention cost (measured ~20x slower on a loaded 2-core machine).
+    r, t = t_base_optical[:3, :3], t_base_optical[:3, 3]
+    pts = np.empty((flat.size, 3), np.float32)
+    r32, t32 = r.astype(np.float32), t.astype(np.float32)
+    for k in range(3):
+        pts[:, k] = r32[k, 0] * x + r32[k, 1] * y + r32[k, 2] * z + t32[k]
+    return pts, flat
 
 
 def build_height_map(

@@ -141,7 +141,7 @@ class AboveRelation:
 
 
 def above_relations(
-    hm: HeightMap, step_tol: float, min_votes: int, max_gap_cells: int = 2, shadow_cells: int = 80
+    hm: HeightMap, step_tol: float, min_votes: int, max_gap_cells: int = 2, shadow_cells: int = 40
 ) -> list[AboveRelation]:
     """Find instance pairs where one is higher than the other along a shared boundary.
 

@@ -244,8 +244,20 @@ def make_scene(
     return Scene(table, labels, depth, intrinsics, t_base_optical)
 
 
-def random_pile(rng: np.random.Generator, n: int, area: PickArea, spread: float = 0.8) -> Pile:
-    """A random jumble of ``n`` packages of mixed types inside ``area`` (shrunk by ``spread``)."""
+def random_pile(
+    rng: np.random.Generator, n: int, area: PickArea, spread: float = 0.8, max_height: float | None = None
+) -> Pile:
+    """A random jumble of ``n`` packages of mixed types inside ``area`` (shrunk by ``spread``).
+
+    Args:
+        rng: random generator.
+        n: packages dropped.
+        area: pick area (belt height and extent).
+        spread: share of the area's extent used for package centres.
+        max_height: a package whose top would end higher above the belt than this [m] is dropped
+            elsewhere (up to 20 tries, then left out), like a pile that spreads instead of
+            towering; None: no limit.
+    """
     cx, cy = np.mean(area.x_range), np.mean(area.y_range)
     hx = 0.5 * spread * (area.x_range[1] - area.x_range[0])
     hy = 0.5 * spread * (area.y_range[1] - area.y_range[0])
@@ -255,13 +267,16 @@ def random_pile(rng: np.random.Generator, n: int, area: PickArea, spread: float 
         'padded_mailer': ((0.18, 0.30), (0.6, 0.8), (0.01, 0.03)),
         'flat_envelope': ((0.20, 0.32), (0.65, 0.75), (0.004, 0.008)),
     }
-    pk = []
+    pile = settle([], area.belt_z)
     for i in range(n):
         tid = int(rng.integers(len(PACKAGE_TYPES)))
         (l0, l1), (r0, r1), (t0, t1) = sizes[PACKAGE_TYPES[tid]]
         length = rng.uniform(l0, l1)
-        pk.append(
-            Package(i + 1, cx + rng.uniform(-hx, hx), cy + rng.uniform(-hy, hy), length, length * rng.uniform(r0, r1),
-                    rng.uniform(t0, t1), rng.uniform(-np.pi, np.pi), tid)
-        )  # fmt: skip
-    return settle(pk, area.belt_z)
+        width, thick, yaw = length * rng.uniform(r0, r1), rng.uniform(t0, t1), rng.uniform(-np.pi, np.pi)
+        for _ in range(20 if max_height is not None else 1):
+            p = Package(i + 1, cx + rng.uniform(-hx, hx), cy + rng.uniform(-hy, hy), length, width, thick, yaw, tid)
+            trial = settle([*pile.packages, p], area.belt_z)
+            if max_height is None or trial.packages[-1].top - area.belt_z <= max_height:
+                pile = trial
+                break
+    return pile

@@ -165,7 +165,7 @@ def _hard_reject(
     if stats.n_cells[k] < cfg.min_cells or not np.isfinite(stats.rms[k]):
         return f'too few top-surface cells in the height map ({int(stats.n_cells[k])})'
     if stats.touches_edge[k]:
-        return 'not fully inside the pick area'
+        return 'extends beyond the planning map (pick area + margin)'
     if stats.n_cells[k] * res2 < cfg.min_area:
         return f'top area {stats.n_cells[k] * res2 * 1e4:.1f} cm² < {cfg.min_area * 1e4:.1f} cm²'
     c = stats.centroid[k]

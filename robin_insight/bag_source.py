@@ -1,21 +1,25 @@
 """Read a bag, a folder of splits, or what is left of a damaged one, with a report of the losses.
 
 Intact splits are read with rosbags (indexed, time ordered). A split that rosbags refuses
-(no ``metadata.yaml`` after a crash, truncated file, bad footer) is read again with the
-:mod:`mcap_salvage` scanner, and the report says what was lost and why.
+(no ``metadata.yaml`` after a crash, truncated file, bad footer) is read again record by record
+with the ``mcap`` library's :class:`~mcap.stream_reader.StreamReader`, which needs no footer or
+index, up to the first record it cannot read; the report says what was lost and why.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mcap.exceptions import EndOfFile, InvalidMagic, RecordLengthLimitExceeded
+from mcap.records import Channel, Chunk, DataEnd, McapRecord, Message, MessageIndex, Schema
+from mcap.stream_reader import StreamReader, breakup_chunk
 from rosbags.rosbag2 import Reader
 
-from robin_insight import mcap_salvage
 from robin_insight.bag_splits import INDEX_FILE
 
 
@@ -106,13 +110,90 @@ def read_split(split: Path, report: SkipReport, keep: Callable[[str], bool] = la
         report.problem(f'{split.name}: unreadable ({reason}) and no MCAP file to salvage')
         return
     for file in files:
-        result = mcap_salvage.SalvageResult()
-        for m in mcap_salvage.scan(file, result):
-            if keep(m.topic) and (last_ns is None or m.stamp_ns > last_ns):
-                yield BagMessage(m.topic, m.type_name, m.stamp_ns, m.data, split)
-        detail = result.problem or 'file intact'
-        report.problem(f'{file.name}: rosbags could not read it ({reason}); salvaged {result.messages} messages '
-                       f'from {result.stopped_at} of {result.file_size} bytes ({detail})')
+        salvage = _Salvage(file_size=file.stat().st_size)
+        for msg in _salvage_mcap(file, salvage):
+            if keep(msg.topic) and (last_ns is None or msg.stamp_ns > last_ns):
+                yield msg
+        detail = salvage.problem or 'data section complete'
+        report.problem(f'{file.name}: rosbags could not read it ({reason}); salvaged {salvage.messages} messages '
+                       f'from {salvage.stopped_at} of {salvage.file_size} bytes ({detail})')
+
+
+@dataclass
+class _Salvage:
+    """How far :func:`_salvage_mcap` got: filled in while it runs."""
+
+    file_size: int
+    stopped_at: int = 0  # end offset of the last record read whole
+    messages: int = 0
+    problem: str = ''  # '' = the data section ended cleanly (DataEnd record)
+
+
+def _salvage_mcap(file: Path, salvage: _Salvage) -> Iterator[BagMessage]:
+    """Every message of ``file`` in file order, up to the first record that cannot be read.
+
+    Never raises for bad content: the damage ends the read and goes into ``salvage.problem``.
+    A chunk counts only if it was read whole, and its messages are held back until the message
+    index records after it are counted: rosbags writes no chunk CRC, and the mcap library skips
+    what it cannot parse inside a chunk, so a count that disagrees with the index is the only sign
+    of a damaged chunk. A record longer than the file is a cut one.
+    """
+    schemas: dict[int, str] = {}
+    channels: dict[int, Channel] = {}
+
+    def messages(records: list[McapRecord]) -> list[BagMessage]:
+        out = []
+        for record in records:
+            if isinstance(record, Schema):
+                schemas[record.id] = record.name
+            elif isinstance(record, Channel):
+                channels[record.id] = record
+            elif isinstance(record, Message):
+                if (channel := channels.get(record.channel_id)) is None:
+                    raise ValueError(f'message on undeclared channel {record.channel_id}')
+                out.append(BagMessage(channel.topic, schemas.get(channel.schema_id, ''), record.log_time,
+                                      record.data, file.parent))
+        return out
+
+    held: list[BagMessage] = []  # the last chunk's messages
+    held_from = 0  # where that chunk starts
+    indexed: int | None = None  # how many messages the index records after that chunk list
+    with file.open('rb') as stream:
+        reader = StreamReader(stream, emit_chunks=True, validate_crcs=True, record_size_limit=salvage.file_size)
+        try:
+            for record in reader.records:
+                if isinstance(record, MessageIndex):
+                    indexed = (indexed or 0) + len(record.records)
+                    salvage.stopped_at = stream.tell()
+                    continue
+                if indexed is not None and indexed != len(held):
+                    salvage.stopped_at = held_from
+                    count, held = len(held), []
+                    raise ValueError(f'a chunk holds {count} messages but its index lists {indexed}')
+                salvage.messages += len(held)
+                yield from held
+                held, indexed, held_from = [], None, salvage.stopped_at
+                if isinstance(record, Chunk):
+                    held = messages(breakup_chunk(record, validate_crc=True))
+                else:
+                    new = messages([record])
+                    salvage.messages += len(new)
+                    yield from new
+                salvage.stopped_at = stream.tell()
+                if isinstance(record, DataEnd):  # the rest is the summary: indexes and repeats
+                    break
+        except InvalidMagic:
+            salvage.problem = 'not an MCAP file (bad magic)'
+        except Exception as exc:  # noqa: BLE001 - CRC, decompressor and decode errors have many types
+            where = f'after offset {salvage.stopped_at} of {salvage.file_size} bytes'
+            if isinstance(exc, RecordLengthLimitExceeded):  # limit = file size: the record cannot fit
+                salvage.problem = f'truncated {where}: the next record is longer than the file ({exc})'
+            elif isinstance(exc, (EndOfFile, struct.error)) and stream.tell() >= salvage.file_size:
+                salvage.problem = f'truncated {where}: the file ends before its data section does'
+            else:
+                salvage.problem = f'corrupt {where}: {type(exc).__name__}: {exc}'
+    salvage.messages += len(held)  # a whole chunk whose index was cut off
+    yield from held
 
 
 def read_bag(

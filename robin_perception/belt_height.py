@@ -88,8 +88,11 @@ def fit_belt_plane(
     Raises:
         BeltFitError: fewer than 50 valid sampled pixels or no acceptable plane.
     """
-    pts = intrinsics.back_project(depth_m)[::stride, ::stride].reshape(-1, 3)
-    pts = pts[np.isfinite(pts[:, 2])].astype(np.float64)
+    rx, ry = intrinsics.pixel_rays()
+    d = depth_m[::stride, ::stride]
+    ok = np.isfinite(d)
+    d = d[ok].astype(np.float64)
+    pts = np.stack((rx[::stride, ::stride][ok] * d, ry[::stride, ::stride][ok] * d, d), axis=1)
     if len(pts) < 50:
         raise BeltFitError(f'only {len(pts)} valid depth samples for the belt fit')
     rng = np.random.default_rng(seed)
@@ -125,7 +128,11 @@ def fit_belt_plane(
 
 def height_above_belt(depth_m: np.ndarray, intrinsics: Intrinsics, plane: BeltPlane) -> np.ndarray:
     """(H, W) float32 height above the belt [m]; NaN where depth is invalid."""
-    return plane.height_of(intrinsics.back_project(depth_m.astype(np.float32))).astype(np.float32)
+    n = plane.normal.astype(np.float32)
+    rx, ry = intrinsics.pixel_rays()
+    # n . (rx d, ry d, d) + offset = d (n . ray) + offset; the ray term is separable in u and v
+    ray_dot = n[0] * rx[0][None, :] + n[1] * ry[:, 0][:, None] + n[2]
+    return (depth_m.astype(np.float32) * ray_dot + np.float32(plane.offset)).astype(np.float32)
 
 
 def fill_height_holes(height_m: np.ndarray, max_hole_px: int = 9) -> np.ndarray:

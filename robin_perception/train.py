@@ -39,14 +39,14 @@ log = logging.getLogger('robin_perception.train')
 DEFAULT_INPUT_HW = (240, 320)
 
 
-def _setup_logging(path: Path) -> None:
+def _setup_logging(path: Path) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = logging.Formatter('%(asctime)s %(levelname)s %(message)s')
     fh = logging.FileHandler(path)
-    fh.setFormatter(fmt)
+    fh.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.addHandler(fh)
+    return fh
 
 
 def _save(path: Path, state: dict) -> None:
@@ -117,7 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         a.replay = Path(a.replay) if a.replay else None
     if a.data is None:
         ap.error('--data is required')
-    _setup_logging(a.ckpt_dir / 'train.log')
+    handler = _setup_logging(a.ckpt_dir / 'train.log')
+    try:
+        return _train(a, resume_state)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
+    last = a.ckpt_dir / 'last.pt'
     torch.set_num_threads(a.threads)
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     torch.manual_seed(a.seed)

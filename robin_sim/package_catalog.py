@@ -192,9 +192,10 @@ def generate_pile(
 ) -> PileSpec:
     """Draw ``count`` packages and stack their drop poses into an overlapping pile.
 
-    Each package gets a random xy in ``region`` (the lowest of ``candidates`` tries) and yaw, a small tilt (≤ ``max_tilt`` [rad]), and
-    is placed just above whatever was placed under its footprint before, so the pile starts
-    overlapping but not interpenetrating and settles with short drops.
+    Each package gets a random xy in ``region`` (the lowest of ``candidates`` tries) and yaw, a
+    small tilt (≤ ``max_tilt`` [rad]), and is placed just above whatever was placed under its
+    footprint before, so the pile starts overlapping but not interpenetrating and settles with
+    short drops.
 
     Args:
         seed: RNG seed; same seed, count, region and types → same pile.

@@ -4,6 +4,11 @@ Threads: physics (steps the :class:`Simulation`, paced to ``real_time_factor``, 
 joint states, gripper sensors and ground truth), render (owns the OpenGL context, renders queued
 state snapshots and publishes the camera topics), and the executor (commands, services,
 parameters, status). One lock serialises access to the simulation; callbacks stay short.
+
+Shutdown: rclpy's SIGINT handler shuts the context down while the worker threads may be in the
+middle of a publish. The threads stop on ``close()`` (``run_node`` calls it) or as soon as the
+context is no longer ok, and the one error a publish raises in that window ("publisher's context
+is invalid", or an already destroyed handle) ends them quietly instead of a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import rclpy
+from rclpy.exceptions import InvalidHandle
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -39,6 +47,8 @@ from robin_sim.scenarios import SCENARIOS
 from robin_sim.simulation import SimConfig, Simulation
 
 PHYSICS_CHUNK_S = 0.01  #: [s] sim time stepped per lock acquisition
+#: what a publish raises once the context is shut down (or the node destroyed) under a thread
+SHUTDOWN_ERRORS: tuple[type[BaseException], ...] = (_rclpy.RCLError, InvalidHandle)
 FAULT_PARAMS = {'fault.blocked_cup': CupFault.BLOCKED, 'fault.torn_cup': CupFault.TORN,
                 'fault.weakened_cup': CupFault.WEAKENED}
 
@@ -56,6 +66,7 @@ class SimNode(Node):
         self.cell = self.sim.cell
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.context.on_shutdown(self._stop.set)  # stop publishing as soon as the context goes
         self._time_offset = 0.0
         self._apply_faults()
         self._frames: queue.Queue[tuple[StateSnapshot, bool]] = queue.Queue(maxsize=1)
@@ -118,6 +129,8 @@ class SimNode(Node):
                                 high=500.0),
             'ground_truth_hz': declare(self, 'ground_truth_hz', 2.0, 'ground truth JSON + label rate [Hz]; 0 = off',
                                        low=0.0, high=30.0),
+            'station_hz': declare(self, 'station_hz', 10.0, 'place_station/state rate [Hz] (sim time)',
+                                  low=1.0, high=50.0),
             'depth_noise': declare(self, 'depth_noise', True, 'apply the depth noise and hole model'),
             'num_drive_robots': declare(self, 'num_drive_robots', 2, 'drive robots serving the place station',
                                         low=0, high=4),
@@ -155,26 +168,37 @@ class SimNode(Node):
                 self.sim.set_cup_fault(int(self.p[name]), fault)
 
     # ------------------------------------------------------------------ physics thread
+    def _shutting_down(self) -> bool:
+        """Whether the node is closing or its context is gone (publishing would fail)."""
+        return self._stop.is_set() or not rclpy.ok(context=self.context)
+
     def _physics_loop(self) -> None:
         wall0, sim0, rtf0 = time.monotonic(), 0.0, None
-        next_state = next_cam = next_gt = 0.0
-        while not self._stop.is_set():
-            with self._lock:
-                self.sim.step(PHYSICS_CHUNK_S)
-                now = self._time_offset + self.sim.time
-                stamp = conv.ros_time(now)
-                self.pub_clock.publish(Clock(clock=stamp))
-                if now >= next_state:
-                    next_state = now + 1.0 / self.p['state_hz']
-                    self._publish_state(stamp)
-                if now >= next_cam:
-                    next_cam = now + 1.0 / self.p['camera_hz']
-                    self._queue_frame(now)
-                if self.p['ground_truth_hz'] > 0 and now >= next_gt:
-                    next_gt = now + 1.0 / self.p['ground_truth_hz']
-                    self.pub_gt.publish(String(data=json.dumps(self.sim.ground_truth().to_json())))
-                    self.pub_station.publish(String(data=json.dumps(self.sim.station_state())))
-                self._report_trajectory_end()
+        next_state = next_cam = next_gt = next_station = 0.0
+        while not self._shutting_down():
+            try:
+                with self._lock:
+                    self.sim.step(PHYSICS_CHUNK_S)
+                    now = self._time_offset + self.sim.time
+                    stamp = conv.ros_time(now)
+                    self.pub_clock.publish(Clock(clock=stamp))
+                    if now >= next_state:
+                        next_state = now + 1.0 / self.p['state_hz']
+                        self._publish_state(stamp)
+                    if now >= next_cam:
+                        next_cam = now + 1.0 / self.p['camera_hz']
+                        self._queue_frame(now)
+                    if now >= next_station:
+                        next_station = now + 1.0 / self.p['station_hz']
+                        self.pub_station.publish(String(data=json.dumps(self.sim.station_state())))
+                    if self.p['ground_truth_hz'] > 0 and now >= next_gt:
+                        next_gt = now + 1.0 / self.p['ground_truth_hz']
+                        self.pub_gt.publish(String(data=json.dumps(self.sim.ground_truth().to_json())))
+                    self._report_trajectory_end()
+            except SHUTDOWN_ERRORS:
+                if self._shutting_down():
+                    break  # the context went away under a publish: a normal Ctrl-C
+                raise
             self._rtf_window.append((time.monotonic(), now))
             rtf = self.p['real_time_factor']
             if rtf != rtf0 or now < sim0:  # re-anchor on a new target or a reset
@@ -182,7 +206,7 @@ class SimNode(Node):
             if rtf > 0:
                 lag = wall0 + (now - sim0) / rtf - time.monotonic()
                 if lag > 0:
-                    time.sleep(lag)
+                    self._stop.wait(lag)
                 elif lag < -0.5:  # too slow to keep up: do not try to catch up later
                     wall0, sim0 = time.monotonic(), now
 
@@ -217,7 +241,7 @@ class SimNode(Node):
         renderer: CameraRenderer | None = None
         intr = self.cell.camera.intrinsics
         frame_id = self.cell.camera.frame_id
-        while not self._stop.is_set():
+        while not self._shutting_down():
             try:
                 snap, labels = self._frames.get(timeout=0.2)
             except queue.Empty:
@@ -241,6 +265,10 @@ class SimNode(Node):
                 if frame.labels is not None:
                     self.pub_gt_labels.publish(numpy_to_image(frame.labels, 'mono16', header))
                 self._camera_times.append(time.monotonic())
+            except SHUTDOWN_ERRORS:
+                if self._shutting_down():
+                    break  # the context went away under a publish: a normal Ctrl-C
+                raise
             except Exception as exc:  # noqa: BLE001 - a bad frame must not kill the camera
                 self.get_logger().error(f'camera render failed: {exc}', throttle_duration_sec=5.0)
         if renderer is not None:
@@ -322,7 +350,11 @@ class SimNode(Node):
                 'belt_speed': self.sim.belt_speed, 'faults': faults, 'scenario': self.sim.config.scenario,
                 'seed': self.sim.config.seed,
             }
-        self.pub_status.publish(String(data=json.dumps(status)))
+        try:
+            self.pub_status.publish(String(data=json.dumps(status)))
+        except SHUTDOWN_ERRORS:
+            if not self._shutting_down():
+                raise
 
     def _diagnostic(self) -> Status:
         rtf, cam = self._measured()
@@ -334,10 +366,11 @@ class SimNode(Node):
         return Status(level, msg, {'real_time_factor': rtf, 'camera_hz': cam, 'faults': ' '.join(faults) or 'none'})
 
     def close(self) -> None:
-        """Stop the physics and render threads (called by run_node on shutdown)."""
+        """Stop and join the physics and render threads (run_node calls this on shutdown). Idempotent."""
         self._stop.set()
         for t in self._threads:
-            t.join(timeout=5.0)
+            if t.is_alive() and t is not threading.current_thread():
+                t.join(timeout=5.0)
 
 
 def main(args: list[str] | None = None) -> int:

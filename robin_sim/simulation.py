@@ -30,7 +30,7 @@ from robin_sim.drive_robots import DriveRobotFleet, Phase, StationGeometry
 from robin_sim.gripper import CupFault, GripperReading, SuctionGripper, VacuumModel
 from robin_sim.package_catalog import DropRegion, PackageSpec, SceneAppearance, generate_pile, random_appearance
 from robin_sim.scenarios import scenario_packages
-from robin_sim.world_builder import PARKING_X, TIMESTEP, add_package, build_world
+from robin_sim.world_builder import BELT_SURFACEVEL_MARKER, PARKING_X, TIMESTEP, add_package, build_world
 
 GRIPPER_PERIOD = 5  #: physics steps between seal tests / vacuum updates (100 Hz)
 STATION_PERIOD = 10  #: physics steps between drive-robot updates (50 Hz)
@@ -185,7 +185,8 @@ class Simulation:
             raise ValueError(f'belt speed must be a finite value >= 0 m/s, got {speed}')
         self.belt_speed = float(speed)
         # surfacevel is in the belt geom frame; the conveyor frame is aligned with base_link
-        self.model.geom_surfacevel[self._belt, :3] = self.cell.pick_area.flow_direction * self.belt_speed
+        vel = self.cell.pick_area.flow_direction * self.belt_speed
+        self.model.geom_surfacevel[self._belt, :3] = vel + np.array([0.0, 0.0, BELT_SURFACEVEL_MARKER])
 
     def follow_trajectory(self, traj: JointTrajectoryData) -> None:
         """Validate and start ``traj`` now.

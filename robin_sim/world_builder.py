@@ -29,6 +29,7 @@ ARM_KP = (2500.0, 2500.0, 1500.0, 400.0, 400.0, 300.0)  #: [N m/rad]
 ARM_KV = (250.0, 250.0, 150.0, 30.0, 30.0, 20.0)  #: [N m s/rad]
 ARM_ARMATURE = (0.4, 0.4, 0.3, 0.05, 0.05, 0.05)  #: [kg m²] reflected rotor inertia
 DRIVE_ROBOT_SIZE = (0.50, 0.50)  #: [m] tray footprint
+BELT_SURFACEVEL_MARKER = 1e-9  #: [m/s] see _setup_fixtures
 PARKING_X = 20.0  #: [m] delivered packages are parked on the floor out here
 
 
@@ -143,6 +144,9 @@ def _setup_fixtures(spec: mujoco.MjSpec, appearance: SceneAppearance) -> None:
     geoms[0].name = 'belt'
     geoms[0].rgba = [*appearance.belt_rgb, 1.0]
     geoms[0].friction = [0.9, 0.005, 0.0001]
+    # MuJoCo only enables the surface-velocity code path when some geom has one at compile time;
+    # a tiny component along the belt normal (projected away at contacts) keeps it runtime-settable
+    geoms[0].surfacevel = [0.0, 0.0, BELT_SURFACEVEL_MARKER, 0.0, 0.0, 0.0]
     for g in geoms[1:]:
         g.rgba = [0.55, 0.57, 0.6, 1.0]
         g.friction = [0.3, 0.005, 0.0001]

@@ -17,9 +17,14 @@ from robin_core.ros_env import apply_ros_environment  # noqa: E402
 
 
 def _domain_id() -> int:
-    # gw0 -> 11, gw1 -> 12, ...; a plain run uses 10 (0 is the default a user's tools use)
+    """A ROS domain per test process: workers of one run differ, and so do concurrent runs.
+
+    The base comes from the xdist run id (shared by a run's workers) or the pid, so two test runs
+    on one machine (or a developer's running cell on domain 0) do not hear each other.
+    """
     worker = os.environ.get('PYTEST_XDIST_WORKER', '')
-    base = int(os.environ.get('ROBIN_TEST_DOMAIN_BASE', '10'))
+    run = os.environ.get('PYTEST_XDIST_TESTRUNUID') or str(os.getpid())
+    base = int(os.environ.get('ROBIN_TEST_DOMAIN_BASE', str(10 + int(run, 16) % 80)))
     return base + (int(worker[2:]) + 1 if worker.startswith('gw') else 0)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,33 +19,54 @@ from robin_core.ros_env import REPO_ROOT
 pytestmark = [pytest.mark.ros, pytest.mark.sim]
 
 
+def _sim_only_graph(tmp_path: Path) -> Path:
+    """The shipped simulator node alone: enough to exercise the runner, light enough for CI."""
+    graph = tmp_path / 'config' / 'graph.yaml'
+    graph.parent.mkdir(exist_ok=True)
+    sim_params = REPO_ROOT / 'config' / 'sim.yaml'
+    graph.write_text(f'graph:\n  use_sim_time: true\n  nodes:\n    - name: sim\n      executable: sim_node\n'
+                     f'      parameters: [{sim_params}, {{num_packages: 6, camera_hz: 10.0}}]\n')
+    return graph
+
+
 def _start_cell(tmp_path: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, '-m', 'robin_bringup.cli', 'up', '--log-dir', str(tmp_path / 'logs')],
+        [sys.executable, '-m', 'robin_bringup.cli', 'up', '--graph', str(_sim_only_graph(tmp_path)),
+         '--log-dir', str(tmp_path / 'logs')],
         cwd=REPO_ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
-def _read_until(proc: subprocess.Popen, pattern: str, timeout_s: float, seen: list[str]) -> re.Match | None:
-    """Read the runner's output line by line until ``pattern`` matches (os.set_blocking off)."""
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    end = time.monotonic() + timeout_s
-    buf = ''
-    while time.monotonic() < end:
-        chunk = proc.stdout.read()
-        if chunk:
-            buf += chunk
-            *lines, buf = buf.split('\n')
-            for line in lines:
-                seen.append(line)
-                if m := re.search(pattern, line):
-                    return m
-        elif proc.poll() is not None:
-            return None
-        else:
-            time.sleep(0.05)
-    return None
+class _Lines:
+    """The runner's output, read by a thread so the test can wait for a line with a timeout."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.seen: list[str] = []
+        self._q: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
+
+    def _pump(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._q.put(line.rstrip('\n'))
+        self._q.put(None)
+
+    def wait_for(self, pattern: str, timeout_s: float) -> re.Match | None:
+        end = time.monotonic() + timeout_s
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self._q.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            self.seen.append(line)
+            if m := re.search(pattern, line):
+                return m
+        return None
+
+    def tail(self) -> str:
+        return '\n'.join(self.seen[-20:])
 
 
 def _alive(pid: int) -> bool:
@@ -56,14 +79,14 @@ def _alive(pid: int) -> bool:
 
 def test_ctrl_c_stops_every_node_cleanly(tmp_path: Path) -> None:
     proc = _start_cell(tmp_path)
-    seen: list[str] = []
+    out = _Lines(proc)
     try:
-        started = _read_until(proc, r'\[sim\] started pid (\d+)', 30, seen)
-        assert started, '\n'.join(seen[-20:])
+        started = out.wait_for(r'\[sim\] started pid (\d+)', 30)
+        assert started, out.tail()
         # wait until the simulator is really up (it logs once its physics loop runs)
-        assert _read_until(proc, r'\[sim\] .*(ready|running|publishing)', 60, seen), '\n'.join(seen[-20:])
+        assert out.wait_for(r'\[sim\] .*simulating scenario', 60), out.tail()
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0, '\n'.join(seen[-20:])
+        assert proc.wait(timeout=30) == 0, out.tail()
         assert not _alive(int(started.group(1)))
         assert (tmp_path / 'logs' / 'sim.log').stat().st_size > 0
     finally:
@@ -73,16 +96,14 @@ def test_ctrl_c_stops_every_node_cleanly(tmp_path: Path) -> None:
 
 def test_a_dying_node_stops_the_cell_with_an_error(tmp_path: Path) -> None:
     proc = _start_cell(tmp_path)
-    seen: list[str] = []
+    out = _Lines(proc)
     try:
-        started = _read_until(proc, r'\[sim\] started pid (\d+)', 30, seen)
-        assert started
+        started = out.wait_for(r'\[sim\] started pid (\d+)', 30)
+        assert started, out.tail()
         time.sleep(2.0)
         os.kill(int(started.group(1)), signal.SIGKILL)
-        code = proc.wait(timeout=30)
-        rest = proc.stdout.read() if proc.stdout else ''
-        assert code != 0
-        assert 'sim exited' in '\n'.join(seen) + rest
+        assert proc.wait(timeout=30) != 0
+        assert out.wait_for(r'sim exited with code -9', 10), out.tail()
     finally:
         if proc.poll() is None:
             proc.kill()

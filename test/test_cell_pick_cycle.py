@@ -151,11 +151,22 @@ def test_drop_during_transfer_is_recorded_and_the_arm_retreats() -> None:
 def test_empty_scene_and_decision_timeout_advance_the_belt() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
-    assert of(c.on_decision(decision(1.0, reason='empty scene'), 1.1), AdvanceBelt)
+    assert of(c.on_decision(decision(1.0, reason='empty scene'), 1.1), AdvanceBelt)[0].seconds == CFG.belt_advance_s
     # frames during the belt move are not trusted
     assert c.on_decision(decision(1.5, option()), 1.6) == []
-    assert of(c.on_tick(1.1 + CFG.decision_timeout_s + 0.1), AdvanceBelt)
+    assert of(c.on_tick(1.1 + CFG.decision_timeout_s + 0.1), AdvanceBelt)[0].seconds == CFG.belt_nudge_s
     assert c.stats.belt_advances == 2
+
+
+def test_unpickable_scenes_nudge_the_belt_only_after_a_while() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = 1.0
+    for _ in range(CFG.unpickable_scenes_before_nudge - 1):
+        assert c.on_decision(decision(t, reason='no pickable package'), t + 0.05) == []
+        t += 0.1
+    cmds = c.on_decision(decision(t, reason='no pickable package'), t + 0.05)
+    assert of(cmds, AdvanceBelt)[0].seconds == CFG.belt_nudge_s
 
 
 def test_segment_timeout_retreats_with_a_reason() -> None:

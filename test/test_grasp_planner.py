@@ -166,3 +166,18 @@ def test_shipped_cell_matches_the_test_gripper():
     cell = default_cell()
     assert cell.gripper.cup_positions == pytest.approx(GRIPPER.cup_positions)
     assert cell.gripper.lip_radius == pytest.approx(GRIPPER.lip_radius)
+
+
+def test_decision_alternatives_offer_other_targets_first():
+    _, scene = _scene(Package(1, 0.42, -0.15, 0.25, 0.18, 0.10), Package(2, 0.6, 0.15, 0.25, 0.15, 0.05))
+    res = plan_grasps(scene, GRIPPER, PICK_AREA)
+    rec = decision_from_plan(res, 1, 'base_link', unhealthy=[], num_cups=8, max_alternatives=3)
+    assert rec.chosen.instance_id == res.chosen.target_id
+    assert rec.alternatives[0].instance_id != rec.chosen.instance_id
+    assert len(rec.alternatives) == 3
+    # What the cell controller reads from the record.
+    from robin_cell.controller_io import decision_from_json
+
+    d = decision_from_json(rec.to_json(), now_ns=2)
+    assert [o.instance_id for o in d.options] == [rec.chosen.instance_id] + [a.instance_id for a in rec.alternatives]
+    assert d.options[0].cup_mask == rec.chosen.cup_mask

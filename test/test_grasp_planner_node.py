@@ -50,8 +50,11 @@ class _Harness:
         header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self.cell.camera.frame_id)
         info = CameraInfo(header=header, width=intr.width, height=intr.height)
         info.k = [intr.fx, 0.0, intr.cx, 0.0, intr.fy, intr.cy, 0.0, 0.0, 1.0]
-        self.pub_info.publish(info)
-        self.ros.spin_for(0.2)
+        for _ in range(20):  # best effort, like a camera driver: repeat until it lands
+            self.pub_info.publish(info)
+            if self.ros.spin_until(lambda: self.planner.has_camera_info, 0.25):
+                break
+        assert self.planner.has_camera_info
         self.pub_depth.publish(numpy_to_image(np.nan_to_num(depth, nan=0.0).astype(np.float32), '32FC1', header))
         self.pub_labels.publish(numpy_to_image(labels, 'mono16', header))
         self.pub_table.publish(instances_to_cloud(table, header))
@@ -83,10 +86,11 @@ def test_node_plans_a_frame_respects_unhealthy_cups_and_reports_empty_scenes(ros
 
     # QA marks cup 2 unhealthy (latched): the next decision never uses it.
     h.pub_cups.publish(UInt8MultiArray(data=[0, 0, 1, 0, 0, 0, 0, 0]))
-    ros.spin_for(0.3)
+    assert ros.spin_until(lambda: h.planner.unhealthy_cups == [2], 5.0)
     d = h.send(2_000_000_000, table, labels, depth)
     assert d.status == 'ok' and d.unhealthy_cups == [2]
     assert d.chosen.cups[2] == 0
+    assert ros.spin_until(lambda: len(h.tables) == 2, 5.0)  # topics are independent: let the table land
     assert all(not (row['cup_mask'] >> 2) & 1 for row in h.tables[-1])
 
     # Empty scene: a clear decision, no crash, no pose.

@@ -60,6 +60,15 @@ def test_resume_continues_the_run(tiny_model):
     assert 'resumed at step 3' in (ckpt / 'train.log').read_text()
 
 
+def test_finetune_from_shipped_weights_with_replay(tiny_model, tmp_path):
+    root, _, out = tiny_model
+    assert train.main(['--data', str(root), '--ckpt-dir', str(tmp_path), '--init', str(out / 'weights.pt'),
+                       '--replay', str(root), '--replay-ratio', '0.5', '--max-steps', '2', '--batch', '2',
+                       '--threads', '1']) == 0
+    log = (tmp_path / 'train.log').read_text()
+    assert 'initialised from' in log and 'replay' in log
+
+
 def test_metadata_contradiction_and_corrupt_file_are_refused(tiny_model, tmp_path):
     _, _, out = tiny_model
     with pytest.raises(ModelLoadError, match='classes'):

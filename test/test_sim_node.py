@@ -91,6 +91,28 @@ def test_camera_topics_at_rate(ros) -> None:
     assert 1000 < np.median(valid) < 1500  # belt/packages ~1.1-1.35 m below the camera
 
 
+def test_sigint_stops_threads_before_the_context_goes(ros) -> None:
+    """Ctrl-C while every stream publishes at a high rate: exit 0, no publish error from a thread."""
+    node = ros.node('shutdown_probe')
+    seen = {'color': 0, 'station': 0, 'truth': 0}
+
+    def count(kind: str):
+        return lambda _msg: seen.__setitem__(kind, seen[kind] + 1)
+
+    node.create_subscription(Image, topics.COLOR_IMAGE, count('color'), SENSOR)
+    node.create_subscription(String, topics.PLACE_STATION, count('station'), RELIABLE)
+    node.create_subscription(String, topics.SIM_GROUND_TRUTH, count('truth'), RELIABLE)
+    with sim_process('num_packages:=8', 'camera_hz:=30.0', 'ground_truth_hz:=30.0', 'station_hz:=50.0',
+                     'state_hz:=500.0') as proc:
+        assert ros.spin_until(lambda: min(seen.values()) >= 3, 40.0), \
+            f'streams not up: {seen}' + (proc.stdout.read() if proc.poll() is not None else '')
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    for needle in ('Traceback', 'context is invalid', 'Exception in thread', 'Failed to publish'):
+        assert needle not in out, out
+
+
 def _point(q: list[float], t: float) -> JointTrajectoryPoint:
     return JointTrajectoryPoint(positions=[float(v) for v in q],
                                 time_from_start=Duration(sec=int(t), nanosec=int((t % 1) * 1e9)))

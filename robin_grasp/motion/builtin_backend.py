@@ -25,7 +25,7 @@ from robin_grasp.motion.interface import (
 )
 from robin_grasp.motion.joint_path import JointPathPlanner
 from robin_grasp.motion.planning_model import PlanningModel
-from robin_grasp.motion.time_parametrization import parametrize
+from robin_grasp.motion.time_parametrization import concatenate, parametrize
 
 #: Spline smoothing may cut corners of a sampled path; re-densify and retry this many times.
 _MAX_SMOOTHING_RETRIES = 3
@@ -179,7 +179,8 @@ class BuiltinBackend:
 
     def _time_parametrize(self, waypoints: FloatArray, *, smooth_check: bool) -> JointTrajectory | PlanFailure:
         """toppra through the waypoints; for sparse (sampled) paths, check the smoothed curve and
-        densify the polyline when the spline cut a corner into an obstacle."""
+        densify the polyline when the spline cut a corner into an obstacle; if that keeps failing,
+        stop at each vertex (slower, but exactly the collision-checked path)."""
         lim = self.model.limits
         pts = waypoints
         for _ in range(_MAX_SMOOTHING_RETRIES + 1):
@@ -187,7 +188,10 @@ class BuiltinBackend:
             if not smooth_check or self.checker.path_valid(traj.positions):
                 return traj
             pts = _densify(pts, 2)
-        return PlanFailure(FailureReason.UNREACHABLE, 'smoothed path collides')
+        # last resort: stop at every vertex, so the timed path is exactly the checked polyline
+        parts = [parametrize(np.stack([a, b]), lim.velocity, lim.acceleration, self.joint_names,
+                             sample_dt=self.sample_dt) for a, b in itertools.pairwise(waypoints)]
+        return concatenate(parts)
 
 
 def _densify(pts: FloatArray, factor: int) -> FloatArray:

@@ -99,6 +99,9 @@ class IkSolver:
         tcp_pref = self.model.tcp_pose(self.preferred)[:3, 3]
         delta = np.arctan2(target[1, 3], target[0, 3]) - np.arctan2(tcp_pref[1], tcp_pref[0])
         aimed[0] = _wrap_near(aimed[0] + delta, start[0])
+        # and turn the last joint (its axis is the tool z axis) to the target's heading about z
+        rel = self.model.tcp_pose(aimed)[:3, :3].T @ target[:3, :3]
+        aimed[-1] = _wrap_near(aimed[-1] + np.arctan2(rel[1, 0], rel[0, 0]), start[-1])
         out.append(aimed)
         lim = self.model.limits
         for _ in range(self.random_seeds):

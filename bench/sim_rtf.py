@@ -1,0 +1,95 @@
+"""Benchmark (not a test): simulator real-time factor with 40 packages, with and without the camera.
+
+    MUJOCO_GL=egl .venv/bin/python bench/sim_rtf.py [--packages 40] [--seconds 5] [--camera-hz 30]
+
+Rows, all in this run on this machine: physics only (baseline); physics + camera rendered inline
+(one thread); physics + camera in a render thread as ``sim_node`` does it. The pile is dropped and
+let settle for 1 s first (not timed). RTF = sim seconds / wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault('MUJOCO_GL', 'egl')
+
+import numpy as np
+
+from robin_sim.simulation import SimConfig, Simulation
+
+CHUNK = 0.01  # [s] sim time per step call, as in sim_node
+
+
+def run(packages: int, seconds: float, camera_hz: float, mode: str) -> tuple[float, float]:
+    """Return (real-time factor, camera frames per wall second) for one mode."""
+    sim = Simulation(SimConfig(seed=7, num_packages=packages))
+    sim.step(1.0)
+    frames = 0
+    stop = threading.Event()
+    q: queue.Queue = queue.Queue(maxsize=1)
+    lock = threading.Lock()
+
+    def render_thread() -> None:
+        nonlocal frames
+        renderer = sim.make_renderer()
+        while not stop.is_set():
+            try:
+                snap = q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            renderer.render(snap, np.random.default_rng(frames))
+            frames += 1
+        renderer.close()
+
+    renderer = sim.make_renderer() if mode == 'inline' else None
+    worker = threading.Thread(target=render_thread) if mode == 'thread' else None
+    if worker:
+        worker.start()
+    t0, s0, next_cam = time.perf_counter(), sim.time, sim.time
+    while sim.time - s0 < seconds:
+        with lock:
+            sim.step(CHUNK)
+        if mode != 'physics' and sim.time >= next_cam:
+            next_cam += 1.0 / camera_hz
+            if renderer is not None:
+                renderer.render(sim.snapshot(), np.random.default_rng(frames))
+                frames += 1
+            else:
+                with contextlib.suppress(queue.Empty):
+                    q.get_nowait()
+                q.put_nowait(sim.snapshot())
+    wall = time.perf_counter() - t0
+    stop.set()
+    if worker:
+        worker.join()
+    if renderer is not None:
+        renderer.close()
+    return (sim.time - s0) / wall, frames / wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--packages', type=int, default=40)
+    ap.add_argument('--seconds', type=float, default=5.0, help='sim seconds timed per row')
+    ap.add_argument('--camera-hz', type=float, default=30.0, help='camera rate in sim time')
+    args = ap.parse_args()
+    rows = [('physics only (baseline)', 'physics'), (f'physics + camera {args.camera_hz:g} Hz, inline', 'inline'),
+            (f'physics + camera {args.camera_hz:g} Hz, render thread (sim_node)', 'thread')]
+    print(f'packages={args.packages}  timed={args.seconds:g} sim-s/row  cpus={os.cpu_count()}  '
+          f'load={os.getloadavg()[0]:.1f}')
+    print(f'{"mode":<52} {"RTF":>7} {"camera fps (wall)":>18}')
+    for label, mode in rows:
+        rtf, fps = run(args.packages, args.seconds, args.camera_hz, mode)
+        print(f'{label:<52} {rtf:>7.2f} {fps:>18.1f}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,42 @@
+"""The run report's closed-loop numbers, computed from pick records (no ROS)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from robin_bringup.run_report import RunReport
+from robin_core.records import PickRecord
+
+
+def _rec(t0: float, outcome: str, attempt: int = 1, approach: bool = True, latency: float = 100.0) -> PickRecord:
+    states = [('plan', t0)] + ([('approach', t0 + 0.1), ('report', t0 + 3.0)] if approach else [('report', t0)])
+    return PickRecord(outcome=outcome, attempt=attempt, states=states, timings_ms={'decision': latency})
+
+
+def test_pick_metrics_from_records_and_status(tmp_path: Path) -> None:
+    r = RunReport()
+    r.on_pick_record(_rec(0.0, 'succeeded', latency=90))
+    r.on_pick_record(_rec(3.0, 'failed', latency=110))
+    r.on_pick_record(_rec(6.0, 'succeeded', attempt=2, latency=120))
+    r.on_pick_record(_rec(9.0, 'aborted', approach=False, latency=500))  # planning failed: not an attempt
+    r.on_pick_record(PickRecord(outcome='in_progress'))  # snapshots are ignored
+    r.on_cell_status({'arm_wait_s': 0.3, 'cycle_s': 9.0})
+    m = r.pick_metrics()
+    assert (m['picks_attempted'], m['picks_succeeded']) == (3, 2)
+    assert m['first_attempt_success'] == pytest.approx(0.5)
+    assert m['picks_per_hour_sim'] == pytest.approx(2 / ((9.0 - 0.1) / 3600.0), rel=1e-3)
+    assert m['decision_latency_ms']['p50'] == pytest.approx(115.0)
+    assert m['arm_wait_fraction'] == pytest.approx(0.3 / 9.0, abs=1e-4)
+    data = r.write(tmp_path / 'report.json')
+    on_disk = json.loads((tmp_path / 'report.json').read_text())
+    assert on_disk == json.loads(json.dumps(data))
+    for key in ('packages_spawned', 'sim_seconds', 'wall_seconds', 'camera_hz', 'picks_attempted'):
+        assert key in on_disk
+
+
+def test_empty_run_reports_zeros_not_errors() -> None:
+    m = RunReport().pick_metrics()
+    assert m['picks_attempted'] == 0 and m['first_attempt_success'] is None and m['decision_latency_ms'] is None
