@@ -1,6 +1,6 @@
 """ament_python package robin_workcell: installable with colcon (ROS 2 workspace) or pip (.venv)."""
 
-from glob import glob
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
@@ -16,12 +16,20 @@ NODES = {
     'qa_node': 'robin_qa.qa_node:main',
     'recorder_node': 'robin_insight.recorder_node:main',
     'pick_store_node': 'robin_insight.store_node:main',
+    'annotation_queue_node': 'robin_learning.annotation_queue_node:main',
 }
 TOOLS = {
     'robin-cell': 'robin_bringup.cli:main',
     'robin-replay': 'robin_insight.replay_cli:main',
     'robin-audit': 'robin_insight.audit_cli:main',
+    'robin-learn': 'robin_learning.cli:main',
 }
+
+
+
+def _files(folder: str, pattern: str) -> list[str]:
+    return sorted(str(p) for p in Path(folder).glob(pattern) if p.is_file())
+
 
 setup(
     name=PACKAGE,
@@ -30,9 +38,9 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
         (f'share/{PACKAGE}', ['package.xml']),
-        (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
-        (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
-        (f'share/{PACKAGE}/urdf', glob('urdf/*')),
+        (f'share/{PACKAGE}/launch', _files('launch', '*.launch.py')),
+        (f'share/{PACKAGE}/config', _files('config', '*.yaml') + _files('config', '*.xml')),
+        (f'share/{PACKAGE}/urdf', _files('urdf', '*')),
     ],
     package_data={'': ['*.onnx', '*.json', '*.xml', '*.png', 'templates/*.html', 'static/*.css']},
     include_package_data=True,

@@ -34,7 +34,6 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 apply_ros_environment(_domain_id())
 
 import pytest  # noqa: E402
-
 from ros_helpers import RosTestContext  # noqa: E402
 
 
