@@ -2,14 +2,15 @@
 
 Synthetic piles (robin_grasp.synthetic_scene, ray-cast depth with noise, perfect labels) of N
 packages dropped in the shipped cell's pick area (a package that would top out above
-``--max-height`` lands elsewhere, or is left out when the area is full), seen by the shipped camera. For every scene both
+``--max-height`` lands elsewhere, or is left out when the area is full), seen by the shipped
+camera. For every scene both
 planners run on the same frame:
 
 - latency: wall time p50/p99 of ``plan_grasps`` (height map + selection + poses + cups) and the
   process CPU time p50 (less sensitive to other load on a shared machine);
 - safety of the chosen grasp against the scene's ground truth: *upend* (something rests on the
   target), *overhang* (an on cup's lip not fully on the target: leaks, drops), *double* (an on
-  cup's lip over another package at the target's height or above: lifts it too).
+  cup's lip over another package, not under the target, at its height or above: lifts it too).
 
 Usage: ``python bench/grasp_planning.py [--sizes 1 5 10 20 40] [--scenes 20] [--out PATH]``
 """
@@ -41,7 +42,9 @@ def grasp_faults(pile: Pile, cand: GraspCandidate, cup_xy: np.ndarray, lip: floa
     centres = (np.column_stack([cup_xy, np.zeros(len(cup_xy))]) @ rot.T + cand.position)[:, :2]
     on = ((cand.cup_mask >> np.arange(len(cup_xy))) & 1).astype(bool)
     target = next(p for p in pile.packages if p.id == cand.target_id)
-    others = [p for p in pile.packages if p.id != target.id and p.top >= target.top - 0.005]
+    # Packages that would come along: not below the target (its support) and about as high or higher.
+    others = [p for p in pile.packages
+              if p.id != target.id and p.top > target.bottom + 1e-3 and p.top >= target.top - 0.005]  # fmt: skip
     return {
         'upend': bool(pile.resting_on(target.id)),
         'overhang': bool((~target.contains(centres[on], grow=-lip)).any()),

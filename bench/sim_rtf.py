@@ -5,6 +5,9 @@
 Rows, all in this run on this machine: physics only (baseline); physics + camera rendered inline
 (one thread); physics + camera in a render thread as ``sim_node`` does it. The pile is dropped and
 let settle for 1 s first (not timed). RTF = sim seconds / wall seconds.
+
+Then the cost of one camera frame of that pile, median of ``--frames`` renders: the GL pass
+(RGB + depth), the depth noise model (``robin_sim.depth_noise``) and the whole noisy frame.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 import numpy as np
 
+from robin_sim.depth_noise import apply_depth_noise
 from robin_sim.simulation import SimConfig, Simulation
 
 CHUNK = 0.01  # [s] sim time per step call, as in sim_node
@@ -75,11 +79,35 @@ def run(packages: int, seconds: float, camera_hz: float, mode: str) -> tuple[flo
     return (sim.time - s0) / wall, frames / wall
 
 
+def frame_costs(packages: int, frames: int) -> dict[str, float]:
+    """Median [ms] of the GL pass, the depth noise and a whole noisy frame, for a settled pile."""
+    sim = Simulation(SimConfig(seed=7, num_packages=packages))
+    sim.step(1.0)
+    renderer = sim.make_renderer()
+    snap = sim.snapshot()
+    clean = renderer.render(snap, None)
+    apply_depth_noise(clean.depth_m, clean.rgb, np.random.default_rng(0))  # noise banks are built once
+    out: dict[str, list[float]] = {'GL pass (RGB + depth)': [], 'depth noise': [], 'whole noisy frame': []}
+    for k in range(frames):
+        t0 = time.perf_counter()
+        renderer.render(snap, None)
+        t1 = time.perf_counter()
+        apply_depth_noise(clean.depth_m, clean.rgb, np.random.default_rng(k))
+        t2 = time.perf_counter()
+        renderer.render(snap, np.random.default_rng(k))
+        t3 = time.perf_counter()
+        for key, dt in zip(out, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            out[key].append(1e3 * dt)
+    renderer.close()
+    return {k: float(np.median(v)) for k, v in out.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--packages', type=int, default=40)
     ap.add_argument('--seconds', type=float, default=5.0, help='sim seconds timed per row')
     ap.add_argument('--camera-hz', type=float, default=30.0, help='camera rate in sim time')
+    ap.add_argument('--frames', type=int, default=15, help='frames timed for the per-frame costs')
     args = ap.parse_args()
     rows = [('physics only (baseline)', 'physics'), (f'physics + camera {args.camera_hz:g} Hz, inline', 'inline'),
             (f'physics + camera {args.camera_hz:g} Hz, render thread (sim_node)', 'thread')]
@@ -89,6 +117,9 @@ def main() -> None:
     for label, mode in rows:
         rtf, fps = run(args.packages, args.seconds, args.camera_hz, mode)
         print(f'{label:<52} {rtf:>7.2f} {fps:>18.1f}')
+    print(f'\nper frame, {args.packages} packages (median of {args.frames}):')
+    for label, ms in frame_costs(args.packages, args.frames).items():
+        print(f'{label:<52} {ms:>7.1f} ms')
 
 
 if __name__ == '__main__':

@@ -51,6 +51,7 @@ def decision_from_json(text: str, now_ns: int) -> Decision:
         model_version=raw.get('model_version'),
         model_sha256=raw.get('model_sha256'),
         segmenter=str(raw.get('segmenter', 'none')),
+        instance_count=len(raw.get('targets', []) or []) + len(raw.get('rejected', {}) or {}),
     )
 
 

@@ -65,6 +65,7 @@ class Decision:
     segmenter: str = 'none'
     color_stamp_ns: int | None = None
     depth_stamp_ns: int | None = None
+    instance_count: int = 0  # packages perceived in the frame (clutter)
 
 
 # -- commands (what the node must do) ---------------------------------------------------------
@@ -424,6 +425,7 @@ class PickCycle:
             unhealthy_cups=list(self.unhealthy_cups),
             suction_pose=Pose(position=opt.position, orientation=opt.orientation),
             timings_ms={'decision': round(d.latency_ms, 2)},
+            scene={'instance_count': d.instance_count, 'options': len(d.options)},
         )
         self._enter(Phase.PLAN, now)
         return [RequestPlan(self.record.record_id, opt), EmitRecord(self.record, final=False)]

@@ -95,6 +95,7 @@ class PickRecord(_Record):
     outcome: Outcome = 'in_progress'
     failure_reason: str = ''
     states: list[tuple[str, float]] = Field(default_factory=list)  # (state name, entered at sim time [s])
+    scene: dict[str, float | int | str] = Field(default_factory=dict)  # clutter etc. for fleet metrics
 
     model_config = ConfigDict(extra='forbid', populate_by_name=True)
 

@@ -39,7 +39,8 @@ def load_config(path: Path | None) -> dict:
     path = path or share_dir() / 'config' / 'audit.yaml'
     if not path.is_file():
         return {}
-    return (yaml.safe_load(path.read_text()) or {}).get('audit', {})
+    params = ((yaml.safe_load(path.read_text()) or {}).get('/**') or {}).get('ros__parameters') or {}
+    return {'database_url': params.get('database_url'), **(params.get('audit') or {})}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

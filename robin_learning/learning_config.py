@@ -32,6 +32,8 @@ def load_learning_config(path: Path | None) -> tuple[GateConfig, RolloutPolicy, 
     doc: dict[str, Any] = {}
     if path is not None:
         doc = yaml.safe_load(Path(path).read_text()) or {}
+        # a ROS 2 parameter file: the CLI sections sit beside the node's parameters
+        doc = (doc.get('/**') or {}).get('ros__parameters', doc)
     gate = GateConfig.from_dict(doc.get('gate') or {})
     rollout = _typed(RolloutPolicy, doc.get('rollout') or {}, 'rollout')
     report = _typed(ReportConfig, doc.get('fleet_report') or {}, 'fleet_report')

@@ -62,8 +62,8 @@ def fit_belt_plane(
     depth_m: np.ndarray,
     intrinsics: Intrinsics,
     *,
-    stride: int = 6,
-    hypotheses: int = 160,
+    stride: int = 8,
+    hypotheses: int = 128,
     inlier_band_m: float = 0.006,
     below_penalty: float = 3.0,
     min_inlier_fraction: float = 0.05,
@@ -104,7 +104,7 @@ def fit_belt_plane(
     normals = normals[ok] / norm[ok, None]
     normals *= np.where(normals[:, 2] > 0, -1.0, 1.0)[:, None]  # point toward the camera (-z)
     offsets = -np.einsum('nk,nk->n', normals, tri[ok, 0])
-    heights = pts @ normals.T + offsets  # (M, N)
+    heights = pts.astype(np.float32) @ normals.T.astype(np.float32) + offsets.astype(np.float32)  # (M, N)
     inliers = np.abs(heights) < inlier_band_m
     below = heights < -3.0 * inlier_band_m
     score = inliers.sum(0) - below_penalty * below.sum(0)

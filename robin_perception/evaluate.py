@@ -8,7 +8,8 @@
 Prints a table (headline metrics, then per package type and per hard case with what is still
 missed) and writes a JSON with ``recall_pickable``, ``type_accuracy``, ``ap50_all``,
 ``ap_all``, ``confidence_auroc``, ``per_case`` and ``model_sha256``. ``--data`` defaults to the
-dataset generated on the fly (``--generate N`` frames of held-out test seeds) when missing.
+dataset generated on the fly (``--generate N`` frames of held-out test seeds, ``--backend
+procedural`` or ``sim``) when the split is missing.
 """
 
 from __future__ import annotations
@@ -101,14 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--data', type=Path, default=Path('eval/data/universal'), help='dataset root')
     ap.add_argument('--split', default='test')
     ap.add_argument('--domain', default='universal', help='domain used with --generate')
-    ap.add_argument('--generate', type=int, default=100, help='frames to generate if the split is missing')
+    ap.add_argument('--generate', type=int, default=200, help='frames to generate if the split is missing')
+    ap.add_argument('--backend', default='procedural', choices=('procedural', 'sim'), help='generator for --generate')
     ap.add_argument('--limit', type=int, default=0, help='evaluate at most this many frames (0 = all)')
     ap.add_argument('--threads', type=int, default=2, help='onnxruntime intra-op threads')
     ap.add_argument('--out', type=Path, default=Path('eval/results/latest.json'))
     a = ap.parse_args(argv)
     if not read_split(a.data, a.split):
         print(f'{a.data}/{a.split} is empty: generating {a.generate} held-out frames', file=sys.stderr)
-        make = renderer('procedural')
+        make = renderer(a.backend)
         for seed in split_seeds(a.split, a.domain, a.generate):
             write_frame(a.data, a.split, make(seed, a.domain))
     model = None if a.geometric else OnnxModel(a.model, intra_op_threads=a.threads, expect_classes=PACKAGE_TYPES)

@@ -146,9 +146,15 @@ def group_instances(semantic: np.ndarray, center: np.ndarray, offset: np.ndarray
 
 def upsample_labels(labels: np.ndarray, fg_prob: np.ndarray, out_hw: tuple[int, int],
                     fg_threshold: float = 0.5) -> np.ndarray:
-    """Labels at camera resolution: nearest-neighbour ids, cut by the bilinear foreground."""
+    """Labels at camera resolution: nearest-neighbour ids, smoothed, cut by the bilinear foreground.
+
+    A 5x5 median removes the staircase of nearest-neighbour upsampling between instances (the
+    median of ids is always one of the ids in the window, so no new ids appear).
+    """
     h, w = out_hw
     up = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    if h >= 2 * labels.shape[0]:
+        up = cv2.medianBlur(up, 5)
     fg = cv2.resize(fg_prob, (w, h), interpolation=cv2.INTER_LINEAR) > fg_threshold
     up[~fg] = 0
     return up

@@ -96,7 +96,7 @@ class CameraRenderer:
         mujoco.mjr_render(self._rect, self._scene, self._con)
         mujoco.mjr_readPixels(self._rgb, self._zbuf, self._rect, self._con)
         rgb = np.flipud(self._rgb).copy()  # OpenGL rows run bottom-up
-        depth = (self._d / (np.flipud(self._zbuf).astype(np.float64) + self._c)).astype(np.float32)
+        depth = np.float32(self._d) / (np.flipud(self._zbuf) + np.float32(self._c))  # float32: ≪ 1 µm error
         lab = self._labels() if labels else None
         if rng is not None:
             depth = apply_depth_noise(depth, rgb, rng, self.noise)

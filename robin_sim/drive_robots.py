@@ -39,6 +39,7 @@ class DriveRobot:
     pos: np.ndarray
     carried: list[int] = field(default_factory=list)  #: package ids on the tray, in landing order
     timer: float = 0.0  #: [s] time in the current phase (LOADED: since the last package settled)
+    loaded_s: float = 0.0  #: [s] time since it became LOADED
     trips: int = 0
     load_kg: float = 0.0  #: [kg] load cell; frozen at departure while leaving, 0 when out of the cell
 
@@ -75,6 +76,7 @@ class StationGeometry:
     speed: float = 1.0  #: [m/s]
     dwell_s: float = 1.0  #: [s] wait after the last package settled before leaving
     tray_height: float = 0.6  #: [m] packages with their centre up to this high above the tray count as on it
+    max_settle_s: float = 5.0  #: [s] after this long loaded, a still-moving package no longer holds the robot
 
 
 class DriveRobotFleet:
@@ -123,15 +125,15 @@ class DriveRobotFleet:
         robot = self.at_station()
         if robot is None:
             return
-        now = set(int(i) for i in resting)
+        now = {int(i) for i in resting}
         kept = [i for i in robot.carried if i in now]
         added = sorted(now - set(kept))
         robot.carried = kept + added
         robot.load_kg = float(load_kg)
-        if added or settling:
+        if added or (settling and robot.loaded_s < self.geometry.max_settle_s):
             robot.timer = 0.0  # dwell counts from the last package that settled
         if robot.carried and robot.phase == Phase.WAITING:
-            robot.phase, robot.timer = Phase.LOADED, 0.0
+            robot.phase, robot.timer, robot.loaded_s = Phase.LOADED, 0.0, 0.0
         elif not robot.carried and robot.phase == Phase.LOADED:
             robot.phase, robot.timer = Phase.WAITING, 0.0  # taken back off the tray
 
@@ -141,7 +143,7 @@ class DriveRobotFleet:
         if robot is not None and package_id not in robot.carried:
             robot.carried.append(int(package_id))
             if robot.phase == Phase.WAITING:
-                robot.phase = Phase.LOADED
+                robot.phase, robot.loaded_s = Phase.LOADED, 0.0
             robot.timer = 0.0
 
     def update(self, dt: float) -> tuple[list[DriveRobot], list[Delivery]]:
@@ -156,6 +158,7 @@ class DriveRobotFleet:
         done: list[Delivery] = []
         for robot in self.robots:
             robot.timer += dt
+            robot.loaded_s += dt
             if robot.phase == Phase.LOADED and robot.timer >= g.dwell_s:
                 robot.phase, robot.timer = Phase.LEAVING, 0.0
                 self._departed_s[robot.name] = self.time

@@ -56,8 +56,9 @@ FAULT_PARAMS = {'fault.blocked_cup': CupFault.BLOCKED, 'fault.torn_cup': CupFaul
 class SimNode(Node):
     """The simulated cell as a node (see module docstring)."""
 
-    def __init__(self) -> None:
-        super().__init__('sim')
+    def __init__(self, **node_kwargs: Any) -> None:
+        """``node_kwargs`` go to :class:`rclpy.node.Node` (context, parameter_overrides; in-process tests)."""
+        super().__init__('sim', **node_kwargs)
         self._declare_parameters()
         cfg = SimConfig(seed=self.p['seed'], num_packages=self.p['num_packages'],
                         package_types=tuple(self.p['package_types']), scenario=self.p['scenario'],
@@ -69,6 +70,8 @@ class SimNode(Node):
         self.context.on_shutdown(self._stop.set)  # stop publishing as soon as the context goes
         self._time_offset = 0.0
         self._apply_faults()
+        if self.p['fault.stuck_vacuum'] >= 0:
+            self.sim.set_stuck_vacuum(int(self.p['fault.stuck_vacuum']))
         self._frames: queue.Queue[tuple[StateSnapshot, bool]] = queue.Queue(maxsize=1)
         self._camera_times: deque[float] = deque(maxlen=60)
         self._rtf_window: deque[tuple[float, float]] = deque(maxlen=50)
@@ -138,6 +141,11 @@ class SimNode(Node):
         for name, fault in FAULT_PARAMS.items():
             self.p[name] = declare(self, name, -1, f'cup index (0-7) with a {fault} fault; -1 = none',
                                    low=-1, high=7)
+        self.p['fault.stuck_vacuum'] = declare(
+            self, 'fault.stuck_vacuum', -1, "cup index (0-7) whose vacuum reading freezes at its current value; "
+            '-1 = none', low=-1, high=7)
+        self.p['fault.knock_off'] = declare(
+            self, 'fault.knock_off', False, 'run time: each set to true pushes the top package off the belt side')
         if not self.p['package_types']:
             raise ParameterError('package_types', 'must name at least one type')
         check_choices('package_types', self.p['package_types'], types)
@@ -150,15 +158,35 @@ class SimNode(Node):
             return f'unknown package type(s) {bad}' if bad or not value else None
         if name == 'scenario' and value not in SCENARIOS:
             return f"unknown scenario '{value}'; known: {', '.join(SCENARIOS)}"
+        if name == 'fault.stuck_vacuum' and not -1 <= value < self.sim.gripper.num_cups:
+            return f'cup index must be -1 (none) or 0..{self.sim.gripper.num_cups - 1}, got {value}'
+        if name == 'fault.knock_off' and value:
+            with self._lock:
+                if self.sim.top_belt_package() is None:
+                    return 'no package on the belt to knock off'
         return None
 
     def _apply_parameters(self, params: list) -> None:
         for prm in params:
             self.p[prm.name] = prm.value
+        changed = {prm.name for prm in params}
         with self._lock:
             self.sim.config.package_types = tuple(self.p['package_types'])
             self.sim.set_belt_speed(self.p['belt_speed'])
             self._apply_faults()
+            if 'fault.stuck_vacuum' in changed:  # freezes the reading of this moment
+                cup = int(self.p['fault.stuck_vacuum'])
+                self.sim.set_stuck_vacuum(cup if cup >= 0 else None)
+            knocked: int | str | None = None
+            if 'fault.knock_off' in changed and self.p['fault.knock_off']:
+                try:
+                    knocked = self.sim.knock_off()
+                except ValueError as exc:  # the belt emptied since the validation
+                    knocked = str(exc)
+        if isinstance(knocked, str):
+            self.get_logger().error(f'fault.knock_off: {knocked}')
+        elif knocked is not None:
+            self.get_logger().warning(f'fault injected: knocked package {knocked} off the belt')
 
     def _apply_faults(self) -> None:
         for k in range(self.sim.gripper.num_cups):
@@ -342,6 +370,8 @@ class SimNode(Node):
         with self._lock:
             gt = self.sim.ground_truth()
             faults = {str(k): str(f) for k, f in enumerate(self.sim.gripper.faults) if f != CupFault.NONE}
+            for k in self.sim.stuck_vacuum:
+                faults[str(k)] = f'{faults[str(k)]}+stuck_vacuum' if str(k) in faults else 'stuck_vacuum'
             status = {
                 'schema': 'robin_sim/status/1', 'sim_time': round(self._time_offset + self.sim.time, 3),
                 'real_time_factor': round(rtf, 3), 'camera_hz': round(cam, 2),
@@ -359,6 +389,7 @@ class SimNode(Node):
     def _diagnostic(self) -> Status:
         rtf, cam = self._measured()
         faults = [f'{k}:{f}' for k, f in enumerate(self.sim.gripper.faults) if f != CupFault.NONE]
+        faults += [f'{k}:stuck_vacuum' for k in self.sim.stuck_vacuum]
         target = self.p['real_time_factor']
         slow = target > 0 and rtf < 0.8 * target
         level = WARN if slow or faults else OK

@@ -26,7 +26,7 @@ from robin_sim.arm import ArmLimits, JointTrajectoryData, TrajectoryFollower, va
 from robin_sim.arm_ik import HOME
 from robin_sim.camera import CameraFrame, CameraRenderer, StateSnapshot
 from robin_sim.depth_noise import DepthNoiseModel
-from robin_sim.drive_robots import DriveRobotFleet, Phase, StationGeometry
+from robin_sim.drive_robots import DOCKED, Delivery, DriveRobot, DriveRobotFleet, Phase, StationGeometry
 from robin_sim.gripper import CupFault, GripperReading, SuctionGripper, VacuumModel
 from robin_sim.package_catalog import DropRegion, PackageSpec, SceneAppearance, generate_pile, random_appearance
 from robin_sim.scenarios import scenario_packages
@@ -35,6 +35,13 @@ from robin_sim.world_builder import BELT_SURFACEVEL_MARKER, PARKING_X, TIMESTEP,
 GRIPPER_PERIOD = 5  #: physics steps between seal tests / vacuum updates (100 Hz)
 STATION_PERIOD = 10  #: physics steps between drive-robot updates (50 Hz)
 FELL_OFF_DROP = 0.15  #: [m] below the belt surface and not on a robot → fell off the cell
+RESTING_SPEED = 0.1  #: [m/s] a package on the tray slower than this has settled (is counted)
+TRAY_MARGIN = 0.15  #: [m] a counted package stays counted while its centre is this close to the tray
+LOAD_CELL_TAU = 0.1  #: [s] load cell low-pass time constant
+LOAD_CELL_NOISE_KG = 0.002  #: [kg] load cell noise σ
+GRAVITY = 9.81  #: [m/s²]
+KNOCK_OFF_VELOCITY = (2.2, 0.0, 1.6)  #: [m/s] push given to a knocked-off package (x: away from the arm)
+PACKAGE_STATES = ('belt', 'held', 'on_robot', 'delivered', 'fell_off', 'in_air')
 
 
 @dataclass
@@ -70,21 +77,32 @@ class GroundTruth:
     sizes: np.ndarray  #: (N, 3) [m]
     masses: np.ndarray  #: (N,) [kg]
     poses: np.ndarray  #: (N, 7) [m, quaternion w x y z] in base_link
-    states: list[str]  #: belt | held | on_robot | delivered | fell_off
+    states: list[str]  #: one of PACKAGE_STATES per package
+    robots: list[str | None]  #: drive robot of an on_robot / delivered package, else None
     delivered_by: dict[int, str]  #: package id -> drive robot
+    deliveries: list[Delivery] = field(default_factory=list)  #: finished trips, oldest first
+    drive_robots: list[dict[str, object]] = field(default_factory=list)  #: place_station robots now
 
     def to_json(self) -> dict[str, object]:
+        """The ``robin_sim/ground_truth/1`` JSON (documented in docs/simulator.md)."""
         return {
             'schema': 'robin_sim/ground_truth/1',
             'time': round(self.time, 4),
             'packages': [
                 {'id': int(i), 'type': t, 'size': [round(float(v), 4) for v in s], 'mass': round(float(m), 3),
-                 'pose': [round(float(v), 5) for v in p], 'state': st}
-                for i, t, s, m, p, st in zip(self.ids, self.types, self.sizes, self.masses, self.poses, self.states,
-                                             strict=True)
+                 'pose': [round(float(v), 5) for v in p], 'state': st, 'robot': r}
+                for i, t, s, m, p, st, r in zip(self.ids, self.types, self.sizes, self.masses, self.poses,
+                                                self.states, self.robots, strict=True)
             ],
             'delivered_by': {str(k): v for k, v in self.delivered_by.items()},
+            'deliveries': [d.to_json() for d in self.deliveries],
+            'fell_off': [int(i) for i, st in zip(self.ids, self.states, strict=True) if st == 'fell_off'],
+            'drive_robots': self.drive_robots,
         }
+
+    def by_state(self, state: str) -> list[int]:
+        """Ids of the packages in ``state``."""
+        return [int(i) for i, st in zip(self.ids, self.states, strict=True) if st == state]
 
 
 class Simulation:
@@ -127,6 +145,9 @@ class Simulation:
         self.model = self.spec.compile()
         self.data = mujoco.MjData(self.model)
         faults = getattr(self, 'gripper', None)
+        if faults is None:
+            self.stuck_vacuum: dict[int, float] = {}  #: cup -> frozen sensor reading [kPa] (sensor fault)
+            self._last_vacuum_reading: np.ndarray | None = None
         self._bind()
         if faults is not None:
             self.gripper.faults = list(faults.faults)  # faults are hardware state: they survive a reset
@@ -137,6 +158,8 @@ class Simulation:
                                      StationGeometry(tray, self.cell.place_station.tray_size))
         self._carried_offset: dict[int, np.ndarray] = {}
         self._parked: set[int] = set()
+        self._load_filt = np.zeros(len(self.fleet.robots))  #: [kg] load cell filter state per robot
+        self._station_rng = np.random.default_rng([cfg.seed, 0x57A7])  # load cell noise
         self._steps = 0
         self.set_belt_speed(cfg.belt_speed)
         self._apply_fleet()
@@ -165,6 +188,11 @@ class Simulation:
         if old is not None and old.num_cups == self.gripper.num_cups:
             self.gripper.commanded, self.gripper.faults, self.gripper.vacuum = old.commanded, old.faults, old.vacuum
         self._mocap = np.array([m.body_mocapid[m.body(n).id] for n in self.index.drive_robots], dtype=int)
+        self._robot_of_geom = np.full(m.ngeom, -1, dtype=np.int64)  #: geom -> drive robot index
+        for k, n in enumerate(self.index.drive_robots):
+            b = m.body(n).id
+            self._robot_of_geom[m.body_geomadr[b]: m.body_geomadr[b] + m.body_geomnum[b]] = k
+        self._belt_half = m.geom_size[self._belt, :2].copy()  #: [m] belt half extents (x, y)
         self._pkg_ids = np.array(sorted(self.index.package_bodies), dtype=int)
         self._pkg_body = np.array([m.body(self.index.package_bodies[i]).id for i in self._pkg_ids], dtype=int)
         self._pkg_qadr = np.array([m.jnt_qposadr[m.body_jntadr[b]] for b in self._pkg_body], dtype=int)
@@ -214,6 +242,55 @@ class Simulation:
             raise ValueError(f'cup index {cup} out of range 0..{self.gripper.num_cups - 1}')
         self.gripper.faults[cup] = CupFault(fault)
 
+    def set_stuck_vacuum(self, cup: int | None) -> None:
+        """Freeze cup ``cup``'s vacuum *sensor* at its last reading (None: un-freeze all).
+
+        A sensor fault: the cup's physics (seal, pull) goes on; only the reported kPa — and the
+        sealed flag derived from it — stop changing. Survives a reset, like the cup faults.
+
+        Raises:
+            ValueError: cup index out of range.
+        """
+        if cup is None:
+            self.stuck_vacuum = {}
+            return
+        if not 0 <= cup < self.gripper.num_cups:
+            raise ValueError(f'cup index {cup} out of range 0..{self.gripper.num_cups - 1}')
+        last = self._last_vacuum_reading
+        value = float(last[cup]) if last is not None else float(self.gripper.vacuum[cup])
+        self.stuck_vacuum = {cup: value}
+
+    def top_belt_package(self) -> int | None:
+        """Id of the highest package lying on the belt (not held), or None when the belt is empty."""
+        gt = self.ground_truth()
+        on_belt = [k for k, st in enumerate(gt.states) if st == 'belt']
+        if not on_belt:
+            return None
+        return int(gt.ids[max(on_belt, key=lambda k: gt.poses[k, 2])])
+
+    def knock_off(self, package_id: int | None = None) -> int:
+        """Fault: push a package (default: the top of the pile) off the far side of the belt.
+
+        It gets a sideways-and-up velocity (``KNOCK_OFF_VELOCITY``) that carries it over the rail;
+        it lands on the floor and the ground truth reports it ``fell_off``.
+
+        Returns:
+            The knocked-off package id.
+
+        Raises:
+            ValueError: no package on the belt (or ``package_id`` is not on it).
+        """
+        pid = self.top_belt_package() if package_id is None else int(package_id)
+        if pid is None:
+            raise ValueError('no package on the belt to knock off')
+        k = self._pkg_index(pid)
+        if k >= len(self._pkg_ids) or self._pkg_ids[k] != pid or self.ground_truth().states[k] != 'belt':
+            raise ValueError(f'package {pid} is not on the belt')
+        da = self._pkg_dadr[k]
+        self.data.qvel[da: da + 3] = KNOCK_OFF_VELOCITY
+        self.data.qvel[da + 3: da + 6] = 0.0
+        return pid
+
     def spawn_pile(self, count: int, seed: int | None = None) -> list[int]:
         """Feeder: drop ``count`` new packages above the pick area (recompiles, keeps the state)."""
         first = int(max(self.packages, default=0)) + 1
@@ -227,6 +304,21 @@ class Simulation:
         self.set_belt_speed(self.belt_speed)
         self.generation += 1
         return [p.id for p in pile.packages]
+
+    def set_package_pose(self, package_id: int, pos: Sequence[float],
+                         quat: Sequence[float] = (1.0, 0.0, 0.0, 0.0)) -> None:
+        """Teleport a package to ``pos`` [m] / ``quat`` (w x y z) in base_link, at rest (scripts, tests).
+
+        Raises:
+            KeyError: unknown package id.
+        """
+        if package_id not in self.packages:
+            raise KeyError(f'no package {package_id}')
+        k = self._pkg_index(package_id)
+        qa, da = self._pkg_qadr[k], self._pkg_dadr[k]
+        self.data.qpos[qa: qa + 7] = [*pos, *quat]
+        self.data.qvel[da: da + 6] = 0.0
+        mujoco.mj_forward(self.model, self.data)
 
     # ------------------------------------------------------------------ stepping
     def step(self, duration: float) -> None:
@@ -243,36 +335,105 @@ class Simulation:
             mujoco.mj_step(m, d)
             self._steps += 1
 
+    def _package_positions(self) -> np.ndarray:
+        """(N, 3) package centres [m]."""
+        return self.data.qpos[self._pkg_qadr[:, None] + np.arange(3)]
+
+    def _package_speeds(self) -> np.ndarray:
+        """(N,) package centre speeds [m/s]."""
+        return np.linalg.norm(self.data.qvel[self._pkg_dadr[:, None] + np.arange(3)], axis=1)
+
     def _update_station(self, dt: float) -> None:
-        d = self.data
         robot = self.fleet.at_station()
+        for k, r in enumerate(self.fleet.robots):
+            if r is robot:
+                measured = self._tray_load_kg(k)
+                self._load_filt[k] += (measured - self._load_filt[k]) * dt / (LOAD_CELL_TAU + dt)
+            elif r.phase not in DOCKED:
+                self._load_filt[k] = 0.0
         if robot is not None:
-            held = self._held_packages()
-            for k, pid in enumerate(self._pkg_ids):
-                pos = d.qpos[self._pkg_qadr[k]: self._pkg_qadr[k] + 3]
-                speed = np.linalg.norm(d.qvel[self._pkg_dadr[k]: self._pkg_dadr[k] + 3])
-                if pid not in held and pid not in self._carried_offset and speed < 0.05 and self.fleet.on_tray(pos):
-                    self.fleet.load(int(pid))
-                    self._carried_offset[int(pid)] = pos - robot.pos
-                    break
-        for _robot, left in self.fleet.update(dt):
-            for pid in left:
+            k = self.fleet.robots.index(robot)
+            resting, settling = self._tray_packages(k, robot)
+            reading = self._load_filt[k] + self._station_rng.normal(0.0, LOAD_CELL_NOISE_KG)
+            self.fleet.sense_tray(resting, reading, settling)
+        departed, deliveries = self.fleet.update(dt)
+        if departed:
+            pos = self._package_positions()
+            for r in departed:  # carried kinematically from here on, as they lie now
+                for pid in r.carried:
+                    self._carried_offset[pid] = pos[self._pkg_index(pid)] - r.pos
+        for delivery in deliveries:
+            for pid in delivery.package_ids:
                 self._park(pid)
         self._apply_fleet()
+
+    def _pkg_index(self, pid: int) -> int:
+        return int(np.searchsorted(self._pkg_ids, pid))
+
+    def _contact_pairs(self) -> np.ndarray:
+        """(ncon, 2) geom ids of the active contacts."""
+        return np.asarray(self.data.contact.geom[: self.data.ncon], dtype=np.int64).reshape(-1, 2)
+
+    def _tray_load_kg(self, k: int) -> float:
+        """Load cell of robot ``k``: downward contact force on its tray and rims / g [kg] (unfiltered)."""
+        m, d = self.model, self.data
+        pairs = self._contact_pairs()
+        if not len(pairs):
+            return 0.0
+        owner = self._robot_of_geom[pairs]
+        on1, on2 = owner[:, 0] == k, owner[:, 1] == k
+        f6 = np.zeros(6)
+        load_n = 0.0
+        for i in np.flatnonzero(on1 ^ on2):
+            mujoco.mj_contactForce(m, d, int(i), f6)
+            fz_on_geom2 = float(d.contact.frame[i, [2, 5, 8]] @ f6[:3])  # world z of frame.T @ f
+            load_n += fz_on_geom2 if on1[i] else -fz_on_geom2  # downward push on the robot
+        return load_n / GRAVITY
+
+    def _tray_packages(self, k: int, robot: DriveRobot) -> tuple[list[int], bool]:
+        """Packages resting on robot ``k``'s tray (directly or on each other) and whether any still moves.
+
+        Support comes from the contacts: packages touching the tray, then packages touching those
+        (held packages neither count nor carry support). A package counts once it has settled
+        (< RESTING_SPEED) in the tray volume and stays counted while it remains near the tray.
+        """
+        pos, speed = self._package_positions(), self._package_speeds()
+        held = self._held_packages()
+        pairs = self._contact_pairs()
+        pkg = self.geom_to_package[pairs] if len(pairs) else np.zeros((0, 2), np.int64)
+        owner = self._robot_of_geom[pairs] if len(pairs) else np.zeros((0, 2), np.int64)
+        supported = {int(p) for p in np.concatenate([pkg[owner[:, 1] == k, 0], pkg[owner[:, 0] == k, 1]])
+                     if p > 0 and p not in held}
+        links = pkg[(pkg[:, 0] > 0) & (pkg[:, 1] > 0)]
+        frontier = set(supported)
+        while frontier:
+            a = links[np.isin(links[:, 0], list(frontier)), 1]
+            b = links[np.isin(links[:, 1], list(frontier)), 0]
+            frontier = {int(p) for p in np.concatenate([a, b])} - supported - held
+            supported |= frontier
+        near = self.fleet.on_tray(pos, margin=TRAY_MARGIN)
+        inside = self.fleet.on_tray(pos)
+        resting = [pid for pid in robot.carried if near[self._pkg_index(pid)] and pid not in held]
+        resting += [pid for pid in sorted(supported - set(resting))
+                    if speed[self._pkg_index(pid)] < RESTING_SPEED and near[self._pkg_index(pid)]]
+        free = np.array([int(p) not in held for p in self._pkg_ids], dtype=bool)
+        settling = bool(np.any(inside & free & (speed >= RESTING_SPEED)))
+        return resting, settling
 
     def _apply_fleet(self) -> None:
         d = self.data
         for r, mocap in zip(self.fleet.robots, self._mocap, strict=True):
             d.mocap_pos[mocap] = r.pos
-            for pid in r.carried:
-                k = int(np.searchsorted(self._pkg_ids, pid))
+            if r.phase != Phase.LEAVING:
+                continue
+            for pid in r.carried:  # carried kinematically (see drive_robots)
+                k = self._pkg_index(pid)
                 qa, da = self._pkg_qadr[k], self._pkg_dadr[k]
-                if r.phase == Phase.LEAVING:  # carried kinematically (see drive_robots)
-                    d.qpos[qa: qa + 3] = r.pos + self._carried_offset[pid]
-                    d.qvel[da: da + 6] = 0.0
+                d.qpos[qa: qa + 3] = r.pos + self._carried_offset[pid]
+                d.qvel[da: da + 6] = 0.0
 
     def _park(self, pid: int) -> None:
-        k = int(np.searchsorted(self._pkg_ids, pid))
+        k = self._pkg_index(pid)
         qa, da = self._pkg_qadr[k], self._pkg_dadr[k]
         n = len(self._parked)
         floor = float(self.spec.body('pedestal').pos[2])
@@ -294,6 +455,9 @@ class Simulation:
         """Vacuum [kPa] and sealed flags as the sensors report them, wrist wrench, and truth."""
         g = self.gripper
         vac = g.vacuum_model.reading(g.vacuum, g.commanded, g.faults, self._rng)
+        self._last_vacuum_reading = vac.copy()
+        for cup, frozen in self.stuck_vacuum.items():
+            vac[cup] = frozen
         wrench = g.wrench(self.model, self.data) + self._rng.normal(0.0, [0.2, 0.2, 0.2, 0.01, 0.01, 0.01])
         return GripperReading(vac, vac >= g.vacuum_model.seal_threshold_kpa, wrench, g.coverage.copy(),
                               g.contact_geoms.copy())
@@ -320,29 +484,51 @@ class Simulation:
         return r.render(self.snapshot(), rng, labels=labels)
 
     def ground_truth(self) -> GroundTruth:
-        d = self.data
+        """Where every package is (see :data:`PACKAGE_STATES` and docs/simulator.md), and the deliveries.
+
+        Precedence: delivered (left the cell on a robot) > on_robot (counted on a tray, or inside
+        the docked robot's tray volume) > held (a cup pulls on it) > fell_off (below the belt
+        surface by more than ``FELL_OFF_DROP``: floor, under the station) > belt (over the belt
+        footprint, on it or on the pile) > in_air (anything else: falling, on a rail, …).
+        """
         held = self._held_packages()
-        carried = {pid for r in self.fleet.robots for pid in r.carried}
+        pos = self._package_positions()
+        quat = self.data.qpos[self._pkg_qadr[:, None] + np.arange(3, 7)]
         belt_z = self.cell.pick_area.belt_z
-        states, poses = [], []
-        for k, pid in enumerate(self._pkg_ids):
-            qa = self._pkg_qadr[k]
-            pose = d.qpos[qa: qa + 7].copy()
-            poses.append(pose)
+        docked = self.fleet.at_station()
+        on_docked_tray = self.fleet.on_tray(pos) if docked is not None else np.zeros(len(pos), bool)
+        belt_xy = self.data.geom_xpos[self._belt, :2]
+        over_belt = (np.all(np.abs(pos[:, :2] - belt_xy) < self._belt_half + 0.05, axis=1)
+                     & (pos[:, 2] > belt_z - 0.02))
+        states: list[str] = []
+        robots: list[str | None] = []
+        for k, pid in enumerate(int(i) for i in self._pkg_ids):
+            carrier = self.fleet.robot_of(pid)
+            robot: str | None = None
             if pid in self.fleet.delivered:
-                states.append('delivered')
-            elif pid in carried or self.fleet.on_tray(pose[:3]):
-                states.append('on_robot')
+                state, robot = 'delivered', self.fleet.delivered[pid]
+            elif carrier is not None:
+                state, robot = 'on_robot', carrier.name
+            elif docked is not None and on_docked_tray[k] and pid not in held:
+                state, robot = 'on_robot', docked.name  # landed, not settled yet
             elif pid in held:
-                states.append('held')
-            elif pose[2] < belt_z - FELL_OFF_DROP:
-                states.append('fell_off')
+                state = 'held'
+            elif pos[k, 2] < belt_z - FELL_OFF_DROP:
+                state = 'fell_off'
+            elif over_belt[k]:
+                state = 'belt'
             else:
-                states.append('belt')
+                state = 'in_air'
+            states.append(state)
+            robots.append(robot)
         specs = [self.packages[int(i)] for i in self._pkg_ids]
         return GroundTruth(self.time, self._pkg_ids.copy(), [p.type for p in specs],
                            np.array([p.size for p in specs]).reshape(-1, 3), np.array([p.mass for p in specs]),
-                           np.array(poses).reshape(-1, 7), states, dict(self.fleet.delivered))
+                           np.concatenate([pos, quat], axis=1).reshape(-1, 7), states, robots,
+                           dict(self.fleet.delivered), list(self.fleet.deliveries), self.fleet.state())
 
     def station_state(self) -> dict[str, object]:
-        return {'schema': 'robin_sim/place_station/1', 'time': round(self.time, 4), 'robots': self.fleet.state()}
+        """The ``place_station/state`` JSON: per robot name, phase, at_station, carrying, package_count, load_kg."""
+        docked = self.fleet.at_station()
+        return {'schema': 'robin_sim/place_station/1', 'time': round(self.time, 4),
+                'docked': docked.name if docked is not None else None, 'robots': self.fleet.state()}

@@ -189,8 +189,12 @@ def _add_drive_robots(spec: mujoco.MjSpec, cell: CellDescription, count: int) ->
         name = f'drive_robot_{k}'
         body = spec.worldbody.add_body(name=name, mocap=True, pos=[tray[0, 3] + 3.0 + k, tray[1, 3], tray[2, 3]])
         rgba = [0.85, 0.45, 0.1, 1] if k % 2 == 0 else [0.2, 0.55, 0.85, 1]
-        body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[sx / 2, sy / 2, height / 2 - 0.01],
-                      pos=[0, 0, -height / 2], rgba=rgba, group=GROUP_FIXTURE)
+        # chassis: visual only, so a robot drives over packages that fell to the floor
+        chassis = body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[sx / 2, sy / 2, height / 2 - 0.02],
+                                pos=[0, 0, -height / 2 - 0.01], rgba=rgba, group=GROUP_FIXTURE)
+        chassis.contype = chassis.conaffinity = 0
+        body.add_geom(name=f'{name}_tray', type=mujoco.mjtGeom.mjGEOM_BOX, size=[sx / 2, sy / 2, 0.01],
+                      pos=[0, 0, -0.01], rgba=rgba, group=GROUP_FIXTURE)
         for dx, dy, hx, hy in ((sx / 2, 0, 0.01, sy / 2), (-sx / 2, 0, 0.01, sy / 2),
                                (0, sy / 2, sx / 2, 0.01), (0, -sy / 2, sx / 2, 0.01)):
             body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[hx, hy, 0.025], pos=[dx, dy, 0.025],

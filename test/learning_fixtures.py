@@ -48,7 +48,7 @@ def write_images(d: Path, name: str, labels: np.ndarray) -> tuple[str, str]:
     return str(d / f'{name}_color.png'), str(d / f'{name}_depth.png')
 
 
-def queue_frame(q: AnnotationQueue, tmp: Path, key: str, scores: list[float], gt_ref: str | None = None,
+def queue_frame(q: AnnotationQueue, tmp: Path, key: str, scores: list[float], *, gt_ref: str | None = None,
                 boxes: list[tuple[int, int, int, int]] | None = None) -> int:
     boxes = boxes or [(2, 2, 20, 20), (30, 10, 60, 40)][: len(scores)]
     labels = boxes_frame(boxes)

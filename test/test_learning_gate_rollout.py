@@ -30,7 +30,7 @@ def test_gate(cand, hard, ok, why, tmp_path):
     assert ('REGISTER' if ok else 'REFUSE') in md.read_text() and js.is_file()
 
 
-def stream(rng, cells, picks, success, qa, lat_ms):
+def stream(rng, cells, picks, *, success, qa, lat_ms):
     out = []
     for c in cells:
         s = rng.random(picks) < success
@@ -42,11 +42,11 @@ def stream(rng, cells, picks, success, qa, lat_ms):
 def test_rollout_rolls_back_worse_promotes_better_waits_for_samples():
     rng = np.random.default_rng(7)
     pol = RolloutPolicy(min_picks=150)
-    base = stream(rng, ['cell_1', 'cell_2', 'cell_3'], 300, 0.92, 0.04, 40)
-    worse = decide_rollout(stream(rng, ['cell_0'], 400, 0.82, 0.10, 40), base, pol)
-    better = decide_rollout(stream(rng, ['cell_0'], 400, 0.95, 0.03, 39), base, pol)
-    few = decide_rollout(stream(rng, ['cell_0'], 60, 0.5, 0.5, 40), base, pol)
-    slow = decide_rollout(stream(rng, ['cell_0'], 400, 0.93, 0.04, 60), base, pol)
+    base = stream(rng, ['cell_1', 'cell_2', 'cell_3'], 300, success=0.92, qa=0.04, lat_ms=40)
+    worse = decide_rollout(stream(rng, ['cell_0'], 400, success=0.82, qa=0.10, lat_ms=40), base, pol)
+    better = decide_rollout(stream(rng, ['cell_0'], 400, success=0.95, qa=0.03, lat_ms=39), base, pol)
+    few = decide_rollout(stream(rng, ['cell_0'], 60, success=0.5, qa=0.5, lat_ms=40), base, pol)
+    slow = decide_rollout(stream(rng, ['cell_0'], 400, success=0.93, qa=0.04, lat_ms=60), base, pol)
     assert worse.action == 'rollback' and any('pick success' in r for r in worse.reasons)
     assert better.action == 'promote'
     assert few.action == 'wait' and 'too few picks' in few.reasons[0]

@@ -7,8 +7,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from learning_fixtures import boxes_frame, queue_frame
+
 from robin_learning.annotation_import import AnnotationImportError
 from robin_learning.ground_truth_annotator import GT_LABELS, GT_TYPES, annotate_from_ground_truth
 from robin_learning.instances import mask_instance

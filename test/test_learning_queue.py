@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from learning_fixtures import H, W, boxes_frame, queue_frame, table_for
+
 from robin_core.records import PickRecord
 from robin_learning.annotation_import import AnnotationImportError
 from robin_learning.coco_io import export_coco, import_coco

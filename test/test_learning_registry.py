@@ -7,9 +7,9 @@ from pathlib import Path
 
 import onnx
 import pytest
+from learning_fixtures import boxes_frame, queue_frame
 from onnx import TensorProto, helper
 
-from learning_fixtures import boxes_frame, queue_frame
 from robin_learning.ground_truth_annotator import annotate_from_ground_truth
 from robin_learning.instances import mask_instance
 from robin_learning.perception_backend import BackendError

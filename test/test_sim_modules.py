@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from robin_core.cell_description import default_cell
 from robin_sim.arm import ArmLimits, TrajectoryFollower, TrajectoryRejected, trajectory_from_lists, validate_trajectory
 from robin_sim.depth_noise import DepthNoiseModel, apply_depth_noise
-from robin_sim.drive_robots import DriveRobotFleet, Phase, StationGeometry
+from robin_sim.drive_robots import Delivery, DriveRobotFleet, Phase, StationGeometry
 from robin_sim.gripper import CupFault, VacuumModel
 from robin_sim.package_catalog import DropRegion, generate_pile, package_type, package_type_names
 from robin_sim.textures import package_texture
@@ -122,16 +124,182 @@ def test_depth_noise_holes_and_sigma() -> None:
     np.testing.assert_array_equal(out, apply_depth_noise(depth, rgb, np.random.default_rng(0)))
 
 
+def _reference_depth_noise(depth_m: np.ndarray, rgb: np.ndarray, rng: np.random.Generator,
+                           m: DepthNoiseModel) -> np.ndarray:
+    """Frozen copy of the straightforward (pre-optimisation) depth noise, the statistical reference."""
+    h, w = depth_m.shape
+    z = depth_m.astype(np.float32)
+    noisy = z + rng.normal(0.0, 1.0, z.shape).astype(np.float32) * (m.sigma_base_m + m.sigma_quadratic * z * z)
+    coarse = rng.normal(0.0, m.wobble_m, (h // 32 + 1, w // 32 + 1)).astype(np.float32)
+    noisy += np.kron(coarse, np.ones((32, 32), np.float32))[:h, :w]
+    invalid = (z < m.depth_min) | (z > m.depth_max) | ~np.isfinite(z)
+    dx = np.zeros_like(z)
+    dy = np.zeros_like(z)
+    dx[:, 1:] = z[:, 1:] - z[:, :-1]
+    dy[1:, :] = z[1:, :] - z[:-1, :]
+    edge = (np.abs(dx) > m.edge_step_m) | (np.abs(dy) > m.edge_step_m)
+    edge[:, :-1] |= np.abs(dx[:, 1:]) > m.edge_step_m
+    edge[:-1, :] |= np.abs(dy[1:, :]) > m.edge_step_m
+    invalid |= edge
+    step_closer = np.zeros_like(edge)
+    step_closer[:, :-1] = dx[:, 1:] < -m.edge_step_m
+    shadow = np.zeros_like(edge)
+    for k in range(m.shadow_px):
+        shadow[:, : w - k] |= step_closer[:, k:]
+    invalid |= shadow
+    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    invalid |= (luma < m.dark_luma) & (rng.random(z.shape) < m.dark_dropout)
+    invalid |= (luma > m.specular_luma) & (rng.random(z.shape) < m.specular_dropout)
+    invalid |= rng.random(z.shape) < m.speckle
+    noisy[invalid] = np.nan
+    return noisy
+
+
+def _noise_test_scene() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """480×640 depth bands 0.5-2.5 m (+ boxes, out-of-range strip), dark and highlight patches; region masks."""
+    depth = np.empty((480, 640), np.float32)
+    bands = np.array_split(np.arange(640), 5)
+    for z, cols in zip((0.5, 1.0, 1.5, 2.0, 2.5), bands, strict=True):
+        depth[:, cols] = z
+    depth[300:360, 40:100] -= 0.1  # boxes: edges and stereo shadows
+    depth[300:360, 300:380] -= 0.3
+    depth[470:, :] = 3.5  # beyond range
+    rgb = np.full((480, 640, 3), 128, np.uint8)
+    rgb[:120, 500:] = (20, 25, 30)  # black packaging
+    rgb[120:200, 500:] = 255  # saturated highlight
+    interior = np.zeros((480, 640), bool)
+    interior[10:280, :] = True
+    for cols in bands:
+        interior[:, [cols[0], cols[-1]]] = False
+    regions = {'dark': np.zeros_like(interior), 'specular': np.zeros_like(interior)}
+    regions['dark'][5:115, 505:] = True
+    regions['specular'][125:195, 505:] = True
+    regions['plain'] = interior & (np.arange(640) < 500)
+    regions['all'] = np.ones_like(interior)
+    regions['edges'] = np.zeros_like(interior)
+    regions['edges'][295:365, 30:390] = True
+    return depth, rgb, regions
+
+
+def test_fast_depth_noise_matches_the_reference_statistics() -> None:
+    """Noise σ per distance and hole fractions per cause equal the straightforward model's."""
+    depth, rgb, regions = _noise_test_scene()
+    model = DepthNoiseModel()
+    bands = np.array_split(np.arange(640), 5)
+    frames = 4
+    stats: dict[str, dict[str, list[float]]] = {'ref': {}, 'fast': {}}
+    for name, fn in (('ref', lambda r: _reference_depth_noise(depth, rgb, r, model)),
+                     ('fast', lambda r: apply_depth_noise(depth, rgb, r, model))):
+        for f in range(frames):
+            out = fn(np.random.default_rng([99, f]))
+            err = out - depth
+            for z, cols in zip((0.5, 1.0, 1.5, 2.0, 2.5), bands, strict=True):
+                band = err[10:280, cols[2]:cols[-2]]
+                stats[name].setdefault(f'std@{z}', []).append(float(np.nanstd(band)))
+            for region, mask in regions.items():
+                stats[name].setdefault(f'holes:{region}', []).append(float(np.isnan(out[mask]).mean()))
+    ref = {k: float(np.mean(v)) for k, v in stats['ref'].items()}
+    fast = {k: float(np.mean(v)) for k, v in stats['fast'].items()}
+    for z in (0.5, 1.0, 1.5, 2.0, 2.5):
+        expected = np.hypot(model.sigma_base_m + model.sigma_quadratic * z * z, model.wobble_m)
+        assert fast[f'std@{z}'] == pytest.approx(ref[f'std@{z}'], rel=0.1), z
+        assert fast[f'std@{z}'] == pytest.approx(expected, rel=0.15), z  # σ grows with z² as specified
+    assert fast['std@2.5'] > 3 * fast['std@0.5']
+    for region in regions:
+        assert fast[f'holes:{region}'] == pytest.approx(ref[f'holes:{region}'], abs=0.01), region
+    assert fast['holes:dark'] == pytest.approx(model.dark_dropout, abs=0.02)
+    assert fast['holes:specular'] == pytest.approx(model.specular_dropout, abs=0.02)
+    assert fast['holes:plain'] == pytest.approx(model.speckle, abs=0.001)
+    # the deterministic holes (range, depth edges, stereo shadow) are the same pixels
+    rng = np.random.default_rng(5)
+    edge_free = DepthNoiseModel(dark_dropout=0.0, specular_dropout=0.0, speckle=0.0)
+    np.testing.assert_array_equal(np.isnan(apply_depth_noise(depth, rgb, rng, edge_free)),
+                                  np.isnan(_reference_depth_noise(depth, rgb, rng, edge_free)))
+    # frames differ: no noise pattern is repeated between frames of different draws
+    a = apply_depth_noise(depth, rgb, np.random.default_rng(1), model) - depth
+    b = apply_depth_noise(depth, rgb, np.random.default_rng(2), model) - depth
+    ok = np.isfinite(a) & np.isfinite(b)
+    assert abs(np.corrcoef(a[ok], b[ok])[0, 1]) < 0.05
+    assert not np.array_equal(np.isnan(a), np.isnan(b))
+
+
+def test_fast_depth_noise_is_faster_than_the_reference() -> None:
+    depth, rgb, _ = _noise_test_scene()
+    model = DepthNoiseModel()
+    apply_depth_noise(depth, rgb, np.random.default_rng(0), model)  # banks built once per shape
+
+    def best_ms(fn) -> float:
+        times = []
+        for k in range(5):
+            t0 = time.perf_counter()
+            fn(np.random.default_rng(k))
+            times.append(time.perf_counter() - t0)
+        return 1e3 * min(times)
+
+    fast = best_ms(lambda r: apply_depth_noise(depth, rgb, r, model))
+    ref = best_ms(lambda r: _reference_depth_noise(depth, rgb, r, model))
+    assert fast < 0.7 * ref, f'fast {fast:.1f} ms vs reference {ref:.1f} ms'
+
+
 # ---------------------------------------------------------------- drive robots
-def test_drive_robots_take_one_package_and_leave() -> None:
+def _fleet() -> DriveRobotFleet:
     geo = StationGeometry(np.array([-0.5, 0.0, -0.4]), (0.5, 0.5), approach=1.0, speed=1.0, dwell_s=0.5)
-    fleet = DriveRobotFleet(('r0', 'r1'), geo)
+    return DriveRobotFleet(('r0', 'r1'), geo)
+
+
+def _run(fleet: DriveRobotFleet, seconds: float, dt: float = 0.02) -> list[Delivery]:
+    out: list[Delivery] = []
+    for _ in range(round(seconds / dt)):
+        out += fleet.update(dt)[1]
+    return out
+
+
+def test_drive_robots_take_one_package_and_leave() -> None:
+    fleet = _fleet()
     assert fleet.at_station().name == 'r0'
     assert fleet.on_tray(np.array([-0.45, 0.05, -0.35])) and not fleet.on_tray(np.array([0.5, 0, 0]))
+    np.testing.assert_array_equal(fleet.on_tray(np.array([[-0.45, 0.05, -0.35], [-0.5, 0.0, -0.75]])),
+                                  [True, False])  # vectorised; below the tray (the floor) is not on it
     fleet.load(7)
-    left = []
-    for _ in range(300):
-        left += fleet.update(0.02)
-    assert [(r.name, pids) for r, pids in left] == [('r0', [7])]
+    left = _run(fleet, 6.0)
+    assert [(d.robot, d.package_ids) for d in left] == [('r0', (7,))]
     assert fleet.delivered == {7: 'r0'}
     assert fleet.at_station().name == 'r1' and fleet.robots[0].phase == Phase.QUEUED
+
+
+def test_drive_robot_counts_every_package_on_its_tray_while_docked() -> None:
+    fleet = _fleet()
+    r0 = fleet.at_station()
+    fleet.sense_tray([], 0.0)
+    assert r0.phase == Phase.WAITING and r0.at_station
+    fleet.sense_tray([5, 4], 1.6)  # a double pick lands at once
+    state = {r['name']: r for r in fleet.state()}['r0']
+    assert state['package_count'] == 2 and state['carrying'] == [4, 5] and state['load_kg'] == pytest.approx(1.6)
+    assert state['phase'] == 'loaded' and state['at_station'] is True
+    fleet.update(0.4)
+    fleet.sense_tray([4, 5, 9], 2.4)  # a third package before the dwell ran out: counted, dwell restarts
+    assert r0.carried == [4, 5, 9]
+    fleet.update(0.4)
+    assert r0.phase == Phase.LOADED  # 0.4 s < 0.5 s dwell since the last package
+    fleet.sense_tray([4, 5, 9], 2.4, settling=True)  # something still moves: keeps waiting
+    fleet.update(0.4)
+    assert r0.phase == Phase.LOADED
+    departed, _ = fleet.update(0.2)
+    assert departed == [r0] and r0.phase == Phase.LEAVING and not r0.at_station
+    fleet.sense_tray([1], 1.0)  # nobody docked: nothing is counted anywhere
+    assert r0.carried == [4, 5, 9] and all(not r.carried for r in fleet.robots[1:])
+    left = _run(fleet, 2.0)
+    assert [(d.robot, d.trip, d.package_ids, d.load_kg) for d in left] == [('r0', 1, (4, 5, 9), pytest.approx(2.4))]
+    assert fleet.delivered == {4: 'r0', 5: 'r0', 9: 'r0'}
+    r1 = fleet.at_station()
+    assert r1.name == 'r1' and r1.carried == [] and r0.load_kg == 0.0
+
+
+def test_drive_robot_package_taken_back_off_the_tray() -> None:
+    fleet = _fleet()
+    fleet.sense_tray([3], 0.5)
+    fleet.sense_tray([], 0.0)  # re-picked from the tray
+    r0 = fleet.at_station()
+    assert r0.phase == Phase.WAITING and r0.carried == []
+    _run(fleet, 3.0)
+    assert fleet.at_station() is r0 and not fleet.deliveries  # an empty robot does not leave

@@ -249,3 +249,32 @@ def test_suction_light_heavy_and_double_pick(ros) -> None:
         assert sealed.all(), vac
         assert payload == pytest.approx((pkgs[3].mass + pkgs[4].mass) * g, rel=0.25)
         assert payload > 1.3 * pkgs[3].mass * g  # more than one box: a double pick
+
+
+def test_fault_parameters_validated_and_applied_at_run_time(ros) -> None:
+    """fault.knock_off / fault.stuck_vacuum through set_parameters on an in-process node (on_set validation)."""
+    from rclpy.parameter import Parameter
+
+    from robin_sim.sim_node import SimNode
+
+    def make(scenario: str) -> SimNode:
+        overrides = [Parameter('scenario', value=scenario), Parameter('camera_hz', value=1.0),
+                     Parameter('ground_truth_hz', value=0.0), Parameter('real_time_factor', value=0.0)]
+        return ros.add(SimNode(context=ros.context, parameter_overrides=overrides))
+
+    node = make('suction_test')
+    (bad_cup,) = node.set_parameters([Parameter('fault.stuck_vacuum', value=9)])
+    assert not bad_cup.successful and node.sim.stuck_vacuum == {}
+    (ok,) = node.set_parameters([Parameter('fault.stuck_vacuum', value=2)])
+    assert ok.successful and set(node.sim.stuck_vacuum) == {2}
+    (knock,) = node.set_parameters([Parameter('fault.knock_off', value=True)])
+    assert knock.successful, knock.reason
+    t0 = node.sim.time
+    assert ros.spin_until(lambda: node.sim.time > t0 + 1.5, 60.0)
+    with node._lock:
+        gt = node.sim.ground_truth()
+    assert gt.by_state('fell_off') == [2] and gt.by_state('belt') == [1, 3, 4]
+    node.close()
+    empty = make('empty')
+    (nothing,) = empty.set_parameters([Parameter('fault.knock_off', value=True)])
+    assert not nothing.successful and 'no package on the belt' in nothing.reason

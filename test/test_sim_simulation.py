@@ -72,3 +72,141 @@ def test_cup_over_edge_does_not_seal_and_torn_cup_never_seals() -> None:
     assert not r.sealed[over_edge].any() and (r.coverage[over_edge] < 1).all()
     assert not r.sealed[2]
     assert r.sealed[~over_edge & (np.arange(8) != 2)].all()
+
+
+def _tray(sim: Simulation) -> np.ndarray:
+    return sim.cell.place_station.T_base_tray[:3, 3].copy()
+
+
+def _docked(sim: Simulation) -> dict:
+    state = sim.station_state()
+    return next(r for r in state['robots'] if r['name'] == state['docked'])
+
+
+def test_double_pick_on_one_robot_counts_two_and_weighs_both() -> None:
+    sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
+    tray, m3, m4 = _tray(sim), sim.packages[3].mass, sim.packages[4].mass
+    sim.step(0.2)
+    before = _docked(sim)
+    assert (before['package_count'], before['carrying']) == (0, [])
+    assert before['load_kg'] == pytest.approx(0.0, abs=0.02) and before['at_station'] is True
+    # a double pick released over the tray: both packages drop at once
+    sim.set_package_pose(3, tray + np.array([0.0, -0.07, 0.12]))
+    sim.set_package_pose(4, tray + np.array([0.0, 0.07, 0.12]))
+    sim.step(0.7)
+    after = _docked(sim)
+    assert after['name'] == before['name'] and after['phase'] == 'loaded'
+    assert (after['package_count'], sorted(after['carrying'])) == (2, [3, 4])
+    assert after['load_kg'] == pytest.approx(m3 + m4, abs=0.05)  # measured from the contacts
+    gt = sim.ground_truth()
+    assert gt.by_state('on_robot') == [3, 4] and gt.robots[2] == gt.robots[3] == before['name']
+    # dwell, leave, deliver; the next robot docks empty
+    sim.step(5.0)
+    gt = sim.ground_truth()
+    assert gt.by_state('delivered') == [3, 4] and gt.delivered_by == {3: before['name'], 4: before['name']}
+    (trip,) = gt.to_json()['deliveries']
+    assert trip['robot'] == before['name'] and trip['package_ids'] == [3, 4]
+    assert trip['load_kg'] == pytest.approx(m3 + m4, abs=0.05)
+    nxt = _docked(sim)
+    assert nxt['name'] != before['name'] and nxt['package_count'] == 0
+    assert nxt['load_kg'] == pytest.approx(0.0, abs=0.02)
+
+
+def test_single_package_weighs_its_mass_and_release_without_robot_falls_off() -> None:
+    sim = Simulation(SimConfig(seed=2, scenario='suction_test'))
+    tray, m1 = _tray(sim), sim.packages[1].mass
+    sim.set_package_pose(1, tray + np.array([0.0, 0.0, 0.1]))
+    sim.step(0.7)
+    first = _docked(sim)
+    assert (first['package_count'], first['carrying']) == (1, [1])
+    assert first['load_kg'] == pytest.approx(m1, abs=0.05)
+    sim.step(1.0)  # dwell over: it leaves, the next one is still on its way
+    assert sim.station_state()['docked'] is None
+    sim.set_package_pose(3, tray + np.array([0.0, 0.0, 0.1]))  # released with no robot docked
+    sim.step(1.0)
+    gt = sim.ground_truth()
+    assert gt.states[2] == 'fell_off' and gt.robots[2] is None and gt.to_json()['fell_off'] == [3]
+    assert gt.poses[2, 2] < tray[2] - 0.2  # on the floor under the station
+    sim.step(4.0)
+    gt = sim.ground_truth()
+    assert gt.states[2] == 'fell_off' and gt.by_state('delivered') == [1]
+    nxt = _docked(sim)  # drove over it: the package on the floor is not on its tray
+    assert nxt['package_count'] == 0 and nxt['load_kg'] == pytest.approx(0.0, abs=0.02)
+    assert gt.by_state('belt') == [2, 4]
+
+
+def test_arm_double_pick_released_over_the_robot_counts_two() -> None:
+    """The path the QA misplace detector sees: two boxes lifted together and released on one robot."""
+    sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
+    ik, names = ArmKinematics(sim.cell), sim.cell.joint_names
+
+    def move(q: np.ndarray, duration: float) -> None:
+        sim.follow_trajectory(trajectory_from_lists(names, [duration], [q]))
+        sim.step(duration + 0.2)
+
+    seam = 0.5 * (pick_point(sim.packages[3]) + pick_point(sim.packages[4]))
+    q_up = ik.inverse(tool_down(seam + np.array([0, 0, 0.15]), -np.pi / 2), READY)
+    move(q_up, 1.5)
+    move(ik.inverse(tool_down(seam + np.array([0, 0, -0.003]), -np.pi / 2), q_up), 1.0)
+    sim.command_cups([1] * 8)
+    sim.step(0.5)
+    move(q_up, 1.0)
+    tray = _tray(sim)
+    seed = q_up + np.array([np.pi, 0, 0, 0, 0, 0])
+    q_over = ik.inverse(tool_down(tray + np.array([0, 0, 0.35]), -np.pi / 2), seed)
+    move(q_over, 3.0)
+    move(ik.inverse(tool_down(tray + np.array([0, 0, 0.16]), -np.pi / 2), q_over), 2.5)
+    assert sim.ground_truth().by_state('held') == [3, 4]
+    before = _docked(sim)
+    assert before['package_count'] == 0
+    sim.command_cups([0] * 8)
+    sim.step(0.5)  # the misplace detector's default place_settle_s
+    after = _docked(sim)
+    assert after['name'] == before['name']
+    assert (after['package_count'], sorted(after['carrying'])) == (2, [3, 4])
+    mass = sim.packages[3].mass + sim.packages[4].mass
+    assert after['load_kg'] - before['load_kg'] == pytest.approx(mass, rel=0.1)
+
+
+def test_knock_off_pushes_the_top_package_off_the_belt() -> None:
+    sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
+    sim.step(0.2)
+    gt = sim.ground_truth()
+    top = int(gt.ids[np.argmax(gt.poses[:, 2])])
+    assert sim.top_belt_package() == top == 2  # the tallest box of the scene
+    assert sim.knock_off() == top
+    sim.step(1.5)
+    gt = sim.ground_truth()
+    assert gt.by_state('fell_off') == [top] and gt.by_state('belt') == [1, 3, 4]
+    with pytest.raises(ValueError, match='not on the belt'):
+        sim.knock_off(top)
+    with pytest.raises(ValueError, match='no package on the belt'):
+        Simulation(SimConfig(seed=1, scenario='empty')).knock_off()
+
+
+def test_stuck_vacuum_freezes_one_reading_while_the_others_follow() -> None:
+    sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
+    ik = ArmKinematics(sim.cell)
+    q = ik.inverse(tool_down(pick_point(sim.packages[1]) + np.array([0, 0, -0.003]), -np.pi / 2), READY)
+    sim.follow_trajectory(trajectory_from_lists(sim.cell.joint_names, [2.0], [q]))
+    sim.step(2.3)
+    sim.command_cups([1] * 8)
+    sim.step(0.5)
+    sealed = sim.gripper_reading()
+    assert sealed.sealed.all()
+    sim.set_stuck_vacuum(3)
+    frozen = sim.stuck_vacuum[3]
+    assert frozen == pytest.approx(sealed.vacuum_kpa[3])
+    sim.command_cups([0] * 8)
+    sim.step(0.5)
+    readings = [sim.gripper_reading() for _ in range(3)]
+    for r in readings:
+        assert r.vacuum_kpa[3] == frozen and r.sealed[3]  # frozen: looks sealed, exactly the same value
+        assert (np.delete(r.vacuum_kpa, 3) < 5).all() and not np.delete(r.sealed, 3).any()
+    assert sim.gripper.vacuum[3] < 5  # the physics did release
+    sim.reset()
+    assert sim.gripper_reading().vacuum_kpa[3] == frozen  # a sensor fault survives a reset
+    sim.set_stuck_vacuum(None)
+    assert sim.gripper_reading().vacuum_kpa[3] < 5
+    with pytest.raises(ValueError, match='out of range'):
+        sim.set_stuck_vacuum(8)
