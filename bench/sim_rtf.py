@@ -3,11 +3,13 @@
     MUJOCO_GL=egl .venv/bin/python bench/sim_rtf.py [--packages 40] [--seconds 5] [--camera-hz 30]
 
 Rows, all in this run on this machine: physics only (baseline); physics + camera rendered inline
-(one thread); physics + camera in a render thread as ``sim_node`` does it. The pile is dropped and
+(one thread); physics + camera in a render thread as ``sim_node`` does it; the same with the
+pre-optimisation depth noise (``reference_depth_noise``) for comparison. The pile is dropped and
 let settle for 1 s first (not timed). RTF = sim seconds / wall seconds.
 
 Then the cost of one camera frame of that pile, median of ``--frames`` renders: the GL pass
-(RGB + depth), the depth noise model (``robin_sim.depth_noise``) and the whole noisy frame.
+(RGB + depth), the depth noise model (``apply_depth_noise``, and the reference for comparison) and
+the whole noisy frame.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 import numpy as np
 
-from robin_sim.depth_noise import apply_depth_noise
+from robin_sim import camera
+from robin_sim.depth_noise import DepthNoiseModel, apply_depth_noise, reference_depth_noise
 from robin_sim.simulation import SimConfig, Simulation
 
 CHUNK = 0.01  # [s] sim time per step call, as in sim_node
@@ -34,6 +37,12 @@ CHUNK = 0.01  # [s] sim time per step call, as in sim_node
 
 def run(packages: int, seconds: float, camera_hz: float, mode: str) -> tuple[float, float]:
     """Return (real-time factor, camera frames per wall second) for one mode."""
+    if mode == 'thread-reference':
+        camera.apply_depth_noise = lambda d, rgb, rng, m: reference_depth_noise(d, rgb, rng, m or DepthNoiseModel())
+        try:
+            return run(packages, seconds, camera_hz, 'thread')
+        finally:
+            camera.apply_depth_noise = apply_depth_noise
     sim = Simulation(SimConfig(seed=7, num_packages=packages))
     sim.step(1.0)
     frames = 0
@@ -87,16 +96,20 @@ def frame_costs(packages: int, frames: int) -> dict[str, float]:
     snap = sim.snapshot()
     clean = renderer.render(snap, None)
     apply_depth_noise(clean.depth_m, clean.rgb, np.random.default_rng(0))  # noise banks are built once
-    out: dict[str, list[float]] = {'GL pass (RGB + depth)': [], 'depth noise': [], 'whole noisy frame': []}
+    out: dict[str, list[float]] = {'GL pass (RGB + depth)': [], 'depth noise': [],
+                                   'depth noise, reference (pre-optimisation)': [], 'whole noisy frame': []}
+    model = DepthNoiseModel()
     for k in range(frames):
         t0 = time.perf_counter()
         renderer.render(snap, None)
         t1 = time.perf_counter()
-        apply_depth_noise(clean.depth_m, clean.rgb, np.random.default_rng(k))
+        apply_depth_noise(clean.depth_m, clean.rgb, np.random.default_rng(k), model)
         t2 = time.perf_counter()
-        renderer.render(snap, np.random.default_rng(k))
+        reference_depth_noise(clean.depth_m, clean.rgb, np.random.default_rng(k), model)
         t3 = time.perf_counter()
-        for key, dt in zip(out, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+        renderer.render(snap, np.random.default_rng(k))
+        t4 = time.perf_counter()
+        for key, dt in zip(out, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             out[key].append(1e3 * dt)
     renderer.close()
     return {k: float(np.median(v)) for k, v in out.items()}
@@ -110,7 +123,8 @@ def main() -> None:
     ap.add_argument('--frames', type=int, default=15, help='frames timed for the per-frame costs')
     args = ap.parse_args()
     rows = [('physics only (baseline)', 'physics'), (f'physics + camera {args.camera_hz:g} Hz, inline', 'inline'),
-            (f'physics + camera {args.camera_hz:g} Hz, render thread (sim_node)', 'thread')]
+            (f'physics + camera {args.camera_hz:g} Hz, render thread (sim_node)', 'thread'),
+            ('  same, pre-optimisation depth noise', 'thread-reference')]
     print(f'packages={args.packages}  timed={args.seconds:g} sim-s/row  cpus={os.cpu_count()}  '
           f'load={os.getloadavg()[0]:.1f}')
     print(f'{"mode":<52} {"RTF":>7} {"camera fps (wall)":>18}')

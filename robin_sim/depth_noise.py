@@ -107,3 +107,38 @@ def apply_depth_noise(depth_m: np.ndarray, rgb: np.ndarray, rng: np.random.Gener
     flat[rng.integers(0, h * w, rng.binomial(h * w, m.speckle))] = True
     noisy[invalid] = np.nan
     return noisy
+
+
+def reference_depth_noise(depth_m: np.ndarray, rgb: np.ndarray, rng: np.random.Generator,
+                          m: DepthNoiseModel) -> np.ndarray:
+    """The straightforward (pre-optimisation) form of :func:`apply_depth_noise`: fresh draws per pixel.
+
+    Kept unchanged as the statistical reference for tests and ``bench/sim_rtf.py``; do not optimise.
+    Same arguments and result semantics as :func:`apply_depth_noise` (``m`` is required).
+    """
+    h, w = depth_m.shape
+    z = depth_m.astype(np.float32)
+    noisy = z + rng.normal(0.0, 1.0, z.shape).astype(np.float32) * (m.sigma_base_m + m.sigma_quadratic * z * z)
+    coarse = rng.normal(0.0, m.wobble_m, (h // 32 + 1, w // 32 + 1)).astype(np.float32)
+    noisy += np.kron(coarse, np.ones((32, 32), np.float32))[:h, :w]
+    invalid = (z < m.depth_min) | (z > m.depth_max) | ~np.isfinite(z)
+    dx = np.zeros_like(z)
+    dy = np.zeros_like(z)
+    dx[:, 1:] = z[:, 1:] - z[:, :-1]
+    dy[1:, :] = z[1:, :] - z[:-1, :]
+    edge = (np.abs(dx) > m.edge_step_m) | (np.abs(dy) > m.edge_step_m)
+    edge[:, :-1] |= np.abs(dx[:, 1:]) > m.edge_step_m
+    edge[:-1, :] |= np.abs(dy[1:, :]) > m.edge_step_m
+    invalid |= edge
+    step_closer = np.zeros_like(edge)
+    step_closer[:, :-1] = dx[:, 1:] < -m.edge_step_m
+    shadow = np.zeros_like(edge)
+    for k in range(m.shadow_px):
+        shadow[:, : w - k] |= step_closer[:, k:]
+    invalid |= shadow
+    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    invalid |= (luma < m.dark_luma) & (rng.random(z.shape) < m.dark_dropout)
+    invalid |= (luma > m.specular_luma) & (rng.random(z.shape) < m.specular_dropout)
+    invalid |= rng.random(z.shape) < m.speckle
+    noisy[invalid] = np.nan
+    return noisy

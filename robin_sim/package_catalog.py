@@ -189,6 +189,7 @@ def generate_pile(
     first_id: int = 1,
     max_tilt: float = 0.35,
     candidates: int = 6,
+    max_stack_height: float = 0.2,
 ) -> PileSpec:
     """Draw ``count`` packages and stack their drop poses into an overlapping pile.
 
@@ -205,6 +206,10 @@ def generate_pile(
         first_id: id of the first package (ids are consecutive).
         max_tilt: [rad] maximum initial roll/pitch.
         candidates: xy spots tried per package; the lowest wins (more → flatter piles).
+        max_stack_height: [m] when every spot would start a package higher than this above the
+            surface, spots further along the belt are tried (the pile grows along the belt, not
+            up): towers topple while settling and throw packages off the belt. A soft limit: when
+            every window is full, the lowest spot found is used.
 
     Raises:
         ValueError: unknown type name or negative count.
@@ -224,17 +229,23 @@ def generate_pile(
         roll, pitch = rng.uniform(-max_tilt, max_tilt, 2) * (rng.random() < 0.5)
         quat = _quat_from_rpy(roll, pitch, yaw)
         half = _aabb_half_extents(np.array(spec.size) / 2, quat)
+        if 2 * half[0] > 0.7 * _span(region)[0]:
+            # too wide across the belt at this yaw: turn it (long side along the flow), as a
+            # package sliding down a chute onto a narrow belt would end up
+            yaw += np.pi / 2
+            quat = _quat_from_rpy(roll, pitch, yaw)
+            half = _aabb_half_extents(np.array(spec.size) / 2, quat)
         lo_c = np.array([region.x_range[0], region.y_range[0]]) + np.minimum(half[:2], 0.5 * _span(region))
         hi_c = np.array([region.x_range[1], region.y_range[1]]) - np.minimum(half[:2], 0.5 * _span(region))
-        best: tuple[float, np.ndarray] | None = None
-        for xy in rng.uniform(lo_c, np.maximum(hi_c, lo_c), (candidates, 2)):  # lowest of a few spots
-            lo, hi = xy - half[:2], xy + half[:2]
-            base = region.surface_z
-            for plo, phi, ptop in placed:
-                if (lo < phi).all() and (plo < hi).all():
-                    base = max(base, ptop)
-            if best is None or base < best[0]:
-                best = (base, xy)
+        # candidate spots over the region and stretches of belt up- and downstream of it
+        spots = rng.uniform(lo_c, np.maximum(hi_c, lo_c), (candidates * len(_PILE_SHIFTS), 2))
+        spots[:, 1] += np.repeat(_PILE_SHIFTS, candidates)
+        bases = np.array([_base_under(xy, half, placed, region.surface_z) for xy in spots])
+        off_region = np.abs(np.repeat(_PILE_SHIFTS, candidates))
+        low_enough = bases - region.surface_z <= max_stack_height
+        # lowest spot in the region if it is low enough, else the nearest low-enough spot, else the lowest
+        order = np.lexsort((bases, off_region, ~low_enough)) if low_enough.any() else np.argsort(bases)
+        best = (float(bases[order[0]]), spots[order[0]])
         base, xy = best
         lo, hi = xy - half[:2], xy + half[:2]
         z = base + half[2] + 0.01
@@ -248,6 +259,19 @@ def place_package(spec: PackageSpec, pos: Sequence[float], yaw: float = 0.0) -> 
     """Copy of ``spec`` at ``pos`` [m] (centre) with a yaw [rad] about z."""
     return PackageSpec(spec.id, spec.type, spec.size, spec.mass, spec.friction, spec.color, spec.decoration,
                        (float(pos[0]), float(pos[1]), float(pos[2])), _quat_from_rpy(0.0, 0.0, yaw))
+
+
+_PILE_SHIFTS = np.array([0.0, -0.2, 0.2, -0.4, 0.4, -0.6])  # [m] along the belt, nearest first
+
+
+def _base_under(xy: np.ndarray, half: np.ndarray, placed: list, surface_z: float) -> float:
+    """Top of what an AABB of half extents ``half`` centred at ``xy`` would rest on [m]."""
+    lo, hi = xy - half[:2], xy + half[:2]
+    base = surface_z
+    for plo, phi, ptop in placed:
+        if (lo < phi).all() and (plo < hi).all():
+            base = max(base, ptop)
+    return base
 
 
 def _span(region: DropRegion) -> np.ndarray:

@@ -25,6 +25,7 @@ from robin_core.cell_description import CellDescription, default_cell
 from robin_sim.arm import ArmLimits, JointTrajectoryData, TrajectoryFollower, validate_trajectory
 from robin_sim.arm_ik import HOME
 from robin_sim.camera import CameraFrame, CameraRenderer, StateSnapshot
+from robin_sim.cell_urdf import BELT_CENTER_X, BELT_WIDTH
 from robin_sim.depth_noise import DepthNoiseModel
 from robin_sim.drive_robots import DOCKED, Delivery, DriveRobot, DriveRobotFleet, Phase, StationGeometry
 from robin_sim.gripper import CupFault, GripperReading, SuctionGripper, VacuumModel
@@ -34,7 +35,8 @@ from robin_sim.world_builder import BELT_SURFACEVEL_MARKER, PARKING_X, TIMESTEP,
 
 GRIPPER_PERIOD = 5  #: physics steps between seal tests / vacuum updates (100 Hz)
 STATION_PERIOD = 10  #: physics steps between drive-robot updates (50 Hz)
-FELL_OFF_DROP = 0.15  #: [m] below the belt surface and not on a robot → fell off the cell
+FELL_OFF_DROP = 0.15  #: [m] below the belt surface and not on a robot → fell off the cell ...
+FELL_OFF_BELOW_TRAY = 0.05  #: [m] ... and below the station tray top (a release over an empty station)
 RESTING_SPEED = 0.1  #: [m/s] a package on the tray slower than this has settled (is counted)
 TRAY_MARGIN = 0.15  #: [m] a counted package stays counted while its centre is this close to the tray
 LOAD_CELL_TAU = 0.1  #: [s] load cell low-pass time constant
@@ -81,6 +83,7 @@ class GroundTruth:
     robots: list[str | None]  #: drive robot of an on_robot / delivered package, else None
     delivered_by: dict[int, str]  #: package id -> drive robot
     deliveries: list[Delivery] = field(default_factory=list)  #: finished trips, oldest first
+    fell_off_time: dict[int, float] = field(default_factory=dict)  #: package id -> [s] when it first fell off
     drive_robots: list[dict[str, object]] = field(default_factory=list)  #: place_station robots now
 
     def to_json(self) -> dict[str, object]:
@@ -90,7 +93,9 @@ class GroundTruth:
             'time': round(self.time, 4),
             'packages': [
                 {'id': int(i), 'type': t, 'size': [round(float(v), 4) for v in s], 'mass': round(float(m), 3),
-                 'pose': [round(float(v), 5) for v in p], 'state': st, 'robot': r}
+                 'pose': [round(float(v), 5) for v in p], 'state': st, 'robot': r,
+                 'fell_off_time': (round(self.fell_off_time[int(i)], 4) if int(i) in self.fell_off_time
+                                   else None)}
                 for i, t, s, m, p, st, r in zip(self.ids, self.types, self.sizes, self.masses, self.poses,
                                                 self.states, self.robots, strict=True)
             ],
@@ -158,6 +163,7 @@ class Simulation:
                                      StationGeometry(tray, self.cell.place_station.tray_size))
         self._carried_offset: dict[int, np.ndarray] = {}
         self._parked: set[int] = set()
+        self._fell_off_at: dict[int, float] = {}  #: package id -> sim time [s] it first fell off the cell
         self._load_filt = np.zeros(len(self.fleet.robots))  #: [kg] load cell filter state per robot
         self._station_rng = np.random.default_rng([cfg.seed, 0x57A7])  # load cell noise
         self._steps = 0
@@ -167,11 +173,13 @@ class Simulation:
         self.generation += 1
 
     def drop_region(self, count: int) -> DropRegion:
-        """Feeder drop region for ``count`` packages: the pick area, lengthened along the belt for big piles."""
+        """Feeder drop region for ``count`` packages: between the rails, centred on the pick area,
+        lengthened along the belt for big piles (packages may overhang the pick area, not the belt)."""
         pa = self.cell.pick_area
         half_len = float(np.clip(0.03 * count, 0.3, 0.8))
         cy = float(np.mean(pa.y_range))
-        return DropRegion(pa.x_range, (cy - half_len, cy + half_len), pa.belt_z)
+        inner = BELT_WIDTH / 2 - 0.01  # [m] stay clear of the rails
+        return DropRegion((BELT_CENTER_X - inner, BELT_CENTER_X + inner), (cy - half_len, cy + half_len), pa.belt_z)
 
     def _bind(self) -> None:
         """(Re)compute ids after a compile; gripper state carries over when present."""
@@ -356,6 +364,7 @@ class Simulation:
             resting, settling = self._tray_packages(k, robot)
             reading = self._load_filt[k] + self._station_rng.normal(0.0, LOAD_CELL_NOISE_KG)
             self.fleet.sense_tray(resting, reading, settling)
+        self._record_fell_off(robot)
         departed, deliveries = self.fleet.update(dt)
         if departed:
             pos = self._package_positions()
@@ -366,6 +375,25 @@ class Simulation:
             for pid in delivery.package_ids:
                 self._park(pid)
         self._apply_fleet()
+
+    def _fell_off_z(self) -> float:
+        """[m] a package centre below this, outside a robot and the gripper, has fallen off the cell."""
+        tray_z = float(self.fleet.geometry.tray_top[2])
+        return min(self.cell.pick_area.belt_z - FELL_OFF_DROP, tray_z - FELL_OFF_BELOW_TRAY)
+
+    def _record_fell_off(self, docked: DriveRobot | None) -> None:
+        """Remember when each package first dropped below the fell-off height outside any robot or gripper."""
+        pos = self._package_positions()
+        low = pos[:, 2] < self._fell_off_z()
+        if docked is not None:
+            low &= ~self.fleet.on_tray(pos)
+        if not low.any():
+            return
+        held = self._held_packages()
+        for pid in (int(i) for i in self._pkg_ids[low]):
+            if (pid not in self._fell_off_at and pid not in held and pid not in self.fleet.delivered
+                    and self.fleet.robot_of(pid) is None):
+                self._fell_off_at[pid] = self.time
 
     def _pkg_index(self, pid: int) -> int:
         return int(np.searchsorted(self._pkg_ids, pid))
@@ -487,14 +515,15 @@ class Simulation:
         """Where every package is (see :data:`PACKAGE_STATES` and docs/simulator.md), and the deliveries.
 
         Precedence: delivered (left the cell on a robot) > on_robot (counted on a tray, or inside
-        the docked robot's tray volume) > held (a cup pulls on it) > fell_off (below the belt
-        surface by more than ``FELL_OFF_DROP``: floor, under the station) > belt (over the belt
+        the docked robot's tray volume) > held (a cup pulls on it) > fell_off (centre more than
+        ``FELL_OFF_DROP`` below the belt surface and ``FELL_OFF_BELOW_TRAY`` below the station tray
+        top: the floor, under the station) > belt (over the belt
         footprint, on it or on the pile) > in_air (anything else: falling, on a rail, …).
         """
         held = self._held_packages()
         pos = self._package_positions()
         quat = self.data.qpos[self._pkg_qadr[:, None] + np.arange(3, 7)]
-        belt_z = self.cell.pick_area.belt_z
+        belt_z, fell_z = self.cell.pick_area.belt_z, self._fell_off_z()
         docked = self.fleet.at_station()
         on_docked_tray = self.fleet.on_tray(pos) if docked is not None else np.zeros(len(pos), bool)
         belt_xy = self.data.geom_xpos[self._belt, :2]
@@ -513,7 +542,7 @@ class Simulation:
                 state, robot = 'on_robot', docked.name  # landed, not settled yet
             elif pid in held:
                 state = 'held'
-            elif pos[k, 2] < belt_z - FELL_OFF_DROP:
+            elif pos[k, 2] < fell_z:
                 state = 'fell_off'
             elif over_belt[k]:
                 state = 'belt'
@@ -525,7 +554,8 @@ class Simulation:
         return GroundTruth(self.time, self._pkg_ids.copy(), [p.type for p in specs],
                            np.array([p.size for p in specs]).reshape(-1, 3), np.array([p.mass for p in specs]),
                            np.concatenate([pos, quat], axis=1).reshape(-1, 7), states, robots,
-                           dict(self.fleet.delivered), list(self.fleet.deliveries), self.fleet.state())
+                           dict(self.fleet.delivered), list(self.fleet.deliveries),
+                           dict(self._fell_off_at), self.fleet.state())
 
     def station_state(self) -> dict[str, object]:
         """The ``place_station/state`` JSON: per robot name, phase, at_station, carrying, package_count, load_kg."""

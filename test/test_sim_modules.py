@@ -9,7 +9,7 @@ import pytest
 
 from robin_core.cell_description import default_cell
 from robin_sim.arm import ArmLimits, TrajectoryFollower, TrajectoryRejected, trajectory_from_lists, validate_trajectory
-from robin_sim.depth_noise import DepthNoiseModel, apply_depth_noise
+from robin_sim.depth_noise import DepthNoiseModel, apply_depth_noise, reference_depth_noise
 from robin_sim.drive_robots import Delivery, DriveRobotFleet, Phase, StationGeometry
 from robin_sim.gripper import CupFault, VacuumModel
 from robin_sim.package_catalog import DropRegion, generate_pile, package_type, package_type_names
@@ -124,37 +124,6 @@ def test_depth_noise_holes_and_sigma() -> None:
     np.testing.assert_array_equal(out, apply_depth_noise(depth, rgb, np.random.default_rng(0)))
 
 
-def _reference_depth_noise(depth_m: np.ndarray, rgb: np.ndarray, rng: np.random.Generator,
-                           m: DepthNoiseModel) -> np.ndarray:
-    """Frozen copy of the straightforward (pre-optimisation) depth noise, the statistical reference."""
-    h, w = depth_m.shape
-    z = depth_m.astype(np.float32)
-    noisy = z + rng.normal(0.0, 1.0, z.shape).astype(np.float32) * (m.sigma_base_m + m.sigma_quadratic * z * z)
-    coarse = rng.normal(0.0, m.wobble_m, (h // 32 + 1, w // 32 + 1)).astype(np.float32)
-    noisy += np.kron(coarse, np.ones((32, 32), np.float32))[:h, :w]
-    invalid = (z < m.depth_min) | (z > m.depth_max) | ~np.isfinite(z)
-    dx = np.zeros_like(z)
-    dy = np.zeros_like(z)
-    dx[:, 1:] = z[:, 1:] - z[:, :-1]
-    dy[1:, :] = z[1:, :] - z[:-1, :]
-    edge = (np.abs(dx) > m.edge_step_m) | (np.abs(dy) > m.edge_step_m)
-    edge[:, :-1] |= np.abs(dx[:, 1:]) > m.edge_step_m
-    edge[:-1, :] |= np.abs(dy[1:, :]) > m.edge_step_m
-    invalid |= edge
-    step_closer = np.zeros_like(edge)
-    step_closer[:, :-1] = dx[:, 1:] < -m.edge_step_m
-    shadow = np.zeros_like(edge)
-    for k in range(m.shadow_px):
-        shadow[:, : w - k] |= step_closer[:, k:]
-    invalid |= shadow
-    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    invalid |= (luma < m.dark_luma) & (rng.random(z.shape) < m.dark_dropout)
-    invalid |= (luma > m.specular_luma) & (rng.random(z.shape) < m.specular_dropout)
-    invalid |= rng.random(z.shape) < m.speckle
-    noisy[invalid] = np.nan
-    return noisy
-
-
 def _noise_test_scene() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """480×640 depth bands 0.5-2.5 m (+ boxes, out-of-range strip), dark and highlight patches; region masks."""
     depth = np.empty((480, 640), np.float32)
@@ -188,7 +157,7 @@ def test_fast_depth_noise_matches_the_reference_statistics() -> None:
     bands = np.array_split(np.arange(640), 5)
     frames = 4
     stats: dict[str, dict[str, list[float]]] = {'ref': {}, 'fast': {}}
-    for name, fn in (('ref', lambda r: _reference_depth_noise(depth, rgb, r, model)),
+    for name, fn in (('ref', lambda r: reference_depth_noise(depth, rgb, r, model)),
                      ('fast', lambda r: apply_depth_noise(depth, rgb, r, model))):
         for f in range(frames):
             out = fn(np.random.default_rng([99, f]))
@@ -214,7 +183,7 @@ def test_fast_depth_noise_matches_the_reference_statistics() -> None:
     rng = np.random.default_rng(5)
     edge_free = DepthNoiseModel(dark_dropout=0.0, specular_dropout=0.0, speckle=0.0)
     np.testing.assert_array_equal(np.isnan(apply_depth_noise(depth, rgb, rng, edge_free)),
-                                  np.isnan(_reference_depth_noise(depth, rgb, rng, edge_free)))
+                                  np.isnan(reference_depth_noise(depth, rgb, rng, edge_free)))
     # frames differ: no noise pattern is repeated between frames of different draws
     a = apply_depth_noise(depth, rgb, np.random.default_rng(1), model) - depth
     b = apply_depth_noise(depth, rgb, np.random.default_rng(2), model) - depth
@@ -237,7 +206,7 @@ def test_fast_depth_noise_is_faster_than_the_reference() -> None:
         return 1e3 * min(times)
 
     fast = best_ms(lambda r: apply_depth_noise(depth, rgb, r, model))
-    ref = best_ms(lambda r: _reference_depth_noise(depth, rgb, r, model))
+    ref = best_ms(lambda r: reference_depth_noise(depth, rgb, r, model))
     assert fast < 0.7 * ref, f'fast {fast:.1f} ms vs reference {ref:.1f} ms'
 
 
@@ -303,3 +272,16 @@ def test_drive_robot_package_taken_back_off_the_tray() -> None:
     assert r0.phase == Phase.WAITING and r0.carried == []
     _run(fleet, 3.0)
     assert fleet.at_station() is r0 and not fleet.deliveries  # an empty robot does not leave
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_piles_grow_along_the_belt_not_into_towers(seed: int) -> None:
+    """Packages go up- or downstream before they go above the stack limit (a soft limit: when
+    every window along the belt is full, the lowest spot found is used)."""
+    region = DropRegion((0.26, 0.74), (-0.36, 0.36), -0.05)
+    pile = generate_pile(seed, 12, region, max_stack_height=0.2)
+    z = np.array([p.pos[2] for p in pile.packages])
+    y = np.array([p.pos[1] for p in pile.packages])
+    assert y.min() >= region.y_range[0] - 0.6 and y.max() <= region.y_range[1] + 0.4
+    tall = generate_pile(seed, 12, region, max_stack_height=5.0)  # no limit: towers
+    assert z.max() < 0.75 * max(p.pos[2] for p in tall.packages)

@@ -122,10 +122,12 @@ def test_single_package_weighs_its_mass_and_release_without_robot_falls_off() ->
     assert first['load_kg'] == pytest.approx(m1, abs=0.05)
     sim.step(1.0)  # dwell over: it leaves, the next one is still on its way
     assert sim.station_state()['docked'] is None
+    released = sim.time
     sim.set_package_pose(3, tray + np.array([0.0, 0.0, 0.1]))  # released with no robot docked
     sim.step(1.0)
     gt = sim.ground_truth()
     assert gt.states[2] == 'fell_off' and gt.robots[2] is None and gt.to_json()['fell_off'] == [3]
+    assert released < gt.fell_off_time[3] < released + 0.5 and set(gt.fell_off_time) == {3}
     assert gt.poses[2, 2] < tray[2] - 0.2  # on the floor under the station
     sim.step(4.0)
     gt = sim.ground_truth()
@@ -174,10 +176,12 @@ def test_knock_off_pushes_the_top_package_off_the_belt() -> None:
     gt = sim.ground_truth()
     top = int(gt.ids[np.argmax(gt.poses[:, 2])])
     assert sim.top_belt_package() == top == 2  # the tallest box of the scene
+    knocked = sim.time
     assert sim.knock_off() == top
     sim.step(1.5)
     gt = sim.ground_truth()
     assert gt.by_state('fell_off') == [top] and gt.by_state('belt') == [1, 3, 4]
+    assert knocked < gt.to_json()['packages'][top - 1]['fell_off_time'] < knocked + 1.5
     with pytest.raises(ValueError, match='not on the belt'):
         sim.knock_off(top)
     with pytest.raises(ValueError, match='no package on the belt'):
