@@ -104,6 +104,16 @@ class PickArea:
     x_range: tuple[float, float]  #: [m]
     y_range: tuple[float, float]  #: [m]
     flow_direction: np.ndarray  #: (3,) unit vector of belt motion
+    belt_x_range: tuple[float, float] = (0.25, 0.75)  #: [m] belt surface between the rails
+    belt_y_range: tuple[float, float] = (-1.0, 1.0)  #: [m] belt length
+
+    def on_belt(self, xy: np.ndarray) -> np.ndarray:
+        """Boolean mask of points (..., 2+) [m] over the belt surface between the rails."""
+        xy = np.asarray(xy, dtype=float)
+        return (
+            (xy[..., 0] >= self.belt_x_range[0]) & (xy[..., 0] <= self.belt_x_range[1])
+            & (xy[..., 1] >= self.belt_y_range[0]) & (xy[..., 1] <= self.belt_y_range[1])
+        )
 
     def contains(self, xy: np.ndarray) -> np.ndarray:
         """Boolean mask of points (..., 2+) [m] whose x, y lie inside the area."""
@@ -259,7 +269,8 @@ def _cup_radius(link: Any) -> float:
 def _pick_area(cfg: dict[str, Any], tf: Any) -> PickArea:
     flow = np.asarray(cfg['flow_direction'], dtype=float)
     return PickArea(float(tf(cfg['frame'])[2, 3]), tuple(map(float, cfg['x'])), tuple(map(float, cfg['y'])),
-                    _ro(flow / np.linalg.norm(flow)))
+                    _ro(flow / np.linalg.norm(flow)), tuple(map(float, cfg.get('belt_x', cfg['x']))),
+                    tuple(map(float, cfg.get('belt_y', cfg['y']))))
 
 
 def _place_station(cfg: dict[str, Any], tf: Any) -> PlaceStation:
