@@ -118,7 +118,7 @@ class CycleConfig:
     decision_timeout_s: float = 6.0
     plan_timeout_s: float = 3.0
     segment_timeout_s: float = 8.0
-    seal_settle_s: float = 0.15
+    seal_settle_s: float = 0.25  # cups on → QA's seal check and lift; QA averages the last 0.2 s
     lift_settle_s: float = 0.2  # hold still after the lift so QA weighs a still load (its sample window)
     verify_timeout_s: float = 1.0
     placement_timeout_s: float = 1.5  # QA's placement verdict waits for the drive robot to settle
@@ -126,7 +126,8 @@ class CycleConfig:
     scene_clear_delay_s: float = 0.5
     max_decision_age_s: float = 3.0  # never act on a frame older than this
     belt_advance_s: float = 2.0
-    empty_scenes_before_advance: int = 1
+    empty_scenes_before_advance: int = 10  # consecutive empty decisions (~1 s): a single bad frame is not a fact
+    startup_grace_s: float = 3.0  # let the scene settle after start-up before acting on it [s]
     unpickable_scenes_before_nudge: int = 15  # consecutive decisions with packages but no option
     belt_nudge_s: float = 0.5  # short belt run to change an unpickable scene [s]
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
@@ -183,7 +184,8 @@ class PickCycle:
     # -- events -------------------------------------------------------------------------------
     def start(self, now: float) -> list[Command]:
         self._enter(Phase.WAIT_SCENE, now)
-        self._arm_idle_since = now
+        self._arm_idle_since = now + self.config.startup_grace_s
+        self._scene_valid_after_ns = int((now + self.config.startup_grace_s) * 1e9)
         return []
 
     def on_decision(self, decision: Decision, now: float) -> list[Command]:
@@ -249,8 +251,7 @@ class PickCycle:
             return cmds + self._recover('retreat', now)
         if self.phase == Phase.APPROACH:
             self._enter(Phase.SUCTION, now)
-            opt = self._option()
-            return [SetCups(opt.cup_mask), self._qa('grasped')]
+            return [SetCups(self._option().cup_mask)]  # QA is told once the seal had time to build
         if self.phase == Phase.LIFT:
             self._enter(Phase.VERIFY, now)
             self._lifted_sent = False  # QA is told once the package has hung still a moment
@@ -323,7 +324,7 @@ class PickCycle:
         if self.phase == Phase.SUCTION and elapsed >= c.seal_settle_s:
             self._enter(Phase.LIFT, now)
             assert self.record is not None
-            return [ExecuteSegment(self.record.record_id, 'lift')]
+            return [self._qa('grasped'), ExecuteSegment(self.record.record_id, 'lift')]
         if self.phase == Phase.VERIFY and not self._lifted_sent and elapsed >= c.lift_settle_s:
             self._lifted_sent = True
             return [self._qa('lifted')]

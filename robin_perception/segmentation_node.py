@@ -35,6 +35,7 @@ from robin_perception.latency_stats import LatencyWindow
 from robin_perception.onnx_model import DEFAULT_PROVIDERS, ModelLoadError, OnnxModel
 from robin_perception.segmentation_pipeline import SegmentationPipeline
 from robin_perception.stamp_matcher import StampMatcher
+from robin_perception.workspace_mask import BeltWorkspace, WorkspaceMasker
 
 DEFAULT_MODEL = 'models/universal/package_seg.onnx'
 FAULT_HOLD_S = 5.0  # a frame fault stays visible in /diagnostics this long
@@ -58,6 +59,7 @@ class SegmentationNode(Node):
         self._model_fault = ''
         self._pipeline = self._build_pipeline(p)
         self._plane = self._cell_plane() if p['belt_plane_source'] == 'cell' else None
+        self._restrict_to_belt = bool(p['restrict_to_belt'])
 
         self._pub_labels = self.create_publisher(Image, topics.INSTANCE_LABELS, RELIABLE)
         self._pub_table = self.create_publisher(PointCloud2, topics.INSTANCE_TABLE, RELIABLE)
@@ -96,6 +98,9 @@ class SegmentationNode(Node):
                                          'cell: belt plane from the cell description (camera extrinsics); '
                                          'fit: fit the lowest large plane in every depth frame',
                                          choices=('cell', 'fit')),
+            'restrict_to_belt': declare(self, 'restrict_to_belt', True,
+                                        'drop segments that are not over the belt between the rails (rails, '
+                                        'drive robot, floor), using the cell description'),
             'geometric_min_height_m': declare(self, 'geometric_min_height_m', 0.006,
                                               'depth-only segmenter: package height threshold [m]',
                                               low=0.001, high=0.1),
@@ -138,6 +143,21 @@ class SegmentationNode(Node):
     def _on_info(self, msg: CameraInfo) -> None:
         if msg.width and msg.height and msg.k[0] > 0:
             self._intrinsics = Intrinsics.from_k(msg.k, msg.width, msg.height)
+            if self._restrict_to_belt and self._pipeline.workspace is None:
+                self._pipeline.workspace = self._belt_workspace(np.array(msg.k, dtype=float).reshape(3, 3))
+
+    def _belt_workspace(self, k: np.ndarray) -> WorkspaceMasker | None:
+        try:
+            from robin_core.cell_description import default_cell  # noqa: PLC0415 - optional, as for the plane
+
+            cell = default_cell()
+        except Exception as exc:  # noqa: BLE001 - no description: keep every segment, say so once
+            self.get_logger().warning(f'no cell description ({exc}); segments are not restricted to the belt')
+            self._restrict_to_belt = False
+            return None
+        pa = cell.pick_area
+        return WorkspaceMasker(k, cell.camera.T_base_optical, BeltWorkspace(pa.belt_x_range, pa.belt_y_range,
+                                                                             pa.belt_z))
 
     def _on_color(self, msg: Image) -> None:
         self._offer(self._matcher.add_color(Stamp.from_msg(msg.header.stamp).nanoseconds, msg))

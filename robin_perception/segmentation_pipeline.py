@@ -19,6 +19,7 @@ from robin_perception.instance_grouping import Grouping, GroupingParams, group_i
 from robin_perception.instance_table_builder import build_instance_table
 from robin_perception.model_input import PreparedInput, prepare_input
 from robin_perception.onnx_model import OnnxModel
+from robin_perception.workspace_mask import WorkspaceMasker, restrict_labels
 
 
 @dataclass
@@ -51,12 +52,15 @@ class SegmentationPipeline:
         geometric: depth-only segmenter thresholds.
         cross_check: also run the geometric segmenter to fill ``geometric_iou`` (~10-20 ms).
         confidence: instance confidence model (default: from the model metadata, else prior).
+        workspace: belt mask from the cell geometry; segments off the belt (rails, drive robot,
+            floor) are dropped. None keeps everything (e.g. evaluation on dataset frames).
     """
 
     def __init__(self, model: OnnxModel | None, grouping: GroupingParams | None = None,
                  geometric: GeometricParams | None = None, cross_check: bool = True,
-                 confidence: ConfidenceModel | None = None) -> None:
+                 confidence: ConfidenceModel | None = None, *, workspace: WorkspaceMasker | None = None) -> None:
         self.model = model
+        self.workspace = workspace
         self.grouping = grouping or GroupingParams()
         self.geometric = geometric or GeometricParams()
         self.cross_check = cross_check
@@ -86,6 +90,9 @@ class SegmentationPipeline:
         prep = prepare_input(rgb, depth_m, intrinsics, self.input_hw, plane)
         t['prepare'] = time.perf_counter()
         geo = geometric_segment(prep.height_m, self.geometric) if (self.cross_check or self.model is None) else None
+        inside = self.workspace.mask(depth_m) if self.workspace is not None else None
+        if geo is not None and inside is not None:
+            geo = _compact(restrict_labels(geo, inside), int(geo.max()))[0]
         t['geometric'] = time.perf_counter()
         h, w = depth_m.shape
         if self.model is None:
@@ -100,6 +107,9 @@ class SegmentationPipeline:
         g = group_instances(sem, ctr, off, self.grouping)
         labels = upsample_labels(g.labels, g.fg_prob, (h, w), self.grouping.fg_threshold)
         labels, keep = _compact(labels, len(g.type_id))
+        if inside is not None:
+            labels, kept = _compact(restrict_labels(labels, inside), len(keep))
+            keep = keep[kept]
         t['group'] = time.perf_counter()
         feats = g.features[keep]
         table = build_instance_table(labels, depth_m, prep.height_m, intrinsics, type_id=g.type_id[keep],

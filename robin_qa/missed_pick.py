@@ -51,8 +51,11 @@ def check_missed_pick(
     hold = holding(sealed, vacuum_kpa, config.seal_vacuum_kpa)
     n_on = int(cup_mask.sum())
     n_hold = int((hold & cup_mask).sum()) if hold is not None else None
+    # The expected mass comes from vision (size x a type density prior) and can be off several
+    # times over; when the cups hold, any clear payload means the package came up. The relative
+    # floor is used only when there is no cup data to corroborate the payload.
     floor = max(config.min_payload_kg, config.min_payload_fraction * (expected_mass_kg or 0.0))
-    lifted = None if payload_kg is None else payload_kg >= floor
+    lifted = None if payload_kg is None else payload_kg >= (config.min_payload_kg if n_hold else floor)
     signals = {'cups_on': n_on, 'cups_holding': n_hold, 'payload_kg': payload_kg, 'payload_floor_kg': floor}
     if n_on == 0:
         return suspect(NAME, 'no cup was switched on', **signals)

@@ -132,6 +132,13 @@ class SimNode(Node):
                                 high=500.0),
             'ground_truth_hz': declare(self, 'ground_truth_hz', 2.0, 'ground truth JSON + label rate [Hz]; 0 = off',
                                        low=0.0, high=30.0),
+            'feeder_pile': declare(self, 'feeder.pile_size', 0,
+                                   'automatic feeder: when no package is left in or before the pick area, drop '
+                                   'a pile of this many upstream (0 = off; sim/spawn_pile still works)',
+                                   low=0, high=60),
+            'feeder_upstream': declare(self, 'feeder.upstream_distance', 0.5,
+                                       'how far before the pick area the feeder drops its piles [m]',
+                                       low=0.0, high=0.9),
             'station_hz': declare(self, 'station_hz', 10.0, 'place_station/state rate [Hz] (sim time)',
                                   low=1.0, high=50.0),
             'depth_noise': declare(self, 'depth_noise', True, 'apply the depth noise and hole model'),
@@ -203,6 +210,7 @@ class SimNode(Node):
     def _physics_loop(self) -> None:
         wall0, sim0, rtf0 = time.monotonic(), 0.0, None
         next_state = next_cam = next_gt = next_station = 0.0
+        next_feed = 2.0  # let the first pile settle before judging the belt empty
         while not self._shutting_down():
             try:
                 with self._lock:
@@ -222,6 +230,12 @@ class SimNode(Node):
                     if self.p['ground_truth_hz'] > 0 and now >= next_gt:
                         next_gt = now + 1.0 / self.p['ground_truth_hz']
                         self.pub_gt.publish(String(data=json.dumps(self.sim.ground_truth().to_json())))
+                    if self.p['feeder_pile'] > 0 and now >= next_feed:
+                        next_feed = now + 1.0
+                        if self.sim.packages_coming() == 0:
+                            ids = self.sim.spawn_pile(int(self.p['feeder_pile']),
+                                                      upstream_m=float(self.p['feeder_upstream']))
+                            self.get_logger().info(f'feeder dropped packages {ids[0]}..{ids[-1]} upstream')
                     self._report_trajectory_end()
             except SHUTDOWN_ERRORS:
                 if self._shutting_down():

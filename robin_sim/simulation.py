@@ -268,6 +268,15 @@ class Simulation:
         value = float(last[cup]) if last is not None else float(self.gripper.vacuum[cup])
         self.stuck_vacuum = {cup: value}
 
+    def packages_coming(self) -> int:
+        """Packages on the belt in the pick area or upstream of it: what the cell can still pick."""
+        gt = self.ground_truth()
+        pa = self.cell.pick_area
+        flow = pa.flow_direction[:2]
+        corners = np.array([[x, y] for x in pa.x_range for y in pa.y_range])
+        end = float((corners @ flow).max())  # packages further along the flow have passed the arm
+        return sum(1 for k, st in enumerate(gt.states) if st == 'belt' and float(gt.poses[k, :2] @ flow) <= end)
+
     def top_belt_package(self) -> int | None:
         """Id of the highest package lying on the belt (not held), or None when the belt is empty."""
         gt = self.ground_truth()
@@ -299,11 +308,17 @@ class Simulation:
         self.data.qvel[da + 3: da + 6] = 0.0
         return pid
 
-    def spawn_pile(self, count: int, seed: int | None = None) -> list[int]:
-        """Feeder: drop ``count`` new packages above the pick area (recompiles, keeps the state)."""
+    def spawn_pile(self, count: int, seed: int | None = None, upstream_m: float = 0.0) -> list[int]:
+        """Feeder: drop ``count`` new packages above the pick area, or ``upstream_m`` [m] before it
+        along the belt (the belt then brings them in); recompiles, keeps the state."""
         first = int(max(self.packages, default=0)) + 1
         seed = int(self._rng.integers(2**31)) if seed is None else seed
-        pile = generate_pile(seed, count, self.drop_region(count), self.config.package_types or None, first_id=first)
+        region = self.drop_region(count)
+        if upstream_m:
+            shift = float(upstream_m)
+            region = DropRegion(region.x_range, (region.y_range[0] - shift, region.y_range[1] - shift),
+                                region.surface_z)
+        pile = generate_pile(seed, count, region, self.config.package_types or None, first_id=first)
         for p in pile.packages:
             self.packages[p.id] = p
             self.index.package_bodies[p.id] = add_package(self.spec, p)

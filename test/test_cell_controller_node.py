@@ -35,7 +35,8 @@ def _event(rid: str, name: str, **kw) -> String:
 
 def test_one_pick_end_to_end_over_topics(ros, tmp_path: Path) -> None:
     ctrl = ros.add(CellControllerNode(context=ros.context, parameter_overrides=[
-        Parameter('journal_dir', value=str(tmp_path / 'journal')), Parameter('tick_rate', value=200.0)]))
+        Parameter('journal_dir', value=str(tmp_path / 'journal')), Parameter('tick_rate', value=200.0),
+        Parameter('pipeline.startup_grace', value=0.0)]))
     peer = ros.node('scripted_peers')
     decision_pub = peer.create_publisher(String, topics.GRASP_DECISION, qos.RECORDS)
     motion_pub = peer.create_publisher(String, topics.MOTION_EVENT, qos.RECORDS)

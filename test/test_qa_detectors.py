@@ -51,6 +51,14 @@ def test_missed_pick(holding: np.ndarray, payload: float | None, expected: str) 
     assert result.signals['cups_on'] == 4
 
 
+def test_holding_cups_with_a_lighter_package_than_expected_is_not_a_miss() -> None:
+    # the expected mass is a vision estimate: 0.7 kg on four holding cups lifted the package
+    sealed, vac = cups(FOUR)
+    assert check_missed_pick(FOUR, sealed, vac, 0.7, 2.7, config=MissedPickConfig()).verdict == 'ok'
+    assert check_missed_pick(FOUR, sealed, vac, 0.005, 2.7, config=MissedPickConfig()).verdict == 'suspect'
+    assert check_missed_pick(FOUR, None, None, 0.7, 2.7, config=MissedPickConfig()).verdict == 'missed'
+
+
 def test_missed_pick_without_any_data_is_suspect() -> None:
     result = check_missed_pick(FOUR, None, None, None, 0.3, config=MissedPickConfig())
     assert result.verdict == 'suspect' and 'no vacuum' in result.reasons[0]

@@ -214,3 +214,14 @@ def test_stuck_vacuum_freezes_one_reading_while_the_others_follow() -> None:
     assert sim.gripper_reading().vacuum_kpa[3] < 5
     with pytest.raises(ValueError, match='out of range'):
         sim.set_stuck_vacuum(8)
+
+
+def test_feeder_pile_lands_upstream_and_counts_as_coming() -> None:
+    sim = Simulation(SimConfig(seed=3, num_packages=0, scenario='pile'))
+    assert sim.packages_coming() == 0
+    ids = sim.spawn_pile(4, seed=5, upstream_m=0.5)
+    sim.step(2.0)
+    gt = sim.ground_truth()
+    ys = [gt.poses[k, 1] for k, i in enumerate(gt.ids) if int(i) in ids and gt.states[k] == 'belt']
+    assert len(ys) >= 3 and np.mean(ys) < sim.cell.pick_area.y_range[0] + 0.2  # mostly before the pick area
+    assert sim.packages_coming() == len(ys)

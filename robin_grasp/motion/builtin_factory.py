@@ -21,7 +21,7 @@ class BuiltinSettings:
     """Settings of the built-in backend (the ``builtin.*`` parameters of config/motion.yaml).
 
     Attributes:
-        acceleration_limits: [rad/s²] per joint; empty = the cell description's.
+        acceleration_limits: [rad/s²] per joint; empty or [0.0] = the cell description's.
         acceleration_scale: Multiplies the acceleration limits (0, 1] for a gentler arm.
         velocity_scale: Multiplies the URDF velocity limits (0, 1].
         clearance: Robot-to-environment clearance [m].
@@ -62,7 +62,9 @@ def keepout_boxes(flat: Sequence[float]) -> list[Box]:
 def build_builtin_backend(cell: CellDescription, settings: BuiltinSettings | None = None) -> BuiltinBackend:
     """The built-in backend for ``cell`` (URDF arm + fixtures, pile field over the pick area)."""
     s = settings or BuiltinSettings()
-    acc = np.asarray(s.acceleration_limits or cell.max_acceleration, dtype=float) * s.acceleration_scale
+    # empty or the parameter sentinel [0.0]: the cell's limits (urdf/cell.yaml)
+    configured = [a for a in s.acceleration_limits if a] if s.acceleration_limits else []
+    acc = np.asarray(s.acceleration_limits if configured else cell.max_acceleration, dtype=float) * s.acceleration_scale
     area = cell.pick_area
     pile = PileField(
         center_xy=(sum(area.x_range) / 2, sum(area.y_range) / 2),
