@@ -14,8 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt setup.py scripts/bootstrap.sh
 
 venv: $(STAMP)
 
+# the simulated cell with recording, until 20 pick attempts or 10 minutes of wall time
+DEMO_ARGS ?= --picks 20 --duration 600
+
 demo: $(STAMP)  ## run the simulated cell end to end; writes runs/latest/report.json
-	$(PY) -m robin_bringup.cli demo $(DEMO_ARGS)
+	$(PY) -m robin_bringup.cli demo --profile sim --profile record $(DEMO_ARGS)
 
 test: $(STAMP)  ## all tests (unit, node, end-to-end) plus lint
 	$(VENV)/bin/ruff check .
