@@ -9,6 +9,8 @@ TEST_WORKERS ?= 2
 
 .PHONY: demo test eval bench lint venv clean
 
+BENCHES ?= sim_rtf segmentation_latency grasp_planning motion_planning pick_store_query
+
 $(STAMP): requirements.txt requirements-dev.txt setup.py scripts/bootstrap.sh
 	VENV=$(VENV) ./scripts/bootstrap.sh
 
@@ -23,6 +25,9 @@ demo: $(STAMP)  ## run the simulated cell end to end; writes runs/latest/report.
 test: $(STAMP)  ## all tests (unit, node, end-to-end) plus lint
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## every benchmark in turn, each printing its table next to its baseline
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
