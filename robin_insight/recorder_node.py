@@ -68,13 +68,22 @@ class RecorderNode(Node):
             except UnknownMessageTypeError as exc:
                 self._skip(topic, str(exc))
                 continue
-            sub = self.create_subscription(cls, topic, self._callback(topic, type_name), self._qos_for(topic), raw=True)
+            qos = self._qos_for(topic)
+            if qos is None:
+                continue  # publisher QoS not known yet: guessing risks an incompatible match; next round
+            sub = self.create_subscription(cls, topic, self._callback(topic, type_name), qos, raw=True)
             self._subs[topic] = (type_name, sub)
             self.get_logger().info(f'recording {topic} [{type_name}]')
 
-    def _qos_for(self, topic: str) -> QoSProfile:
-        """Match the publishers: best effort if any is, transient local only if all are."""
+    def _qos_for(self, topic: str) -> QoSProfile | None:
+        """Match the publishers: best effort if any is, transient local only if all are.
+
+        None while no publisher's QoS is known (the topic name can be discovered first): a
+        reliable guess would not match a best-effort camera and would record nothing.
+        """
         infos = self.get_publishers_info_by_topic(topic)
+        if not infos:
+            return None
         best_effort = any(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos)
         latched = bool(infos) and all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos)
         return QoSProfile(
