@@ -41,6 +41,8 @@ setup(
         (f'share/{PACKAGE}/launch', _files('launch', '*.launch.py')),
         (f'share/{PACKAGE}/config', _files('config', '*.yaml') + _files('config', '*.xml')),
         (f'share/{PACKAGE}/urdf', _files('urdf', '*')),
+        (f'share/{PACKAGE}/models/universal', _files('models/universal', '*')),
+        (f'share/{PACKAGE}/models/registry', _files('models/registry', '*')),
     ],
     package_data={'': ['*.onnx', '*.json', '*.xml', '*.png', 'templates/*.html', 'static/*.css']},
     include_package_data=True,
