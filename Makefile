@@ -26,6 +26,10 @@ test: $(STAMP)  ## all tests (unit, node, end-to-end) plus lint
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+eval: $(STAMP)  ## segmentation metrics on held-out frames (generated from test seeds if missing)
+	$(PY) -m robin_perception.evaluate --model models/universal/package_seg.onnx --data eval/data/universal \
+		--split test --generate 200 --out eval/results/latest.json
+
 bench: $(STAMP)  ## every benchmark in turn, each printing its table next to its baseline
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
