@@ -135,6 +135,9 @@ class SuctionGripper:
         rot = data.site_xmat[site].reshape(3, 3)
         origins = data.site_xpos[site] + self._rim @ rot.T
         direction = rot[:, 2].copy()
+        if not (np.isfinite(direction).all() and np.isfinite(origins).all()) or np.linalg.norm(direction) < 0.5:
+            # a diverged physics state (NaN pose): mj_ray would abort the process; no seal instead
+            return 0.0, -1
         geoms = np.full(RIM_RAYS, -1)
         dists = np.full(RIM_RAYS, np.inf)
         for i in range(RIM_RAYS):

@@ -325,6 +325,7 @@ class Simulation:
         self.model, self.data = self.spec.recompile(self.model, self.data)
         self._bind()
         self.set_belt_speed(self.belt_speed)
+        mujoco.mj_forward(self.model, self.data)  # poses of the new data are zero until computed
         self.generation += 1
         return [p.id for p in pile.packages]
 

@@ -225,3 +225,14 @@ def test_feeder_pile_lands_upstream_and_counts_as_coming() -> None:
     ys = [gt.poses[k, 1] for k, i in enumerate(gt.ids) if int(i) in ids and gt.states[k] == 'belt']
     assert len(ys) >= 3 and np.mean(ys) < sim.cell.pick_area.y_range[0] + 0.2  # mostly before the pick area
     assert sim.packages_coming() == len(ys)
+
+
+def test_seal_test_right_after_a_feeder_drop_is_well_defined() -> None:
+    """A recompile leaves poses uncomputed; the rim rays must not see a zero direction (mj_ray aborts)."""
+    sim = Simulation(SimConfig(seed=4, num_packages=2))
+    sim.command_cups([1] * 8)
+    sim.step(0.1)
+    sim.spawn_pile(3, seed=9, upstream_m=0.5)
+    cov, geom = sim.gripper.seal_test(sim.model, sim.data, 0)
+    assert 0.0 <= cov <= 1.0 and geom == -1  # the tool is far above anything
+    sim.step(0.2)
