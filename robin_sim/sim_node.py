@@ -235,6 +235,7 @@ class SimNode(Node):
                         if self.sim.packages_coming() == 0:
                             ids = self.sim.spawn_pile(int(self.p['feeder_pile']),
                                                       upstream_m=float(self.p['feeder_upstream']))
+                            self._packages_spawned += len(ids)
                             self.get_logger().info(f'feeder dropped packages {ids[0]}..{ids[-1]} upstream')
                     self._report_trajectory_end()
             except SHUTDOWN_ERRORS:
