@@ -14,8 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from robin_cell.pick_cycle import Decision, GraspOption, NotifyQa
 from robin_core.records import RecordError
+from robin_grasp.grasp_decision import GraspDecision, GraspRecord
 
 MOTION_REQUEST_SCHEMA = 'robin.motion.request/1'
 MOTION_EVENT_SCHEMA = 'robin.motion.event/1'
@@ -26,48 +29,40 @@ PICK_SEGMENTS = {'approach': ['approach', 'descend'], 'lift': ['lift'], 'transfe
 
 
 def decision_from_json(text: str, now_ns: int) -> Decision:
-    """Read a grasp decision; ``now_ns`` (receipt time) gives the end-to-end decision latency.
+    """Read a grasp decision, validated by the planner's own model (robin.grasp_decision/1);
+    ``now_ns`` (receipt time) gives the end-to-end decision latency.
 
     Raises:
-        RecordError: not a grasp decision.
+        RecordError: not a valid grasp decision.
     """
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordError(f'grasp decision is not JSON: {exc.msg}') from exc
-    if not isinstance(raw, dict) or raw.get('schema') != 'robin.grasp_decision/1':
-        raise RecordError("not a 'robin.grasp_decision/1' record")
-    try:
-        stamp = int(raw['stamp_ns'])
-        options = [_option(c) for c in [raw.get('chosen'), *raw.get('alternatives', [])] if c]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordError(f'grasp decision is malformed: {exc}') from exc
-    reason = str(raw.get('reason') or raw.get('status', ''))
+        raw = GraspDecision.model_validate_json(text)
+    except ValidationError as exc:
+        problems = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        raise RecordError(f'invalid grasp decision: {problems}') from exc
+    options = [_option(c) for c in [raw.chosen, *raw.alternatives] if c is not None]
     return Decision(
-        frame_stamp_ns=stamp,
+        frame_stamp_ns=raw.stamp_ns,
         options=tuple(options),
-        reason='' if options else reason,
-        latency_ms=max(0.0, (now_ns - stamp) * 1e-6),
-        model_version=raw.get('model_version'),
-        model_sha256=raw.get('model_sha256'),
-        segmenter=str(raw.get('segmenter', 'none')),
-        instance_count=len(raw.get('targets', []) or []) + len(raw.get('rejected', {}) or {}),
+        reason='' if options else (raw.reason or raw.status),
+        latency_ms=max(0.0, (now_ns - raw.stamp_ns) * 1e-6),
+        instance_count=len(raw.targets) + len(raw.rejected),
     )
 
 
-def _option(c: dict[str, Any]) -> GraspOption:
-    pos, quat = c['position'], c['quaternion']
+def _option(c: GraspRecord) -> GraspOption:
+    pos, quat = c.position, c.quaternion
     return GraspOption(
-        instance_id=int(c['instance_id']),
-        package_type=str(c.get('type_name', 'unknown')),
-        score=float(c.get('instance_score', 0.0)),
-        type_score=float(c.get('type_score', 0.0)),
-        grasp_score=float(c.get('score', 0.0)),
-        cup_mask=int(c['cup_mask']),
-        position=(float(pos[0]), float(pos[1]), float(pos[2])),
-        orientation=(float(quat[0]), float(quat[1]), float(quat[2]), float(quat[3])),
-        expected_mass_kg=float(c.get('mass_kg', 0.0)),
-        height_top_m=float(c['height_top_m']) if c.get('height_top_m') is not None else None,
+        instance_id=c.instance_id,
+        package_type=c.type_name,
+        score=c.instance_score,
+        type_score=c.type_score,
+        grasp_score=c.score,
+        cup_mask=c.cup_mask,
+        position=(pos[0], pos[1], pos[2]),
+        orientation=(quat[0], quat[1], quat[2], quat[3]),
+        expected_mass_kg=c.mass_kg,
+        height_top_m=c.height_top_m,
     )
 
 

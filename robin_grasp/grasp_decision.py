@@ -8,13 +8,14 @@ consume it; :meth:`GraspDecision.model_validate_json` is the reader's side.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from robin_grasp.grasp_candidates import GraspCandidate
-from robin_grasp.grasp_planner import PlanResult
-from robin_grasp.target_selection import TargetScore
+if TYPE_CHECKING:  # readers of the record (the cell controller) must not import the planner
+    from robin_grasp.grasp_candidates import GraspCandidate
+    from robin_grasp.grasp_planner import PlanResult
+    from robin_grasp.target_selection import TargetScore
 
 SCHEMA = 'robin.grasp_decision/1'
 
