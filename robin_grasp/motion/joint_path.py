@@ -118,16 +118,29 @@ class JointPathPlanner:
         g_state[0:dof] = goal.tolist()
         setup.setStartAndGoalStates(s_state, g_state)
         setup.setPlanner(og.RRTConnect(si))
-        search_time = budget * (1.0 - self.simplify_fraction)
-        status = setup.solve(search_time)
-        if not setup.haveExactSolutionPath():
-            return PlanFailure(
-                FailureReason.PLANNING_TIMEOUT, f'RRTConnect found no path in {search_time:.3f} s ({status.asString()})'
-            )
-        simplify_time = max(0.0, budget - setup.getLastPlanComputationTime())
-        if simplify_time > 0.005:
-            setup.simplifySolution(simplify_time)
-        path = setup.getSolutionPath()
+        # OMPL checks motions at its own sample points; our checker (which the executor and every
+        # later re-check use) samples differently, so a grazing path can pass one and not the other.
+        # Only a path that passes cc.path_valid is returned: the simplified one, else the raw one,
+        # else search again while the budget lasts.
+        deadline = time.perf_counter() + budget
+        while (left := deadline - time.perf_counter()) > 0.01:
+            setup.clear()
+            search_time = left * (1.0 - self.simplify_fraction)
+            setup.solve(search_time)
+            if not setup.haveExactSolutionPath():
+                break
+            raw = self._waypoints(setup.getSolutionPath(), start, goal, dof)
+            simplify_time = deadline - time.perf_counter()
+            if simplify_time > 0.005:
+                setup.simplifySolution(simplify_time)
+            for pts in (self._waypoints(setup.getSolutionPath(), start, goal, dof), raw):
+                if cc.path_valid(pts):
+                    return pts
+        return PlanFailure(FailureReason.PLANNING_TIMEOUT,
+                           f'RRTConnect found no checked path in {budget:.3f} s')
+
+    @staticmethod
+    def _waypoints(path: og.PathGeometric, start: FloatArray, goal: FloatArray, dof: int) -> FloatArray:
         pts = np.array([path.getState(i)[0:dof] for i in range(path.getStateCount())])
         pts[0], pts[-1] = start, goal
         return pts
