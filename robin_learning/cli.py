@@ -4,10 +4,11 @@
     robin-learn export --db Q --format coco|label-studio --budget 50 --strategy active --out DIR
     robin-learn import --db Q --format coco|label-studio FILE
     robin-learn gt-annotate --db Q                       # simulation: answer the queue from ground truth
-    robin-learn registry list|register|promote|rollback|resolve|verify ...
+    robin-learn registry list|register|promote|rollback|resolve|verify|seed ...
     robin-learn gate --current A.json --candidate B.json --current-hard C.json --candidate-hard D.json --out DIR
     robin-learn retrain --db Q --base production --frozen-test DATA --replay DATA --out runs/retrain
-    robin-learn rollout-demo --out runs/rollout_demo
+    robin-learn rollout-demo --out runs/rollout_demo          # real simulated cells (minutes)
+    robin-learn rollout-synthetic --out runs/rollout_synthetic  # synthetic traffic (seconds; test path)
     robin-learn fleet-aggregate --db sqlite:///runs/picks.db --out runs/fleet   # pick store -> Parquet
     robin-learn fleet-demo-data --out runs/fleet_demo --picks 5000
     robin-learn fleet-report --fleet runs/fleet --out runs/fleet_report
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--limit', type=int, default=None)
 
     r = sub.add_parser('registry', help='model registry')
-    r.add_argument('action', choices=('list', 'register', 'promote', 'rollback', 'resolve', 'verify'))
+    r.add_argument('action', choices=('list', 'register', 'promote', 'rollback', 'resolve', 'verify', 'seed'))
     r.add_argument('ref', nargs='?', help='register: ONNX file; promote: version; resolve: alias or version')
     r.add_argument('--root', type=Path, default=None)
     r.add_argument('--alias', choices=ALIASES)
@@ -70,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--metrics', type=Path, help='eval JSON')
     r.add_argument('--model-card', type=Path)
     r.add_argument('--weights', type=Path)
+    r.add_argument('--model-dir', type=Path, default=Path('models/universal'), help='seed: the shipped model')
+    r.add_argument('--copy', action='store_true', help='seed: copy the files instead of referencing them in place')
 
     gt = sub.add_parser('gate', help='decide register-or-refuse from eval JSONs; writes a report')
     for name in ('current', 'candidate', 'current-hard', 'candidate-hard'):
@@ -90,9 +93,20 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument('--eval-limit', type=int, default=0)
     rt.add_argument('--holdout-percent', type=int, default=20)
 
-    rd = sub.add_parser('rollout-demo', help='canary stages on synthetic traffic: worse rolled back, better promoted')
+    rd = sub.add_parser('rollout-demo', help='canary stages on a fleet of real simulated cells (separate processes '
+                        'and ROS domains): a degraded model rolled back, an equal/better one promoted; then the '
+                        'correlation report of the same run')
     rd.add_argument('--out', type=Path, default=Path('runs/rollout_demo'))
-    rd.add_argument('--cells', type=int, default=4)
+    rd.add_argument('--cells', type=int, default=None, help='fleet size (default: config rollout_fleet.stage)')
+    rd.add_argument('--stage-seconds', type=float, default=None, help='longest canary stage [wall s]')
+    rd.add_argument('--worse-noise', type=float, default=None, help='weight noise of the degraded candidate')
+    rd.add_argument('--better', type=Path, default=None, help='ONNX of the second candidate (default: production '
+                    'weights re-registered, an equal candidate)')
+
+    rs = sub.add_parser('rollout-synthetic', help='SYNTHETIC traffic (no cells, stand-in ONNX graphs): the fast '
+                        'test path of the rollout mechanics')
+    rs.add_argument('--out', type=Path, default=Path('runs/rollout_synthetic'))
+    rs.add_argument('--cells', type=int, default=4)
 
     fa = sub.add_parser('fleet-aggregate', help='pick store(s) -> partitioned Parquet')
     fa.add_argument('--db', action='append', required=True, help='pick store URL (repeat per cell)')
@@ -181,6 +195,14 @@ def _cmd_registry(a: argparse.Namespace) -> int:
     if a.action == 'rollback':
         print(reg.rollback(a.alias or 'production'))
         return 0
+    if a.action == 'seed':
+        from robin_learning.registry_seed import seed_shipped_model  # noqa: PLC0415
+
+        mv = seed_shipped_model(reg, a.model_dir, a.metrics or Path('eval/results/latest.json'),
+                                a.model_card or Path('docs/model_card.md'), in_place=not a.copy,
+                                alias=a.alias or 'production')
+        print(f'registered {mv.version} sha256 {mv.sha256} as {a.alias or "production"} in {reg.root}')
+        return 0
     if not a.ref:
         raise RegistryError(f'registry {a.action} needs a model reference')
     if a.action == 'resolve':
@@ -222,6 +244,24 @@ def _cmd_retrain(a: argparse.Namespace) -> int:
 
 
 def _cmd_rollout_demo(a: argparse.Namespace) -> int:
+    import dataclasses  # noqa: PLC0415
+
+    from robin_learning.fleet_rollout_demo import WORSE_NOISE, fleet_rollout_demo  # noqa: PLC0415
+    from robin_learning.learning_config import load_fleet_rollout_config  # noqa: PLC0415
+
+    _, _, report_cfg = load_learning_config(a.config)
+    policy, cfg = load_fleet_rollout_config(a.config)
+    if a.cells is not None:
+        cfg = dataclasses.replace(cfg, n_cells=a.cells)
+    if a.stage_seconds is not None:
+        cfg = dataclasses.replace(cfg, max_stage_s=a.stage_seconds)
+    fleet_rollout_demo(a.out, cfg=cfg, policy=policy, report_cfg=report_cfg,
+                       worse_noise=WORSE_NOISE if a.worse_noise is None else a.worse_noise, better=a.better)
+    print((a.out / 'rollout_report.md').read_text())
+    return 0
+
+
+def _cmd_rollout_synthetic(a: argparse.Namespace) -> int:
     from robin_learning.rollout_demo import rollout_demo  # noqa: PLC0415
 
     _, policy, _ = load_learning_config(a.config)
@@ -231,11 +271,8 @@ def _cmd_rollout_demo(a: argparse.Namespace) -> int:
 
 
 def _cmd_fleet_aggregate(a: argparse.Namespace) -> int:
-    import sqlalchemy as sa  # noqa: PLC0415
-
-    from robin_core.records import PickRecord, from_json  # noqa: PLC0415
-    from robin_insight.pick_store import picks  # noqa: PLC0415
     from robin_learning.fleet_table import write_records  # noqa: PLC0415
+    from robin_learning.pick_store_reader import read_pick_store  # noqa: PLC0415
 
     scenes = {}
     if a.scenes:
@@ -245,10 +282,7 @@ def _cmd_fleet_aggregate(a: argparse.Namespace) -> int:
                 scenes[d.pop('record_id')] = d
     total = 0
     for url in a.db:
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            recs = [from_json(t, PickRecord) for t in conn.execute(sa.select(picks.c.record_json)).scalars()]
-        total += write_records(recs, a.out, scenes)
+        total += write_records(read_pick_store(url), a.out, scenes)
     print(f'wrote {total} records to {a.out}')
     return 0
 
@@ -275,7 +309,8 @@ def _cmd_fleet_report(a: argparse.Namespace) -> int:
 
 COMMANDS = {'queue': _cmd_queue, 'export': _cmd_export, 'import': _cmd_import, 'gt-annotate': _cmd_gt,
             'registry': _cmd_registry, 'gate': _cmd_gate, 'retrain': _cmd_retrain,
-            'rollout-demo': _cmd_rollout_demo, 'fleet-aggregate': _cmd_fleet_aggregate,
+            'rollout-demo': _cmd_rollout_demo, 'rollout-synthetic': _cmd_rollout_synthetic,
+            'fleet-aggregate': _cmd_fleet_aggregate,
             'fleet-demo-data': _cmd_fleet_demo, 'fleet-report': _cmd_fleet_report}
 
 

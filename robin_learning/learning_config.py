@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from robin_learning.fleet_report import ReportConfig
+from robin_learning.fleet_rollout import FleetStageConfig
 from robin_learning.retraining_gate import GateConfig
 from robin_learning.rollout_policy import RolloutPolicy
 
@@ -38,3 +39,17 @@ def load_learning_config(path: Path | None) -> tuple[GateConfig, RolloutPolicy, 
     rollout = _typed(RolloutPolicy, doc.get('rollout') or {}, 'rollout')
     report = _typed(ReportConfig, doc.get('fleet_report') or {}, 'fleet_report')
     return gate, rollout, report
+
+
+def load_fleet_rollout_config(path: Path | None) -> tuple[RolloutPolicy, FleetStageConfig]:
+    """Policy and stage scale of the real-cell rollout demo: section ``rollout_fleet`` (``policy``
+    keys override ``rollout``; ``stage`` sets FleetStageConfig)."""
+    doc: dict[str, Any] = {}
+    if path is not None:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+        doc = (doc.get('/**') or {}).get('ros__parameters', doc)
+    fleet = doc.get('rollout_fleet') or {}
+    policy = _typed(RolloutPolicy, {**(doc.get('rollout') or {}), **(fleet.get('policy') or {})},
+                    'rollout_fleet.policy')
+    stage = _typed(FleetStageConfig, fleet.get('stage') or {}, 'rollout_fleet.stage')
+    return policy, stage

@@ -115,8 +115,14 @@ class ModelRegistry:
             state = json.loads(self.file.read_text())
         except json.JSONDecodeError as exc:
             raise RegistryError(f'{self.file}: not valid JSON ({exc})') from exc
-        if state.get('schema') != SCHEMA:
-            raise RegistryError(f"{self.file}: schema {state.get('schema')!r}, expected {SCHEMA}")
+        if not isinstance(state, dict) or state.get('schema') != SCHEMA:
+            found = state.get('schema') if isinstance(state, dict) else type(state).__name__
+            raise RegistryError(f'{self.file}: schema {found!r}, expected {SCHEMA}')
+        for key in ('versions', 'aliases', 'history'):
+            if not isinstance(state.get(key), dict):
+                raise RegistryError(f"{self.file}: '{key}' must be a mapping")
+        if not isinstance(state.get('log'), list):
+            raise RegistryError(f"{self.file}: 'log' must be a list")
         return state
 
     def _write(self, state: dict[str, Any]) -> None:
@@ -146,7 +152,10 @@ class ModelRegistry:
         if version not in state['versions']:
             known = ', '.join([*state['aliases'], *state['versions']]) or 'none'
             raise RegistryError(f"unknown model '{ref}' in {self.file} (known: {known})")
-        return ModelVersion(**state['versions'][version])
+        try:
+            return ModelVersion(**state['versions'][version])
+        except TypeError as exc:
+            raise RegistryError(f"{self.file}: entry of version '{version}' is malformed ({exc})") from exc
 
     def resolve(self, ref: str, verify: bool = True) -> Path:
         """ONNX path of an alias or version; with ``verify`` its sha256 is checked."""
@@ -162,8 +171,13 @@ class ModelRegistry:
     def register(self, onnx_path: Path, *, version: str | None = None, parent: str | None = None,
                  training_data: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                  model_card: Path | None = None, weights: Path | None = None, alias: str | None = None,
-                 notes: str = '', loader: Callable[[Path], None] = check_onnx_loads) -> ModelVersion:
+                 notes: str = '', loader: Callable[[Path], None] = check_onnx_loads,
+                 in_place: bool = False) -> ModelVersion:
         """Copy a model into the registry as a new immutable version (optionally set an alias).
+
+        ``in_place`` references the ONNX and weights where they are (path relative to the root)
+        instead of copying them: for a model shipped in the repository next to the registry, so
+        git does not hold the same binary twice. The sha256 check on resolve still applies.
 
         Raises:
             ModelRefusedError: the file is missing or does not load; RegistryError: bad version
@@ -187,16 +201,21 @@ class ModelRegistry:
             staging = self.root / f'.staging-{uuid.uuid4().hex}'
             staging.mkdir()
             try:
-                shutil.copyfile(onnx_path, staging / ONNX_NAME)
+                model_file = onnx_path.resolve() if in_place else staging / ONNX_NAME
+                if not in_place:
+                    shutil.copyfile(onnx_path, model_file)
                 try:
-                    loader(staging / ONNX_NAME)
+                    loader(model_file)
                 except ModelRefusedError as exc:  # name the caller's file, not the staging copy
-                    raise ModelRefusedError(str(exc).replace(str(staging / ONNX_NAME), str(onnx_path))) from exc
+                    raise ModelRefusedError(str(exc).replace(str(model_file), str(onnx_path))) from exc
                 created = datetime.now(UTC).isoformat(timespec='seconds')
-                mv = ModelVersion(version=version, sha256=sha256_of(staging / ONNX_NAME),
-                                  onnx=f'{version}/{ONNX_NAME}', created=created, parent=parent,
-                                  training_data=training_data or {}, metrics=metrics or {}, notes=notes)
-                if weights is not None:
+                mv = ModelVersion(version=version, sha256=sha256_of(model_file),
+                                  onnx=self._relative(model_file) if in_place else f'{version}/{ONNX_NAME}',
+                                  created=created, parent=parent, training_data=training_data or {},
+                                  metrics=metrics or {}, notes=notes)
+                if weights is not None and in_place:
+                    mv.weights = self._relative(Path(weights).resolve())
+                elif weights is not None:
                     shutil.copyfile(weights, staging / 'weights.pt')
                     mv.weights = f'{version}/weights.pt'
                 if model_card is not None:
@@ -213,6 +232,9 @@ class ModelRegistry:
             if alias is not None:
                 self._set_alias(state, alias, version)
         return mv
+
+    def _relative(self, path: Path) -> str:
+        return os.path.relpath(path, self.root.resolve())
 
     def _set_alias(self, state: dict[str, Any], alias: str, version: str) -> None:
         old = state['aliases'].get(alias)

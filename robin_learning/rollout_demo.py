@@ -1,9 +1,9 @@
-"""Rollout demo on synthetic fleet traffic: a worse model is rolled back, a better one promoted.
+"""SYNTHETIC rollout (``robin-learn rollout-synthetic``): the fast test path, no cells.
 
 The mechanics are the real ones (registry aliases, Parquet fleet table, DuckDB windows, the
 rollout policy); the picks are drawn from per-model success/QA/latency profiles instead of
-simulated cells, and the registered models are tiny stand-in ONNX graphs. The multi-process
-version replaces :func:`_simulate_picks` by cells started with ``fleet_runner``.
+simulated cells, and the registered models are tiny stand-in ONNX graphs. The demo on real
+simulated cells is ``robin-learn rollout-demo`` (:mod:`robin_learning.fleet_rollout_demo`).
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from pathlib import Path
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before onnxruntime/numpy spin up thread pools
 
 import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import String
 
 from robin_core import topics
 from robin_core.diagnostics import ERROR, OK, WARN, DiagnosticsPublisher, Status
@@ -24,7 +24,8 @@ from robin_core.image_codec import ImageFormatError, Stamp, depth_to_meters, ima
 from robin_core.instance_table import PACKAGE_TYPES, instances_to_cloud
 from robin_core.node_main import run_node
 from robin_core.params import declare
-from robin_core.qos import RELIABLE, SENSOR
+from robin_core.qos import LATCHED, RELIABLE, SENSOR
+from robin_core.records import ModelInfo, to_msg
 from robin_core.ros_env import share_dir
 from robin_perception.belt_height import BeltFitError, BeltPlane
 from robin_perception.camera_intrinsics import Intrinsics
@@ -32,6 +33,7 @@ from robin_perception.debug_overlay import render_overlay
 from robin_perception.geometric_segmenter import GeometricParams
 from robin_perception.instance_grouping import GroupingParams
 from robin_perception.latency_stats import LatencyWindow
+from robin_perception.model_source import ModelChoice, choose_model, registry_root
 from robin_perception.onnx_model import DEFAULT_PROVIDERS, ModelLoadError, OnnxModel
 from robin_perception.segmentation_pipeline import SegmentationPipeline
 from robin_perception.stamp_matcher import StampMatcher
@@ -57,6 +59,7 @@ class SegmentationNode(Node):
         self._frames = self._dropped = self._errors = 0
         self._fault: tuple[float, str] | None = None
         self._model_fault = ''
+        self._choice: ModelChoice | None = None
         self._pipeline = self._build_pipeline(p)
         self._plane = self._cell_plane() if p['belt_plane_source'] == 'cell' else None
         self._restrict_to_belt = bool(p['restrict_to_belt'])
@@ -65,6 +68,9 @@ class SegmentationNode(Node):
         self._pub_table = self.create_publisher(PointCloud2, topics.INSTANCE_TABLE, RELIABLE)
         self._pub_overlay = (self.create_publisher(Image, topics.PERCEPTION_OVERLAY, SENSOR)
                              if p['publish_overlay'] else None)
+        # which segmenter and model version the instances come from: pick records carry it
+        self._pub_model = self.create_publisher(String, topics.PERCEPTION_MODEL_INFO, LATCHED)
+        self._pub_model.publish(to_msg(self._model_info()))
         self.create_subscription(Image, topics.COLOR_IMAGE, self._on_color, SENSOR)
         self.create_subscription(Image, topics.DEPTH_IMAGE, self._on_depth, SENSOR)
         self.create_subscription(CameraInfo, topics.COLOR_INFO, self._on_info, SENSOR)
@@ -76,7 +82,13 @@ class SegmentationNode(Node):
     # ---------------------------------------------------------------- set-up
     def _params(self) -> dict:
         p = {
-            'model_path': declare(self, 'model_path', '', 'ONNX model; empty = the shipped universal model'),
+            'model_ref': declare(self, 'model_ref', 'production',
+                                 'registry alias (production, canary, candidate) or version to load; '
+                                 'env ROBIN_MODEL_REF overrides it; empty = the shipped universal model file'),
+            'model_registry': declare(self, 'model_registry', '',
+                                      'registry root; empty = $ROBIN_MODEL_REGISTRY, else models/registry'),
+            'model_path': declare(self, 'model_path', '',
+                                  'explicit ONNX file (bypasses model_ref); empty = use model_ref'),
             'execution_providers': declare(self, 'execution_providers', list(DEFAULT_PROVIDERS),
                                            'onnxruntime providers in order of preference (missing ones skipped)'),
             'intra_op_threads': declare(self, 'intra_op_threads', 2, 'onnxruntime intra-op threads',
@@ -113,21 +125,33 @@ class SegmentationNode(Node):
         return p
 
     def _build_pipeline(self, p: dict) -> SegmentationPipeline:
-        path = Path(p['model_path']) if p['model_path'] else share_dir() / DEFAULT_MODEL
         grouping = GroupingParams(fg_threshold=p['fg_threshold'], center_threshold=p['center_threshold'])
         geometric = GeometricParams(min_height_m=p['geometric_min_height_m'], step_m=p['geometric_step_m'])
+        choice = self._choice = choose_model(p['model_ref'], p['model_path'], share_dir() / DEFAULT_MODEL,
+                                             registry_root(p['model_registry'], share_dir()))
+        path = choice.path
         try:
+            if path is None:
+                raise ModelLoadError(choice.error)
             model = OnnxModel(path, providers=p['execution_providers'], intra_op_threads=p['intra_op_threads'],
                               inter_op_threads=p['inter_op_threads'],
                               expect_classes=self._class_names,
                               expect_input_hw=(p['input_height'], p['input_width']))
             self.get_logger().info(f'model {path} v{model.metadata.version} sha256 {model.sha256[:12]} '
-                                   f'on {model.providers[0]}')
+                                   f'on {model.providers[0]} (ref {choice.ref!r} from {choice.source}, '
+                                   f'registry version {choice.version})')
         except ModelLoadError as exc:
             model = None
             self._model_fault = str(exc)
             self.get_logger().error(f'{exc} -> falling back to the depth-only geometric segmenter')
         return SegmentationPipeline(model, grouping, geometric, cross_check=bool(p['cross_check']))
+
+    def _model_info(self) -> ModelInfo:
+        model, choice = self._pipeline.model, self._choice
+        if model is None:
+            return ModelInfo(segmenter='geometric', model_ref=choice.ref if choice else '')
+        return ModelInfo(segmenter='model', model_version=model.metadata.version, model_sha256=model.sha256,
+                         model_ref=choice.ref if choice else '', registry_version=choice.version if choice else None)
 
     def _cell_plane(self) -> BeltPlane | None:
         try:
@@ -234,6 +258,9 @@ class SegmentationNode(Node):
             'source': 'model' if model else 'geometric',
             'model_version': model.metadata.version if model else 'none',
             'model_sha256': model.sha256 if model else 'none',
+            'model_ref': self._choice.ref if self._choice else '',
+            'model_ref_source': self._choice.source if self._choice else '',
+            'registry_version': (self._choice.version or 'none') if self._choice else 'none',
             'execution_provider': model.providers[0] if model else 'none',
             'latency_ms_p50': self._latency.percentile(50),
             'latency_ms_p99': self._latency.percentile(99),
@@ -245,6 +272,8 @@ class SegmentationNode(Node):
         }
         if self._fault and time.monotonic() - self._fault[0] < FAULT_HOLD_S:
             return Status(ERROR, f'bad input: {self._fault[1]}', values)
+        if self._choice is not None and not self._choice.ok:
+            return Status(ERROR, f'{self._choice.error} -> geometric fallback', values)
         if model is None:
             return Status(WARN, f'model unavailable, geometric fallback: {self._model_fault}', values)
         return Status(OK, 'ok', values)

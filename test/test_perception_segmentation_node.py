@@ -12,12 +12,13 @@ from diagnostic_msgs.msg import DiagnosticArray
 from perception_fixtures import INTR, box_scene
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
-from std_msgs.msg import Header
+from std_msgs.msg import Header, String
 
 from robin_core import topics
 from robin_core.image_codec import image_to_numpy, meters_to_depth16, numpy_to_image
 from robin_core.instance_table import PACKAGE_TYPES, cloud_to_instances
-from robin_core.qos import RELIABLE, SENSOR
+from robin_core.qos import LATCHED, RELIABLE, SENSOR
+from robin_core.records import ModelInfo, from_json
 from robin_perception.export_onnx import export_model
 from robin_perception.model_metadata import ModelMetadata
 from robin_perception.seg_model import RobinSegNet
@@ -52,6 +53,9 @@ class Harness:
         self.io.create_subscription(Image, topics.INSTANCE_LABELS, self.labels.append, RELIABLE)
         self.io.create_subscription(PointCloud2, topics.INSTANCE_TABLE, self.tables.append, RELIABLE)
         self.io.create_subscription(DiagnosticArray, '/diagnostics', self.diag.append, 10)
+        self.model_info: list[ModelInfo] = []
+        self.io.create_subscription(String, topics.PERCEPTION_MODEL_INFO,
+                                    lambda m: self.model_info.append(from_json(m.data, ModelInfo)), LATCHED)
         self.stamp = 1
         ros.spin_for(0.5)  # discovery
 
@@ -100,6 +104,8 @@ def test_geometric_fallback_publishes_and_reports(ros, tmp_path):
     st = h.status()
     assert st.level == b'\x01' and 'geometric' in st.message
     assert {kv.key: kv.value for kv in st.values}['source'] == 'geometric'
+    assert ros.spin_until(lambda: h.model_info, 3.0)  # latched: pick records say what segmented
+    assert h.model_info[-1].segmenter == 'geometric' and h.model_info[-1].model_sha256 is None
 
 
 def test_model_runs_and_bad_inputs_keep_the_node_alive(ros, random_model):
@@ -128,6 +134,8 @@ def test_model_runs_and_bad_inputs_keep_the_node_alive(ros, random_model):
     assert len(h.labels) > n, 'node stopped publishing after bad input'
     values = {kv.key: kv.value for kv in h.status().values}
     assert values['source'] == 'model' and len(values['model_sha256']) == 64
+    assert ros.spin_until(lambda: h.model_info, 3.0)
+    assert h.model_info[-1].segmenter == 'model' and h.model_info[-1].model_sha256 == values['model_sha256']
     assert int(values['rejected_frames']) >= 3
 
 
