@@ -9,7 +9,9 @@ TEST_WORKERS ?= 2
 
 .PHONY: demo test eval bench lint venv clean
 
-BENCHES ?= sim_rtf segmentation_latency grasp_planning motion_planning pick_store_query
+# make bench BENCHES="grasp_planning motion_planning" runs a subset; BENCH_ARGS="--long" the long version
+BENCHES ?= segmentation_latency grasp_planning motion_planning sim_rtf pick_store_query closed_loop
+BENCH_ARGS ?=
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py scripts/bootstrap.sh
 	VENV=$(VENV) ./scripts/bootstrap.sh
@@ -30,8 +32,8 @@ eval: $(STAMP)  ## segmentation metrics on held-out frames (generated from test 
 	$(PY) -m robin_perception.evaluate --model models/universal/package_seg.onnx --data eval/data/universal \
 		--split test --generate 200 --out eval/results/latest.json
 
-bench: $(STAMP)  ## every benchmark in turn, each printing its table next to its baseline
-	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+bench: $(STAMP)  ## every benchmark, each next to its baseline; one table; writes bench/results/latest.json
+	$(PY) bench/run_all.py --only $(BENCHES) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -5,12 +5,13 @@ of the highest, tool tilted up to 5° as from surface-fit noise), each planned f
 previous pick ended (the place pose), as in the running cell. Prints a table: success, planning
 time p50/p99 and the motion time of a full cycle (sum of the four segments).
 
-    python bench/motion_planning.py [--n 100] [--seed 0]
+    python bench/motion_planning.py [--n 100] [--seed 0] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -94,6 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=100, help='picks per planner')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--json', type=Path, help='also write the rows as JSON here')
     args = ap.parse_args()
     rows = [('direct + RRTConnect', run(True, args.n, args.seed)),
             ('direct only (baseline)', run(False, args.n, args.seed))]
@@ -102,6 +104,10 @@ def main() -> None:
     for name, r in rows:
         fails = ', '.join(f'{k} x{v}' for k, v in sorted(r['failures'].items())) or '-'  # type: ignore[union-attr]
         print(f'{name:<24} {r["success"]:>8.1%} {r["p50_ms"]:>8.1f} {r["p99_ms"]:>8.1f} {r["cycle_s"]:>8.2f}  {fails}')
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({'benchmark': 'motion_planning', 'n': args.n, 'seed': args.seed,
+                                         'rows': [{'planner': name, **r} for name, r in rows]}, indent=2))
 
 
 if __name__ == '__main__':

@@ -3,12 +3,13 @@
 Times the whole request handler of ``/api/picks`` (store query + count + JSON) through the app,
 reading the app's own ``Server-Timing`` header, for the indexed schema and an unindexed baseline.
 
-    .venv/bin/python bench/pick_store_query.py [--records 100000] [--repeats 30]
+    .venv/bin/python bench/pick_store_query.py [--records 100000] [--repeats 30] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -54,6 +55,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument('--records', type=int, default=100_000)
     p.add_argument('--repeats', type=int, default=30)
+    p.add_argument('--json', type=Path, help='also write the results as JSON here')
     args = p.parse_args()
     results: dict[str, dict[str, tuple[float, float, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +79,14 @@ def main() -> int:
         worst = max(worst, i99)
         print(f'{name:34} {total:8d} {i50:8.1f} {i99:8.1f} {u50:10.1f} {u99:10.1f}')
     print(f'\nworst indexed p99: {worst:.1f} ms -> {"PASS" if worst < 500 else "FAIL"} (< 500 ms)')
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{'query': name, 'matches': results['indexed'][name][2],
+                 'indexed_p50_ms': results['indexed'][name][0], 'indexed_p99_ms': results['indexed'][name][1],
+                 'unindexed_p50_ms': results['unindexed'][name][0], 'unindexed_p99_ms': results['unindexed'][name][1]}
+                for name in QUERIES]
+        args.json.write_text(json.dumps({'benchmark': 'pick_store_query', 'records': args.records,
+                                         'repeats': args.repeats, 'rows': rows}, indent=2))
     return 0 if worst < 500 else 1
 
 

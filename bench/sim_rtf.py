@@ -1,6 +1,6 @@
 """Benchmark (not a test): simulator real-time factor with 40 packages, with and without the camera.
 
-    MUJOCO_GL=egl .venv/bin/python bench/sim_rtf.py [--packages 40] [--seconds 5] [--camera-hz 30]
+    MUJOCO_GL=egl .venv/bin/python bench/sim_rtf.py [--packages 40] [--seconds 5] [--camera-hz 30] [--json PATH]
 
 Rows, all in this run on this machine: physics only (baseline); physics + camera rendered inline
 (one thread); physics + camera in a render thread as ``sim_node`` does it; the same with the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import queue
 import sys
@@ -121,6 +122,9 @@ def main() -> None:
     ap.add_argument('--seconds', type=float, default=5.0, help='sim seconds timed per row')
     ap.add_argument('--camera-hz', type=float, default=30.0, help='camera rate in sim time')
     ap.add_argument('--frames', type=int, default=15, help='frames timed for the per-frame costs')
+    ap.add_argument('--modes', nargs='+', default=['physics', 'inline', 'thread', 'thread-reference'],
+                    choices=['physics', 'inline', 'thread', 'thread-reference'], help='rows to run')
+    ap.add_argument('--json', type=Path, help='also write the results as JSON here')
     args = ap.parse_args()
     rows = [('physics only (baseline)', 'physics'), (f'physics + camera {args.camera_hz:g} Hz, inline', 'inline'),
             (f'physics + camera {args.camera_hz:g} Hz, render thread (sim_node)', 'thread'),
@@ -128,12 +132,22 @@ def main() -> None:
     print(f'packages={args.packages}  timed={args.seconds:g} sim-s/row  cpus={os.cpu_count()}  '
           f'load={os.getloadavg()[0]:.1f}')
     print(f'{"mode":<52} {"RTF":>7} {"camera fps (wall)":>18}')
+    results = []
     for label, mode in rows:
+        if mode not in args.modes:
+            continue
         rtf, fps = run(args.packages, args.seconds, args.camera_hz, mode)
+        results.append({'mode': mode, 'label': label, 'rtf': rtf, 'camera_fps_wall': fps})
         print(f'{label:<52} {rtf:>7.2f} {fps:>18.1f}')
-    print(f'\nper frame, {args.packages} packages (median of {args.frames}):')
-    for label, ms in frame_costs(args.packages, args.frames).items():
+    costs = frame_costs(args.packages, args.frames) if args.frames > 0 else {}
+    if costs:
+        print(f'\nper frame, {args.packages} packages (median of {args.frames}):')
+    for label, ms in costs.items():
         print(f'{label:<52} {ms:>7.1f} ms')
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({'benchmark': 'sim_rtf', 'packages': args.packages, 'seconds': args.seconds,
+                                         'rows': results, 'frame_ms': costs}, indent=2))
 
 
 if __name__ == '__main__':

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from robin_bringup.graph import GraphError, load_graph
+from robin_bringup.graph_params import with_overrides
 from robin_bringup.process_graph import ExecutableNotFoundError, ProcessGraph, resolve_entry_point
 from robin_bringup.run_dirs import new_run_dir
 from robin_core.ros_env import share_dir
@@ -41,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument('--duration', type=float, default=60.0, help='wall seconds to run [s]')
     demo.add_argument('--out', type=Path, default=Path('runs'), help='runs directory; writes <out>/latest/report.json')
     demo.add_argument('--picks', type=int, default=0, help='stop after this many pick attempts (0: run for --duration)')
+    demo.add_argument('--memory-warmup', type=float, default=60.0,
+                      help='memory growth is measured from this many wall seconds after a node started [s]')
+    for s in (sub.choices['up'], demo):
+        s.add_argument('--param', action='append', default=[], metavar='NODE:NAME=VALUE',
+                       help='override one node parameter (YAML value), e.g. segmentation:cross_check=false')
     return p
 
 
@@ -49,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     profiles = tuple(args.profile or ['sim'])
     try:
         graph = load_graph(args.graph, profiles)
+        if getattr(args, 'param', None):
+            graph = with_overrides(graph, args.param)
     except GraphError as exc:
         print(f'robin-cell: {exc}', file=sys.stderr)
         return 2
@@ -63,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == 'demo':
         from robin_bringup.demo import run_demo  # noqa: PLC0415 - imports rclpy: only when needed
 
-        return run_demo(graph, args.out, args.duration, args.domain_id, args.log_dir, picks=args.picks)
+        return run_demo(graph, args.out, args.duration, args.domain_id, args.log_dir, picks=args.picks,
+                        memory_warmup_s=args.memory_warmup)
     return _up(graph, args)
 
 

@@ -28,6 +28,8 @@ class RunMonitorNode(Node):
         self.create_subscription(String, topics.SIM_STATUS, self._on_status, qos.SENSOR)
         self.create_subscription(String, topics.PICK_RECORDS, self._on_record, qos.RECORDS)
         self.create_subscription(String, topics.CELL_STATUS, self._on_cell_status, qos.LATCHED)
+        # evaluation only: labels each attempt with what really happened (qa_confusion)
+        self.create_subscription(String, topics.SIM_GROUND_TRUTH, self._on_ground_truth, qos.RECORDS)
 
     def _on_image(self, _msg: Image) -> None:
         self.report.on_camera_frame()
@@ -46,6 +48,15 @@ class RunMonitorNode(Node):
             self.report.on_cell_status(json.loads(msg.data))
         except json.JSONDecodeError as exc:
             self.get_logger().warning(f'unreadable cell status: {exc}')
+
+    def _on_ground_truth(self, msg: String) -> None:
+        try:
+            packages = json.loads(msg.data)['packages']
+            states = {int(p['id']): str(p['state']) for p in packages}
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            self.get_logger().warning(f'unreadable ground truth: {exc}')
+            return
+        self.report.on_ground_truth(self.report.sim_seconds, states)  # /clock time: the record states' clock
 
     def _on_status(self, msg: String) -> None:
         try:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from robin_bringup.memory_sampler import MemorySampler
+from robin_bringup.pick_truth import TruthTrack, qa_confusion
 from robin_core.records import PickRecord
 
 
@@ -22,21 +24,41 @@ class RunReport:
     """Running totals of one cell run."""
 
     wall_start: float = field(default_factory=time.monotonic)
-    camera_wall_times: list[float] = field(default_factory=list)
+    wall_end: float | None = None  # set when the run stops (post-processing is not run time)
+    clock_wall_start: float | None = None  # wall time of the first /clock message (the simulator runs)
+    camera_frames: int = 0  # running camera statistics: constant memory over a soak of any length
+    camera_first: float | None = None
+    camera_last: float | None = None
+    camera_max_gap_s: float | None = None  # largest wall gap between consecutive frames
     sim_seconds: float = 0.0
     sim_status: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     records: dict[str, PickRecord] = field(default_factory=dict)  # final pick records by id
     cell_status: dict[str, Any] = field(default_factory=dict)
+    truth: TruthTrack = field(default_factory=TruthTrack)  # simulator ground truth (evaluation only)
+    memory: MemorySampler = field(default_factory=MemorySampler)  # RSS per node process
+    record_accounting: dict[str, Any] | None = None  # journal vs topic vs store vs bag (record_audit)
 
     def on_camera_frame(self, wall_time: float | None = None) -> None:
-        self.camera_wall_times.append(time.monotonic() if wall_time is None else wall_time)
+        t = time.monotonic() if wall_time is None else wall_time
+        if self.camera_last is not None:
+            gap = t - self.camera_last
+            self.camera_max_gap_s = gap if self.camera_max_gap_s is None else max(self.camera_max_gap_s, gap)
+        self.camera_first = t if self.camera_first is None else self.camera_first
+        self.camera_last = t
+        self.camera_frames += 1
 
-    def on_clock(self, sim_seconds: float) -> None:
+    def on_clock(self, sim_seconds: float, wall_time: float | None = None) -> None:
+        if self.clock_wall_start is None:
+            self.clock_wall_start = time.monotonic() if wall_time is None else wall_time
         self.sim_seconds = max(self.sim_seconds, sim_seconds)
 
     def on_sim_status(self, status: Mapping[str, Any]) -> None:
         self.sim_status = dict(status)
+
+    def on_ground_truth(self, sim_seconds: float, states: Mapping[int, str]) -> None:
+        """Package states from ``sim/ground_truth`` at sim time ``sim_seconds``."""
+        self.truth.add(sim_seconds, states)
 
     def on_pick_record(self, record: PickRecord) -> None:
         if record.outcome != 'in_progress':
@@ -75,24 +97,31 @@ class RunReport:
 
     def camera_hz(self) -> float:
         """Mean wall-clock rate over the frames received (0 with fewer than two)."""
-        t = self.camera_wall_times
-        if len(t) < 2 or t[-1] <= t[0]:
+        first, last = self.camera_first, self.camera_last
+        if self.camera_frames < 2 or first is None or last is None or last <= first:
             return 0.0
-        return (len(t) - 1) / (t[-1] - t[0])
+        return (self.camera_frames - 1) / (last - first)
 
     def as_dict(self) -> dict[str, Any]:
-        wall = time.monotonic() - self.wall_start
-        gaps = np.diff(self.camera_wall_times) if len(self.camera_wall_times) > 2 else np.zeros(0)
+        end = self.wall_end if self.wall_end is not None else time.monotonic()
+        wall = end - self.wall_start
+        running = end - self.clock_wall_start if self.clock_wall_start is not None else 0.0
         report = {
             'packages_spawned': int(self.sim_status.get('packages_spawned', 0)),
             'sim_seconds': round(self.sim_seconds, 3),
             'wall_seconds': round(wall, 3),
-            'realtime_factor': round(self.sim_seconds / wall, 3) if wall > 0 else 0.0,
+            'realtime_factor': round(self.sim_seconds / wall, 3) if wall > 0 else 0.0,  # start-up included
+            'realtime_factor_running': round(self.sim_seconds / running, 3) if running > 0 else None,  # from /clock on
             'camera_hz': round(self.camera_hz(), 2),
-            'camera_frames': len(self.camera_wall_times),
-            'camera_max_gap_s': round(float(gaps.max()), 3) if gaps.size else None,
+            'camera_frames': self.camera_frames,
+            'camera_max_gap_s': round(self.camera_max_gap_s, 3)
+            if self.camera_max_gap_s is not None and self.camera_frames > 2 else None,
         }
         report.update(self.pick_metrics())
+        report['qa_confusion'] = qa_confusion(self.attempts(), self.truth) if self.truth.times else None
+        report['memory_mb'] = self.memory.summary()
+        report['memory_total_mb'] = self.memory.total_mb()
+        report['record_accounting'] = self.record_accounting
         report.update(self.extra)
         return report
 

@@ -40,3 +40,27 @@ def test_pick_metrics_from_records_and_status(tmp_path: Path) -> None:
 def test_empty_run_reports_zeros_not_errors() -> None:
     m = RunReport().pick_metrics()
     assert m['picks_attempted'] == 0 and m['first_attempt_success'] is None and m['decision_latency_ms'] is None
+
+
+def test_camera_statistics_in_constant_memory() -> None:
+    r = RunReport()
+    for k, t in enumerate([0.0, 0.1, 0.2, 0.9, 1.0]):
+        r.on_camera_frame(t)
+        assert r.camera_frames == k + 1
+    d = r.as_dict()
+    assert d['camera_frames'] == 5 and d['camera_hz'] == pytest.approx(4.0) and d['camera_max_gap_s'] == 0.7
+    two = RunReport()
+    two.on_camera_frame(0.0)
+    two.on_camera_frame(0.5)
+    assert two.as_dict()['camera_max_gap_s'] is None and two.camera_hz() == pytest.approx(2.0)
+
+
+def test_realtime_factor_with_and_without_start_up() -> None:
+    r = RunReport(wall_start=100.0)
+    r.on_clock(0.0, wall_time=110.0)  # the simulator's first clock 10 s after the start
+    r.on_clock(15.0, wall_time=140.0)
+    r.wall_end = 140.0
+    d = r.as_dict()
+    assert d['realtime_factor'] == pytest.approx(15.0 / 40.0, abs=1e-3)
+    assert d['realtime_factor_running'] == pytest.approx(15.0 / 30.0, abs=1e-3)
+    assert RunReport().as_dict()['realtime_factor_running'] is None

@@ -1,0 +1,120 @@
+"""Label each pick attempt of a simulated run with what really happened (plain Python, no ROS).
+
+The simulator publishes ``sim/ground_truth`` (every package's state: ``belt``, ``held``,
+``on_robot``, ``delivered``, ``fell_off``, ``in_air``) at a few Hz. :class:`TruthTrack` keeps the
+states over sim time (only when they change) and :func:`label_attempt` reads one final pick record
+against it:
+
+- ``double_pick``: two or more packages were held at the same time during the attempt, or two or
+  more packages newly arrived on a drive robot by ``settle_s`` after the record's end;
+- ``ok``: exactly one package newly arrived on a drive robot; also a single package that was lifted
+  and put back on the belt before any transfer (a deliberate put-back is not a fault);
+- ``drop``: a held package did not reach a robot and was no longer held when the release began;
+- ``misplace``: a held package did not reach a robot and was still held after the release began;
+- ``missed``: nothing was held and nothing arrived.
+
+Only attempts whose cups were switched on (state ``suction``) are graded: an attempt that ended in
+the approach never gave QA anything to judge. Attempts whose end is not yet ``settle_s`` old in the
+track are left unlabelled (the run stopped too soon to know).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from robin_core.records import PickRecord
+from robin_qa.confusion import TRUTHS, VERDICTS, LabeledPick, score
+
+PLACED = ('on_robot', 'delivered')
+
+
+@dataclass
+class TruthTrack:
+    """Package states (id → state) over sim time, stored only when they change."""
+
+    times: list[float] = field(default_factory=list)
+    states: list[dict[int, str]] = field(default_factory=list)
+    last_time: float = float('-inf')  # latest snapshot time, changed or not
+
+    def add(self, t: float, states: Mapping[int, str]) -> None:
+        """Add a snapshot; snapshots must come in time order (older ones are ignored)."""
+        if t < self.last_time:
+            return
+        self.last_time = t
+        snap = dict(states)
+        if not self.states or snap != self.states[-1]:
+            self.times.append(t)
+            self.states.append(snap)
+
+    def at(self, t: float) -> dict[int, str]:
+        """The states in force at ``t`` (empty before the first snapshot)."""
+        k = bisect.bisect_right(self.times, t) - 1
+        return self.states[k] if k >= 0 else {}
+
+    def between(self, t0: float, t1: float) -> list[tuple[float, dict[int, str]]]:
+        """Snapshots in force at some time in [t0, t1], oldest first."""
+        k0 = max(0, bisect.bisect_right(self.times, t0) - 1)
+        k1 = bisect.bisect_right(self.times, t1)
+        return list(zip(self.times[k0:k1], self.states[k0:k1], strict=True))
+
+
+def _state_time(record: PickRecord, name: str, first: bool = True) -> float | None:
+    times = [t for s, t in record.states if s == name]
+    if not times:
+        return None
+    return times[0] if first else times[-1]
+
+
+def graded(record: PickRecord) -> bool:
+    """QA had something to judge: the cups were switched on."""
+    return _state_time(record, 'suction') is not None
+
+
+def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -> str | None:
+    """The ground-truth label of one final, graded attempt (see the module docstring), or None."""
+    start = _state_time(record, 'approach')
+    if start is None or not record.states or not graded(record):
+        return None
+    end = max(t for _s, t in record.states)
+    if track.last_time < end + settle_s:
+        return None
+    before, after = track.at(start), track.at(end + settle_s)
+    window = track.between(start, end + settle_s)
+    held_sets = [{i for i, s in snap.items() if s == 'held'} for _t, snap in window]
+    placed = {i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED}
+    if len(placed) >= 2 or max((len(h) for h in held_sets), default=0) >= 2:
+        return 'double_pick'
+    if len(placed) == 1:
+        return 'ok'
+    held = set().union(*held_sets) if held_sets else set()
+    if not held:
+        return 'missed'
+    if _state_time(record, 'transfer') is None and all(after.get(i) == 'belt' for i in held):
+        return 'ok'  # lifted and put back deliberately
+    release = _state_time(record, 'release')
+    last = max(k for k, h in enumerate(held_sets) if h)
+    held_until = window[last + 1][0] if last + 1 < len(window) else track.last_time  # next change
+    return 'misplace' if release is not None and held_until > release else 'drop'
+
+
+def qa_confusion(records: Iterable[PickRecord], track: TruthTrack, settle_s: float = 2.0) -> dict[str, object]:
+    """QA's final verdicts against the ground truth: :meth:`robin_qa.confusion.QaScore.as_dict` plus
+    how many attempts were graded, left unlabelled, or never switched the cups on."""
+    pairs: list[LabeledPick] = []
+    unlabelled = not_graded = 0
+    for rec in records:
+        if not graded(rec):
+            not_graded += 1
+            continue
+        truth = label_attempt(rec, track, settle_s)
+        if truth is None or truth not in TRUTHS or rec.verdict not in VERDICTS:
+            unlabelled += 1
+            continue
+        pairs.append(LabeledPick(verdict=rec.verdict, truth=truth))
+    out = score(pairs).as_dict()
+    out['unlabelled'] = unlabelled
+    out['not_graded'] = not_graded
+    out['truth_ok'] = sum(p.truth == 'ok' for p in pairs)
+    return out

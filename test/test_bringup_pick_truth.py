@@ -1,0 +1,78 @@
+"""Ground-truth labels of pick attempts from simulator package states, and the QA confusion (no ROS)."""
+
+from __future__ import annotations
+
+from robin_bringup.pick_truth import TruthTrack, label_attempt, qa_confusion
+from robin_core.records import PickRecord
+
+ALL = ('plan', 'approach', 'suction', 'lift', 'verify', 'transfer', 'release', 'report')
+
+
+def _record(t0: float, states: tuple[str, ...] = ALL, verdict: str = 'ok') -> PickRecord:
+    """A final record whose states are 1 s apart from ``t0`` (approach at t0 + 1, ... report at t0 + 7)."""
+    return PickRecord(outcome='succeeded', verdict=verdict, states=[(s, t0 + k) for k, s in enumerate(states)])
+
+
+def _track(snapshots: list[tuple[float, dict[int, str]]]) -> TruthTrack:
+    track = TruthTrack()
+    for t, states in snapshots:
+        track.add(t, states)
+    return track
+
+
+def test_track_keeps_changes_only_and_answers_in_force_states() -> None:
+    tr = _track([(0.0, {1: 'belt'}), (0.5, {1: 'belt'}), (1.0, {1: 'held'}), (0.7, {1: 'in_air'})])
+    assert tr.times == [0.0, 1.0] and tr.last_time == 1.0  # duplicates and out-of-order snapshots dropped
+    assert tr.at(0.9) == {1: 'belt'} and tr.at(5.0) == {1: 'held'} and tr.at(-1.0) == {}
+    assert [t for t, _ in tr.between(0.5, 2.0)] == [0.0, 1.0]
+
+
+def test_one_package_delivered_is_ok_two_are_a_double_pick() -> None:
+    one = _track([(0.0, {1: 'belt', 2: 'belt'}), (4.0, {1: 'held', 2: 'belt'}), (7.0, {1: 'on_robot', 2: 'belt'}),
+                  (20.0, {1: 'on_robot', 2: 'belt'})])
+    two = _track([(0.0, {1: 'belt', 2: 'belt'}), (4.0, {1: 'held', 2: 'belt'}),
+                  (7.0, {1: 'on_robot', 2: 'on_robot'}), (20.0, {1: 'on_robot', 2: 'on_robot'})])
+    both_held = _track([(0.0, {1: 'belt', 2: 'belt'}), (4.0, {1: 'held', 2: 'held'}),
+                        (6.0, {1: 'belt', 2: 'belt'}), (20.0, {1: 'belt', 2: 'belt'})])
+    assert label_attempt(_record(0.0), one) == 'ok'
+    assert label_attempt(_record(0.0), two) == 'double_pick'
+    assert label_attempt(_record(0.0, ('plan', 'approach', 'suction', 'lift', 'recover', 'report')),
+                         both_held) == 'double_pick'
+
+
+def test_packages_delivered_before_the_attempt_do_not_count() -> None:
+    tr = _track([(0.0, {1: 'on_robot', 2: 'belt'}), (4.0, {1: 'delivered', 2: 'held'}),
+                 (7.0, {1: 'delivered', 2: 'on_robot'}), (20.0, {1: 'delivered', 2: 'on_robot'})])
+    assert label_attempt(_record(0.0), tr) == 'ok'
+
+
+def test_drop_misplace_missed_and_put_back() -> None:
+    dropped = _track([(0.0, {1: 'belt'}), (4.0, {1: 'held'}), (5.5, {1: 'fell_off'}), (20.0, {1: 'fell_off'})])
+    misplaced = _track([(0.0, {1: 'belt'}), (4.0, {1: 'held'}), (7.5, {1: 'fell_off'}), (20.0, {1: 'fell_off'})])
+    never_held = _track([(0.0, {1: 'belt'}), (20.0, {1: 'belt'})])
+    put_back = _track([(0.0, {1: 'belt'}), (4.0, {1: 'held'}), (5.0, {1: 'belt'}), (20.0, {1: 'belt'})])
+    assert label_attempt(_record(0.0), dropped) == 'drop'  # held 4 → 5.5 s, released at 6 s
+    assert label_attempt(_record(0.0), misplaced) == 'misplace'  # held 4 → 7.5 s, past the release (6 s)
+    assert label_attempt(_record(0.0), never_held) == 'missed'
+    assert label_attempt(_record(0.0, ('plan', 'approach', 'suction', 'lift', 'recover', 'report')), put_back) == 'ok'
+
+
+def test_unlabelled_until_the_track_covers_the_settle_time_and_ungraded_without_suction() -> None:
+    tr = _track([(0.0, {1: 'belt'}), (4.0, {1: 'held'}), (7.0, {1: 'on_robot'})])
+    assert label_attempt(_record(0.0), tr, settle_s=2.0) is None  # report at 7 s, track ends at 7 s
+    tr.add(9.5, {1: 'on_robot'})
+    assert label_attempt(_record(0.0), tr, settle_s=2.0) == 'ok'
+    assert label_attempt(_record(0.0, ('plan', 'approach', 'report')), tr) is None
+
+
+def test_confusion_counts_truth_against_verdict() -> None:
+    tr = _track([(0.0, {1: 'belt', 2: 'belt', 3: 'belt'}),
+                 (4.0, {1: 'held', 2: 'belt', 3: 'belt'}), (7.0, {1: 'on_robot', 2: 'belt', 3: 'belt'}),  # pick 1
+                 (14.0, {1: 'on_robot', 2: 'held', 3: 'belt'}), (16.0, {1: 'on_robot', 2: 'fell_off', 3: 'belt'}),
+                 (40.0, {1: 'on_robot', 2: 'fell_off', 3: 'belt'})])
+    records = [_record(0.0, verdict='ok'), _record(10.0, verdict='ok'),  # the second one was a drop QA missed
+               _record(20.0, ('plan', 'approach', 'report'), verdict='not_run')]  # cups never on
+    out = qa_confusion(records, tr)
+    assert out['picks'] == 2 and out['not_graded'] == 1 and out['unlabelled'] == 0 and out['truth_ok'] == 1
+    assert out['confusion']['ok']['ok'] == 1 and out['confusion']['drop']['ok'] == 1
+    assert out['drop_recall'] == 0.0
