@@ -21,6 +21,7 @@ NODES = {
 TOOLS = {
     'robin-cell': 'robin_bringup.cli:main',
     'robin-replay': 'robin_insight.replay_cli:main',
+    'robin-diff': 'robin_insight.diff_cli:main',
     'robin-audit': 'robin_insight.audit_cli:main',
     'robin-learn': 'robin_learning.cli:main',
 }
@@ -43,6 +44,8 @@ setup(
         (f'share/{PACKAGE}/urdf', _files('urdf', '*')),
         (f'share/{PACKAGE}/models/universal', _files('models/universal', '*')),
         (f'share/{PACKAGE}/models/registry', _files('models/registry', '*')),
+        *[(f'share/{PACKAGE}/{d}', _files(str(d), '*')) for d in sorted(Path('models/registry').glob('*/'))
+          if not d.name.startswith('.')],
     ],
     package_data={'': ['*.onnx', '*.json', '*.xml', '*.png', 'templates/*.html', 'static/*.css']},
     include_package_data=True,

@@ -8,6 +8,7 @@ and publishes records and status. All timing uses the node clock (sim time in si
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,14 @@ from robin_cell.pick_cycle import (
 )
 from robin_cell.pick_journal import PickJournal
 from robin_core import diagnostics, qos, topics
+from robin_core.fleet_env import CELL_ID_ENV, env_override
 from robin_core.node_main import run_node
 from robin_core.params import declare
-from robin_core.records import QaEvent, RecordError, from_json, to_msg
+from robin_core.records import ModelInfo, QaEvent, RecordError, from_json, to_msg
 
 RETREAT_HEIGHT_M = 0.15  # above the suction point when no pre-grasp pose is known
+#: a reader must have matched the records publisher this long before recovered records go out [s]
+RECOVERY_MATCH_S = 1.0
 
 
 class CellControllerNode(Node):
@@ -92,10 +96,17 @@ class CellControllerNode(Node):
             same_package_radius_m=declare(self, 'tracking.same_package_radius', d.same_package_radius_m,
                                           'targets this close to an earlier attempt are the same package [m]',
                                           low=0.005, high=0.5),
+            plan_failure_memory_s=declare(self, 'tracking.plan_failure_memory', d.plan_failure_memory_s,
+                                          'a spot whose motion plan failed is not tried again this long [s]',
+                                          low=0.0, high=600.0),
+            options_per_target=declare(self, 'tracking.options_per_target', d.options_per_target,
+                                       'plan failures on one package before the next package is tried',
+                                       low=1, high=100),
         )
         self._belt_speed = declare(self, 'belt.advance_speed', 0.25, 'belt speed while advancing [m/s]',
                                    low=0.01, high=2.0)
-        cell_id = declare(self, 'cell_id', 'cell_0', 'this cell in fleet records')
+        cell_id = env_override('cell_id', declare(self, 'cell_id', 'cell_0', 'this cell in fleet records (env '
+                                                  f'{CELL_ID_ENV} overrides it)'), CELL_ID_ENV).value
         journal_dir = declare(self, 'journal_dir', 'runs/journal', 'crash-safe pick journal directory')
         tick_hz = declare(self, 'tick_rate', 50.0, 'state-machine timeout checks [Hz]', low=1.0, high=1000.0)
 
@@ -118,12 +129,20 @@ class CellControllerNode(Node):
         self.create_subscription(String, topics.MOTION_EVENT, self._on_motion, qos.RECORDS)
         self.create_subscription(String, topics.QA_EVENTS, self._on_qa, qos.RECORDS)
         self.create_subscription(String, topics.QA_ALERT, self._on_alert, qos.LATCHED)
+        self.create_subscription(String, topics.PERCEPTION_MODEL_INFO, self._on_model_info, qos.LATCHED)
 
         self._diag = diagnostics.DiagnosticsPublisher(self)
         self._diag.add('pick cycle', self._status)
-        for rec in self.journal.recover():  # a previous run died mid-pick: report those attempts
+        # A previous run died mid-pick: report those attempts. Not from here: the records topic is
+        # volatile and nobody has matched this new publisher yet, so they are held until a reader
+        # has been there a moment (_deliver_recovered) and only then journalled final.
+        self._recovered = self.journal.recover(mark_final=False)
+        for rec in self._recovered:
             self.get_logger().warning(f'pick {rec.record_id} was in flight when the controller stopped: interrupted')
-            self._record_pub.publish(to_msg(rec))
+        self._reader_seen_at: float | None = None
+        self._journaled_phase: tuple[str, str] | None = None
+        if self._recovered:
+            self._recovery_timer = self.create_timer(0.2, self._deliver_recovered)
         self._run(self.cycle.start(self._now()))
         self.create_timer(1.0 / tick_hz, self._tick)
         self.create_timer(1.0, self._publish_status)
@@ -175,6 +194,14 @@ class CellControllerNode(Node):
             return
         self._run(self.cycle.on_qa(event, self._now()))
 
+    def _on_model_info(self, msg: String) -> None:
+        try:
+            info = from_json(msg.data, ModelInfo)
+        except RecordError as exc:
+            self._bad(f'model info ignored: {exc}')
+            return
+        self.cycle.model_info = (info.segmenter, info.model_version, info.model_sha256)
+
     def _on_alert(self, msg: String) -> None:
         try:
             alert = json.loads(msg.data)
@@ -195,7 +222,33 @@ class CellControllerNode(Node):
         self._run(self.cycle.on_tick(now))
 
     # -- outputs ----------------------------------------------------------------------------------
+    def _deliver_recovered(self) -> None:
+        """Publish the recovered records once a reader has matched for RECOVERY_MATCH_S, then
+        journal them final (a crash before that reports them again at the next start)."""
+        now = time.monotonic()
+        if self._record_pub.get_subscription_count() == 0:
+            self._reader_seen_at = None
+            return
+        if self._reader_seen_at is None:
+            self._reader_seen_at = now
+        if now - self._reader_seen_at < RECOVERY_MATCH_S:
+            return
+        for rec in self._recovered:
+            self._record_pub.publish(to_msg(rec))
+            self.journal.append(rec, final=True)
+        self._recovered = []
+        self._recovery_timer.cancel()
+
     def _run(self, commands: list[Command]) -> None:
+        self._run_commands(commands)
+        rec = self.cycle.record
+        if rec is not None and (rec.record_id, self.cycle.phase.value) != self._journaled_phase:
+            # every state change of the pick in flight goes to disk: after a crash the journal
+            # says how far it got (approach, suction, lift, ...), not just that it was planned
+            self._journaled_phase = (rec.record_id, self.cycle.phase.value)
+            self.journal.append(rec, final=False)
+
+    def _run_commands(self, commands: list[Command]) -> None:
         for cmd in commands:
             if isinstance(cmd, EmitRecord):
                 # journal first: once on disk, a crash cannot lose it
@@ -205,7 +258,7 @@ class CellControllerNode(Node):
                     self._forget(cmd.record.record_id)
             elif isinstance(cmd, RequestPlan):
                 self._options[cmd.pick_id] = cmd.option
-                self._motion_pub.publish(String(data=plan_request(cmd.pick_id, cmd.option, None)))
+                self._motion_pub.publish(String(data=plan_request(cmd.pick_id, cmd.option, cmd.scene_stamp_ns)))
             elif isinstance(cmd, ExecuteSegment):
                 self._execute(cmd)
             elif isinstance(cmd, SetCups):
@@ -253,8 +306,13 @@ class CellControllerNode(Node):
         s = self.cycle.stats
         values = {'phase': self.cycle.phase.value, 'attempts': s.attempts, 'succeeded': s.succeeded,
                   'arm_wait_s': s.arm_wait_s, 'bad_messages': self._bad_messages}
+        values['stale_decisions'] = s.stale_decisions
         if self.cycle.phase.value == 'hold':
             return diagnostics.Status(diagnostics.WARN, 'holding: a human was called', values)
+        stale = self.cycle.perception_stale_s(self._now())
+        if stale is not None:
+            return diagnostics.Status(diagnostics.WARN, f'perception stale: no fresh frame for {stale:.1f} s (limit '
+                                      f'{self.cycle.config.max_decision_age_s:.1f} s), the arm holds', values)
         return diagnostics.Status(diagnostics.OK, f'{self.cycle.phase.value}', values)
 
     def _bad(self, text: str) -> None:

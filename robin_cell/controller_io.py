@@ -40,17 +40,19 @@ def decision_from_json(text: str, now_ns: int) -> Decision:
     except ValidationError as exc:
         problems = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
         raise RecordError(f'invalid grasp decision: {problems}') from exc
-    options = [_option(c) for c in [raw.chosen, *raw.alternatives] if c is not None]
+    # rank = position in the decision (0 = chosen, k = alternatives[k - 1]): the pick record keeps it
+    options = [_option(c, rank) for rank, c in enumerate([raw.chosen, *raw.alternatives]) if c is not None]
     return Decision(
         frame_stamp_ns=raw.stamp_ns,
         options=tuple(options),
         reason='' if options else (raw.reason or raw.status),
         latency_ms=max(0.0, (now_ns - raw.stamp_ns) * 1e-6),
         instance_count=len(raw.targets) + len(raw.rejected),
+        unhealthy_cups=tuple(raw.unhealthy_cups),
     )
 
 
-def _option(c: GraspRecord) -> GraspOption:
+def _option(c: GraspRecord, rank: int) -> GraspOption:
     pos, quat = c.position, c.quaternion
     return GraspOption(
         instance_id=c.instance_id,
@@ -63,15 +65,27 @@ def _option(c: GraspRecord) -> GraspOption:
         orientation=(quat[0], quat[1], quat[2], quat[3]),
         expected_mass_kg=c.mass_kg,
         height_top_m=c.height_top_m,
+        rank=rank,
+        package_size=tuple(c.package_size_m) if c.package_size_m else None,  # type: ignore[arg-type]
     )
 
 
-def plan_request(request_id: str, option: GraspOption, package_size: tuple[float, float, float] | None) -> str:
-    """A ``plan_pick`` request that plans every segment and executes none yet."""
+def plan_request(request_id: str, option: GraspOption, scene_stamp_ns: int | None = None) -> str:
+    """A ``plan_pick`` request that plans every segment and executes none yet, around the pile of
+    frame ``scene_stamp_ns`` (the decision's).
+
+    The carried box is given in the tool frame. The cup pattern's heading relative to the
+    package's long side is not part of the decision, so the box is the package's long side
+    square: never smaller than the package, whichever way it hangs."""
+    package_size = None
+    if option.package_size is not None:
+        side = max(option.package_size[0], option.package_size[1])
+        package_size = (side, side, option.package_size[2])
     return json.dumps({
         'schema': MOTION_REQUEST_SCHEMA, 'op': 'plan_pick', 'id': request_id,
         'grasp': {'position': list(option.position), 'orientation': list(option.orientation)},
         'place': None, 'package_size': list(package_size) if package_size else None, 'execute': False,
+        'scene_stamp_ns': scene_stamp_ns,
     })
 
 

@@ -50,6 +50,8 @@ class GraspOption:
     orientation: tuple[float, float, float, float]  # tool orientation (x, y, z, w)
     expected_mass_kg: float
     height_top_m: float | None = None
+    rank: int = 0  # position in the planner's decision: 0 = chosen, k = k-th alternative
+    package_size: tuple[float, float, float] | None = None  # (length, width, thickness) [m]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Decision:
     color_stamp_ns: int | None = None
     depth_stamp_ns: int | None = None
     instance_count: int = 0  # packages perceived in the frame (clutter)
+    unhealthy_cups: tuple[int, ...] = ()  # cups the planner excluded (QA's view when it planned)
 
 
 # -- commands (what the node must do) ---------------------------------------------------------
@@ -73,6 +76,7 @@ class Decision:
 class RequestPlan:
     pick_id: str
     option: GraspOption
+    scene_stamp_ns: int | None = None  # the decision's frame: the motion planner plans around that pile
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class CycleConfig:
     verify_timeout_s: float = 1.0
     placement_timeout_s: float = 1.5  # QA's placement verdict waits for the drive robot to settle
     release_s: float = 0.25
-    scene_clear_delay_s: float = 0.5
+    scene_clear_delay_s: float = 0.9  # the arm leaves the pick area ~0.65 s into a transfer
     max_decision_age_s: float = 3.0  # never act on a frame older than this
     belt_advance_s: float = 2.0
     empty_scenes_before_advance: int = 10  # consecutive empty decisions (~1 s): a single bad frame is not a fact
@@ -131,6 +135,8 @@ class CycleConfig:
     unpickable_scenes_before_nudge: int = 15  # consecutive decisions with packages but no option
     belt_nudge_s: float = 0.5  # short belt run to change an unpickable scene [s]
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
+    plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
+    options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
 
 
 @dataclass
@@ -146,6 +152,8 @@ class CycleStats:
     cycle_s: float = 0.0  # time from the first approach to the last report
     belt_advances: int = 0
     feed_wait_s: float = 0.0  # arm idle while the belt brought new packages
+    stale_decisions: int = 0  # decisions refused because their frame was older than max_decision_age_s
+    last_fresh_frame_s: float | None = None  # newest frame time of a decision young enough to act on
 
 
 @dataclass
@@ -175,11 +183,15 @@ class PickCycle:
         self._packages: list[_TrackedPackage] = []  # packages with failed attempts
         self._package_counter = 0
         self._skipped: set[str] = set()  # package ids a human was called for
+        # (x, y, until): spots the motion planner could not reach; a new frame shows the same
+        # package again, and planning it over and over starves every other package
+        self._plan_failed: list[tuple[float, float, float]] = []
+        self._failed_in_decision: dict[int, int] = {}  # instance id -> plan failures this decision
         self._hold_requested = False
         self._released_sent = False
         self._lifted_sent = False
-        self.unhealthy_cups: tuple[int, ...] = ()
-        self.model_info: tuple[str | None, str | None] = (None, None)
+        # (segmenter, model version, model sha256) from perception/model_info; a decision's own wins
+        self.model_info: tuple[str, str | None, str | None] = ('none', None, None)
 
     # -- events -------------------------------------------------------------------------------
     def start(self, now: float) -> list[Command]:
@@ -195,12 +207,15 @@ class PickCycle:
         if decision.frame_stamp_ns < self._scene_valid_after_ns:
             return []  # taken while the arm was over the pile
         if now - decision.frame_stamp_ns * 1e-9 > self.config.max_decision_age_s:
+            self.stats.stale_decisions += 1
             return []  # stale: the pile may have changed since
+        self.stats.last_fresh_frame_s = decision.frame_stamp_ns * 1e-9
         self.stats.decision_latency_ms.append(decision.latency_ms)
+        self._plan_failed = [f for f in self._plan_failed if f[2] > now]
         usable = tuple(o for o in decision.options if self._usable(o))
         if len(usable) != len(decision.options):
-            decision = Decision(**{**decision.__dict__, 'options': usable,
-                                   'reason': decision.reason or 'remaining packages wait for a human'})
+            decision = Decision(**{**decision.__dict__, 'options': usable, 'reason': decision.reason
+                                   or 'remaining packages wait for a human or failed to plan just now'})
         if not decision.options:
             # an empty pick area: bring the next packages. Packages that are there but cannot be
             # picked yet (not fully in view, ambiguous stacking): nudge the belt only after a
@@ -215,6 +230,7 @@ class PickCycle:
         self._empty_scenes = 0
         self._decision = decision
         self._option_index = 0
+        self._failed_in_decision = {}
         return self._plan_current(now)
 
     def on_plan(self, pick_id: str, ok: bool, reason: str, now: float, planning_ms: float = 0.0) -> list[Command]:
@@ -224,7 +240,7 @@ class PickCycle:
         self.record.plan['planning_ms'] = round(planning_ms, 2)
         if ok:
             if self._arm_idle_since is not None:
-                self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
+                self._count_wait(now)
                 self._arm_idle_since = None
             if self._first_approach_at is None:
                 self._first_approach_at = now
@@ -267,7 +283,7 @@ class PickCycle:
         phase, verdict, reasons, recovery = event.phase or '', event.verdict, event.reasons, event.recovery
         if event.signals is not None:
             self.record.qa_signals = event.signals
-        if verdict != 'ok':
+        if verdict != 'ok' or event.final:  # QA's final verdict combines all its checks of the pick
             self.record.verdict = verdict
             self.record.verdict_reasons = list(reasons)
             self.record.recovery = recovery
@@ -305,6 +321,16 @@ class PickCycle:
             self._enter(Phase.WAIT_SCENE, now)
             self._arm_idle_since = now
         return []
+
+    def perception_stale_s(self, now: float) -> float | None:
+        """How long the cell has been waiting for a decision on a fresh frame beyond
+        ``max_decision_age_s`` (None when it is not waiting, or not that long): the arm holds,
+        and /diagnostics should say why."""
+        if self.phase != Phase.WAIT_SCENE:
+            return None
+        since = max(self.phase_since, self.stats.last_fresh_frame_s or -1e18, self._scene_valid_after_ns * 1e-9)
+        waited = now - since
+        return waited if waited > self.config.max_decision_age_s else None
 
     def on_tick(self, now: float) -> list[Command]:
         """Check the current state's timeout."""
@@ -390,10 +416,11 @@ class PickCycle:
 
     def _advance_belt(self, now: float, seconds: float) -> list[Command]:
         self._empty_scenes = 0
+        self._plan_failed.clear()  # the packages have moved: the failed spots mean nothing now
         self.stats.belt_advances += 1
         if self._arm_idle_since is not None:
             # waiting for the belt to bring packages is feed time, not waiting for a decision
-            self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
+            self._count_wait(now)
             resume = now + seconds + self.config.scene_clear_delay_s
             self.stats.feed_wait_s += resume - now
             self._arm_idle_since = resume
@@ -401,6 +428,13 @@ class PickCycle:
         # frames during and right after the belt move show a moving pile
         self._scene_valid_after_ns = int((now + seconds + self.config.scene_clear_delay_s) * 1e9)
         return [AdvanceBelt(seconds)]
+
+    def _count_wait(self, now: float) -> None:
+        """Add the arm's idle time since ``_arm_idle_since`` to the decision wait; only once the
+        cell is cycling (before the first approach there is no cycle to wait in)."""
+        assert self._arm_idle_since is not None
+        if self._first_approach_at is not None:
+            self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
 
     def _plan_current(self, now: float) -> list[Command]:
         d = self._decision
@@ -414,22 +448,23 @@ class PickCycle:
             sim_time_s=now,
             color_stamp_ns=d.color_stamp_ns or d.frame_stamp_ns,
             depth_stamp_ns=d.depth_stamp_ns or d.frame_stamp_ns,
-            model_version=d.model_version,
-            model_sha256=d.model_sha256,
-            segmenter=d.segmenter if d.segmenter in ('model', 'geometric') else 'none',
+            model_version=d.model_version or self.model_info[1],
+            model_sha256=d.model_sha256 or self.model_info[2],
+            segmenter=d.segmenter if d.segmenter in ('model', 'geometric') else self.model_info[0],
             target=TargetInfo(instance_id=opt.instance_id, package_type=opt.package_type, score=opt.score,
                               type_score=opt.type_score, height_top_m=opt.height_top_m,
                               expected_mass_kg=opt.expected_mass_kg),
             candidates=[Candidate(instance_id=o.instance_id, score=o.grasp_score, cup_mask=o.cup_mask)
                         for o in d.options[:10]],
             cup_mask=opt.cup_mask,
-            unhealthy_cups=list(self.unhealthy_cups),
+            unhealthy_cups=list(d.unhealthy_cups),
+            option_rank=opt.rank,
             suction_pose=Pose(position=opt.position, orientation=opt.orientation),
             timings_ms={'decision': round(d.latency_ms, 2)},
             scene={'instance_count': d.instance_count, 'options': len(d.options)},
         )
         self._enter(Phase.PLAN, now)
-        return [RequestPlan(self.record.record_id, opt), EmitRecord(self.record, final=False)]
+        return [RequestPlan(self.record.record_id, opt, d.frame_stamp_ns), EmitRecord(self.record, final=False)]
 
     def _track(self, position: tuple[float, float, float]) -> tuple[str, int]:
         """(package id, attempt number) for a target at ``position``.
@@ -452,25 +487,47 @@ class PickCycle:
             self._packages.append(_TrackedPackage(rec.package_id, x, y, rec.attempt))
 
     def _usable(self, opt: GraspOption) -> bool:
-        """False for a package a human was called for (QA's skipped packages) until acknowledged."""
+        """False for a package a human was called for (QA's skipped packages) until acknowledged,
+        and for a spot whose motion plan failed a moment ago."""
         r2 = self.config.same_package_radius_m**2
-        return all((p.x - opt.position[0]) ** 2 + (p.y - opt.position[1]) ** 2 > r2
-                   for p in self._packages if p.package_id in self._skipped)
+        spots = [(p.x, p.y) for p in self._packages if p.package_id in self._skipped]
+        spots += [(x, y) for x, y, _ in self._plan_failed]
+        return all((x - opt.position[0]) ** 2 + (y - opt.position[1]) ** 2 > r2 for x, y in spots)
 
     def _next_option(self, reason: str, now: float) -> list[Command]:
-        """The current option cannot be executed: record why and try the next, else re-perceive."""
+        """The current option cannot be executed: record why and try the next, else re-perceive.
+
+        After ``options_per_target`` failures on one instance its remaining options are skipped
+        and the spot is remembered for ``plan_failure_memory_s``, so the next frames choose
+        another package instead of planning the unreachable one again."""
         assert self.record is not None and self._decision is not None
         self.record.outcome = 'aborted'
         self.record.failure_reason = reason
         rec = self.record
         self.record = None
         cmds: list[Command] = [EmitRecord(rec, final=True)]
+        failed = self._option()
+        self._failed_in_decision[failed.instance_id] = self._failed_in_decision.get(failed.instance_id, 0) + 1
         self._option_index += 1
+        if not self._more_options_for(failed.instance_id):
+            # this package is left: do not plan it again from the next frames for a while
+            self._plan_failed.append((failed.position[0], failed.position[1], now + self.config.plan_failure_memory_s))
+        while self._option_index < len(self._decision.options) and (
+                self._failed_in_decision.get(self._option().instance_id, 0) >= self.config.options_per_target
+                or not self._usable(self._option())):
+            self._option_index += 1
         if self._option_index < len(self._decision.options):
             return cmds + self._plan_current(now)
         self._decision = None
         self._enter(Phase.WAIT_SCENE, now)
         return cmds
+
+    def _more_options_for(self, instance_id: int) -> bool:
+        """Whether the decision still offers ``instance_id`` after the current option."""
+        assert self._decision is not None
+        if self._failed_in_decision.get(instance_id, 0) >= self.config.options_per_target:
+            return False
+        return any(o.instance_id == instance_id for o in self._decision.options[self._option_index:])
 
     def _qa(self, phase: str) -> NotifyQa:
         rec = self.record

@@ -58,11 +58,13 @@ class PickJournal:
         self._file.flush()
         os.fsync(self._file.fileno())
 
-    def recover(self) -> list[PickRecord]:
+    def recover(self, mark_final: bool = True) -> list[PickRecord]:
         """Records whose last snapshot is not final (the controller died mid-pick), marked interrupted.
 
         A torn last line (power loss while writing) is skipped; unreadable lines are skipped too.
-        Each recovered record is appended as final, so a second restart does not report it again.
+        Each recovered record is appended as final (``mark_final``), so a second restart does not
+        report it again; a caller that must first deliver it elsewhere passes False and appends
+        the final snapshot itself once it has.
         """
         last: dict[str, tuple[bool, PickRecord]] = {}
         for path in self._files_oldest_first():
@@ -79,7 +81,8 @@ class PickJournal:
             if not final:
                 rec.outcome = 'interrupted'
                 rec.failure_reason = rec.failure_reason or 'cell controller restarted during this pick'
-                self.append(rec, final=True)
+                if mark_final:
+                    self.append(rec, final=True)
                 interrupted.append(rec)
         return interrupted
 

@@ -84,7 +84,8 @@ class PickRecord(_Record):
     target: TargetInfo | None = None
     candidates: list[Candidate] = Field(default_factory=list)
     cup_mask: int = Field(0, ge=0, le=255)
-    unhealthy_cups: list[int] = Field(default_factory=list)
+    unhealthy_cups: list[int] = Field(default_factory=list)  # cups the planner excluded for this decision
+    option_rank: int | None = Field(None, ge=0)  # which grasp of the decision: 0 = chosen, k = k-th alternative
     suction_pose: Pose | None = None
     plan: dict[str, float | str | int | None] = Field(default_factory=dict)  # backend, planning_ms, segment durations
     timings_ms: dict[str, float] = Field(default_factory=dict)  # decision, perception, grasp, motion_plan, cycle
@@ -120,6 +121,19 @@ class QaEvent(_Record):
 
 
 R = TypeVar('R', bound=BaseModel)
+
+
+class ModelInfo(_Record):
+    """Which segmenter the perception node runs (``perception/model_info``, latched)."""
+
+    schema_: Literal['robin.model_info/1'] = Field('robin.model_info/1', alias='schema')
+    segmenter: Literal['model', 'geometric']
+    model_version: str | None = None
+    model_sha256: str | None = None
+    model_ref: str = ''  #: registry alias or version it was resolved from ('' when none)
+    registry_version: str | None = None
+
+    model_config = ConfigDict(extra='forbid', populate_by_name=True)
 
 
 def to_json(record: BaseModel) -> str:

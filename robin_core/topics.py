@@ -13,6 +13,7 @@ DEPTH_INFO = 'camera/aligned_depth_to_color/camera_info'
 INSTANCE_LABELS = 'perception/instances/labels'  # mono16, 0 = background
 INSTANCE_TABLE = 'perception/instances/table'  # PointCloud2 table, one row per instance
 PERCEPTION_OVERLAY = 'perception/debug/overlay'  # rgb8
+PERCEPTION_MODEL_INFO = 'perception/model_info'  # String JSON, latched: which segmenter/model runs
 
 # grasp planner (see docs/grasp.md)
 GRASP_CANDIDATES = 'grasp/candidates'  # PointCloud2 table (robin_grasp.grasp_candidates), ranked, RELIABLE

@@ -53,8 +53,10 @@ class CupCheckConfig:
     max_unknown_fraction: float = 0.15  #: share of lip samples that may lack depth inside the outline [0..1]
     lip_samples: int = 16  #: samples on the lip circle (plus an inner ring and the centre) [-]
     press_tol: float = 0.008  #: cups may meet nothing higher than the plane + this (bellows travel) [m]
-    tool_clearance: float = 0.06  #: height of the tool body above the lip plane [m]
-    tool_half_extent: tuple[float, float] = (0.115, 0.06)  #: tool body half size along tcp x, y [m]
+    #: free height under the tool body: plate underside 0.04 above the lips - 0.01 planner clearance [m]
+    tool_clearance: float = 0.03
+    #: tool body half size along tcp x, y: the plate (0.115, 0.06) + the motion planner's 0.01 clearance [m]
+    tool_half_extent: tuple[float, float] = (0.125, 0.07)
     min_collision_samples: int = 2  #: samples above a limit before a collision is believed [-]
 
 

@@ -38,6 +38,8 @@ _P, _S, _C = PlannerConfig(), SelectionConfig(), CupCheckConfig()
 NODE_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('stamp_tolerance_s', 0.02, 'largest depth-to-colour stamp difference accepted [s]', 0.0, 1.0),
     ParamSpec('camera_info_timeout_s', 5.0, 'after this without camera_info the node reports STALE [s]', 0.1, 600.0),
+    ParamSpec('pile_map_resolution', 0.01, 'cell of the pile height map published for the motion planner [m]',
+              0.002, 0.1),
 )
 
 PLANNER_SPECS: tuple[ParamSpec, ...] = (

@@ -44,6 +44,8 @@ class GraspRecord(BaseModel):
     mass_upper_kg: float
     force_required_n: float
     force_available_n: float
+    #: (length, width, thickness) of the package [m]: the motion planner carries this box
+    package_size_m: list[float] | None = Field(None, min_length=3, max_length=3)
 
 
 class CandidateSummary(BaseModel):
@@ -157,8 +159,18 @@ def _grasp_record(c: GraspCandidate, t: TargetScore, belt_z: float, num_cups: in
         position=[float(v) for v in c.position], quaternion=[float(v) for v in c.quaternion], yaw=c.yaw,
         score=c.score, target_score=c.target_score, pose_score=c.pose_score, pose_terms=c.terms,
         mass_kg=_finite(c.mass), mass_upper_kg=_finite(c.mass_upper), force_required_n=_finite(c.force_required),
-        force_available_n=c.force_available,
+        force_available_n=c.force_available, package_size_m=_package_size(t, belt_z),
     )  # fmt: skip
+
+
+def _package_size(t: TargetScore, belt_z: float) -> list[float] | None:
+    """(length, width, thickness) [m]; thickness falls back to the top's height above the belt
+    (an upper bound: the package may rest on another). None when the extent is unknown."""
+    thickness = t.thickness if math.isfinite(t.thickness) and t.thickness > 0 else t.top - belt_z
+    size = [t.length, t.width, thickness]
+    if not all(math.isfinite(v) and v > 0 for v in size):
+        return None
+    return [round(float(v), 4) for v in size]
 
 
 def _finite(v: float) -> float:

@@ -80,7 +80,8 @@ class PlannerConfig:
     max_targets: int = 3  #: targets planned per frame (best-ranked first) [-]
     candidates_per_target: int = 6  #: candidates kept per target [-]
     cup_policy: str = 'all_valid'  #: 'all_valid' or 'minimal'
-    max_acceleration: float = 5.0  #: peak tool acceleration in transfer [m/s²]
+    #: peak tool acceleration in transfer [m/s²] (measured at the cell's 10/15 rad/s² limits)
+    max_acceleration: float = 12.0
     safety_factor: float = 1.5  #: holding force margin [-]
     min_type_score: float = 0.5  #: type confidence needed to use its prior [0..1]
     mass_upper_factor: float = 1.5  #: conservative / central mass [-]
@@ -111,6 +112,7 @@ class PlanResult:
     selection: SelectionResult | None
     rejected: dict[int, str]
     timings_ms: dict[str, float]
+    height_map: HeightMap | None = None  #: the scene the plan was made on (None: empty scene)
 
     @property
     def chosen(self) -> GraspCandidate | None:
@@ -191,6 +193,7 @@ def plan_grasps(
     result = plan_on_height_map(hm, scene.instances, gripper, pick_area, unhealthy=unhealthy, config=cfg,
                                 exclude=exclude, type_names=type_names)
     result.timings_ms = {'height_map': _ms(t0) - result.timings_ms['total'], **result.timings_ms, 'total': _ms(t0)}
+    result.height_map = hm
     return result
 
 

@@ -21,18 +21,26 @@ from std_msgs.msg import Header, String, UInt8MultiArray
 from robin_core import topics
 from robin_core.cell_description import CameraIntrinsics, CellDescription, default_cell
 from robin_core.diagnostics import ERROR, OK, STALE, WARN, DiagnosticsPublisher, Status
-from robin_core.image_codec import ImageFormatError, Stamp, depth_to_meters, image_to_numpy
+from robin_core.image_codec import ImageFormatError, Stamp, depth_to_meters, image_to_numpy, numpy_to_image
 from robin_core.instance_table import cloud_to_instances
 from robin_core.node_main import run_node
 from robin_core.params import ParameterError, declare
 from robin_core.qos import LATCHED, RECORDS, RELIABLE, SENSOR
 from robin_core.table_codec import TableFormatError, table_to_cloud
 from robin_grasp.cup_selection import unhealthy_from_flags
+from robin_grasp.frame_planning import (
+    PlanningFrame,
+    bad_input_decision,
+    intrinsics_from_k,
+    plan_frame,
+    unhealthy_indices,
+)
 from robin_grasp.frame_sync import FrameSync
 from robin_grasp.grasp_candidates import candidates_to_table
 from robin_grasp.grasp_config import NODE_SPECS, PLANNER_SPECS, config_from_values
-from robin_grasp.grasp_decision import GraspDecision, decision_from_plan
-from robin_grasp.grasp_planner import PlanResult, Scene, plan_grasps
+from robin_grasp.grasp_decision import GraspDecision
+from robin_grasp.grasp_planner import PlanResult
+from robin_grasp.pile_map import pile_grid
 
 
 class GraspPlannerNode(Node):
@@ -49,6 +57,7 @@ class GraspPlannerNode(Node):
             raise ParameterError('grasp planner', str(exc)) from exc
         self._sync: FrameSync[PointCloud2, Image, Image] = FrameSync(int(values['stamp_tolerance_s'] * 1e9))
         self._info_timeout = float(values['camera_info_timeout_s'])
+        self._pile_res = float(values['pile_map_resolution'])
         n = self._cell.gripper.num_cups
         self._unhealthy = np.zeros(n, bool)
         self._intrinsics: CameraIntrinsics | None = None
@@ -64,6 +73,8 @@ class GraspPlannerNode(Node):
         self._pub_table = self.create_publisher(PointCloud2, topics.GRASP_CANDIDATES, RELIABLE)
         self._pub_pose = self.create_publisher(PoseStamped, topics.GRASP_TARGET_POSE, RELIABLE)
         self._pub_decision = self.create_publisher(String, topics.GRASP_DECISION, RECORDS)
+        # the scene each decision was made on, for the motion planner (it picks the map by stamp)
+        self._pub_pile = self.create_publisher(Image, topics.PILE_HEIGHT_MAP, RELIABLE)
         self.create_subscription(PointCloud2, topics.INSTANCE_TABLE, self._on_table, RELIABLE)
         self.create_subscription(Image, topics.INSTANCE_LABELS, self._on_labels, RELIABLE)
         self.create_subscription(Image, topics.DEPTH_IMAGE, self._on_depth, SENSOR)
@@ -85,9 +96,7 @@ class GraspPlannerNode(Node):
         self._offer(self._sync.add_depth(Stamp.from_msg(msg.header.stamp).nanoseconds, msg))
 
     def _on_info(self, msg: CameraInfo) -> None:
-        k = msg.k
-        self._intrinsics = CameraIntrinsics(int(msg.width), int(msg.height), float(k[0]), float(k[4]), float(k[2]),
-                                            float(k[5]))
+        self._intrinsics = intrinsics_from_k(msg.width, msg.height, msg.k)
         self._info_time = time.monotonic()
 
     def _on_unhealthy(self, msg: UInt8MultiArray) -> None:
@@ -125,35 +134,23 @@ class GraspPlannerNode(Node):
         header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self._cell.planning_frame)
         unhealthy = self._unhealthy.copy()
         try:
-            scene = self._scene(table_msg, labels_msg, depth_msg)
+            frame = PlanningFrame(stamp_ns, cloud_to_instances(table_msg),
+                                  image_to_numpy(labels_msg, expect=('mono16', '16UC1')), depth_to_meters(depth_msg),
+                                  self._intrinsics)
         except (ImageFormatError, TableFormatError, ValueError) as exc:
-            self._bad += 1
-            self._publish(header, None, f'bad input: {exc}', unhealthy, t0)
-            return
-        result = plan_grasps(scene, self._cell.gripper, self._cell.pick_area, unhealthy=unhealthy, config=self._config)
-        self._publish(header, result, '', unhealthy, t0)
-
-    def _scene(self, table_msg: PointCloud2, labels_msg: Image, depth_msg: Image) -> Scene:
-        if self._intrinsics is None:
-            raise ValueError(f'no camera_info received on {topics.COLOR_INFO} yet')
-        labels = image_to_numpy(labels_msg, expect=('mono16', '16UC1'))
-        depth = depth_to_meters(depth_msg)
-        if labels.shape != depth.shape or labels.shape != (self._intrinsics.height, self._intrinsics.width):
-            raise ValueError(f'labels {labels.shape}, depth {depth.shape} and camera_info '
-                             f'{self._intrinsics.height}x{self._intrinsics.width} differ')  # fmt: skip
-        return Scene(cloud_to_instances(table_msg), labels, depth, self._intrinsics, self._cell.camera.T_base_optical)
-
-    def _publish(self, header: Header, result: PlanResult | None, error: str, unhealthy: np.ndarray, t0: float) -> None:
-        bad_cups = np.flatnonzero(unhealthy).tolist()
-        if result is None:
-            decision = GraspDecision(stamp_ns=Stamp.from_msg(header.stamp).nanoseconds, frame_id=header.frame_id,
-                                     status='bad_input', reason=error, unhealthy_cups=bad_cups)  # fmt: skip
-            candidates = []
+            decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
+                                                  unhealthy_indices(unhealthy)), None
         else:
-            decision = decision_from_plan(result, Stamp.from_msg(header.stamp).nanoseconds, header.frame_id,
-                                          unhealthy=bad_cups, num_cups=self._cell.gripper.num_cups,
-                                          belt_z=self._cell.pick_area.belt_z)
-            candidates = result.candidates
+            decision, result = plan_frame(frame, self._cell, self._config, unhealthy)
+        if result is None:
+            self._bad += 1
+        self._publish(header, decision, result, t0)
+
+    def _publish(self, header: Header, decision: GraspDecision, result: PlanResult | None, t0: float) -> None:
+        if result is not None and result.height_map is not None:
+            grid = pile_grid(result.height_map, self._cell.pick_area, self._pile_res)
+            self._pub_pile.publish(numpy_to_image(grid, '32FC1', header))
+        candidates = result.candidates if result is not None else []
         self._pub_table.publish(table_to_cloud(candidates_to_table(candidates), header))
         if result is not None and (c := result.chosen) is not None:
             pose = PoseStamped(header=header)

@@ -41,6 +41,7 @@ from robin_grasp.motion.interface import (
 from robin_grasp.motion.moveit_backend import MoveItBackend, moveit_available
 from robin_grasp.motion.pick_sequence import PickPlan, PickRequest, PickSequencePlanner, PickSettings
 from robin_grasp.motion.protocol import MotionRequest, ProtocolError, event, parse_request
+from robin_grasp.motion.scene_maps import SceneMaps
 
 
 @dataclass
@@ -50,6 +51,9 @@ class _Active:
     segment: str
     monitor: ExecutionMonitor
 
+
+#: plan requests waiting or running at once; more are rejected as ``busy``
+MAX_QUEUED_PLANS = 2
 
 class MotionExecutorNode(Node):
     """Plans on request (off the executor thread), publishes trajectories, reports per segment."""
@@ -87,7 +91,7 @@ class MotionExecutorNode(Node):
             approach_distance=declare(self, 'pick.approach_distance', 0.08, 'pre-grasp stand-off [m]',
                                       low=0.0, high=0.5),
             lift_distance=declare(self, 'pick.lift_distance', 0.10, 'minimum lift [m]', low=0.0, high=0.5),
-            drop_height=declare(self, 'pick.drop_height', 0.02, 'package bottom above tray at release [m]',
+            drop_height=declare(self, 'pick.drop_height', 0.05, 'package bottom above tray at release [m]',
                                 low=0.0, high=0.3),
         )
         self._cell: CellDescription = load_cell_description(urdf) if urdf else default_cell()
@@ -111,7 +115,9 @@ class MotionExecutorNode(Node):
         self._pending: deque[tuple[str, str, str]] = deque()  # (request id, plan id, segment)
         self._active: _Active | None = None
         self._q: np.ndarray | None = None
-        self._height_map: HeightMap | None = None
+        self._scenes = SceneMaps(capacity=30)
+        self._queued = 0  # plan jobs submitted and not finished
+        self._scene_lookups: dict[str, int] = {'exact': 0, 'earlier': 0, 'latest': 0, 'none': 0}
         self._counts = {'planned': 0, 'plan_failed': 0, 'segments_done': 0, 'segments_failed': 0}
         self._last_planning_ms = 0.0
 
@@ -138,7 +144,8 @@ class MotionExecutorNode(Node):
         rows = np.frombuffer(bytes(msg.data), dtype=np.float32).reshape(msg.height, msg.step // 4)[:, : msg.width]
         area = self._cell.pick_area
         res = (area.x_range[1] - area.x_range[0]) / (msg.width - 1)
-        self._height_map = HeightMap((area.x_range[0], area.y_range[0]), res, rows.astype(float))
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        self._scenes.add(stamp_ns, HeightMap((area.x_range[0], area.y_range[0]), res, rows.astype(float)))
 
     def _on_request(self, msg: String) -> None:
         try:
@@ -158,7 +165,13 @@ class MotionExecutorNode(Node):
             if start is None:
                 self._emit(req.id, 'rejected', reason='no_joint_state', detail=f'nothing on {topics.JOINT_STATES} yet')
                 return
-            self._pool.submit(self._plan_job, req, start.copy(), self._height_map)
+            if self._queued >= MAX_QUEUED_PLANS:  # a looping client or a replayed bag must not queue minutes
+                self._emit(req.id, 'rejected', reason='busy', detail=f'{self._queued} plans already waiting')
+                return
+            pile, how = self._scenes.for_frame(req.scene_stamp_ns if req.op == 'plan_pick' else None)
+            self._scene_lookups[how] += 1
+            self._queued += 1
+            self._pool.submit(self._plan_job, req, start.copy(), pile)
 
     # ---- planning (worker thread) ----------------------------------------------------------
 
@@ -188,6 +201,7 @@ class MotionExecutorNode(Node):
         self._advance_execution()
 
     def _on_plan_result(self, req: MotionRequest, result: Any, ms: float) -> None:
+        self._queued -= 1  # counted on this (executor) thread only: submit and result both run here
         self._last_planning_ms = ms
         if isinstance(result, PlanFailure):
             self._counts['plan_failed'] += 1
@@ -277,7 +291,8 @@ class MotionExecutorNode(Node):
 
     def _status(self) -> diagnostics.Status:
         values = {'backend': self._selection.backend.name, 'last_planning_ms': self._last_planning_ms,
-                  'active_segment': self._active.segment if self._active else '', **self._counts}
+                  'active_segment': self._active.segment if self._active else '', **self._counts,
+                  **{f'pile_map_{k}': v for k, v in self._scene_lookups.items()}}
         if self._selection.fallback_reason and self._selection.requested == 'moveit':
             return diagnostics.Status(diagnostics.WARN, f'fallback: {self._selection.fallback_reason}', values)
         if self._q is None:

@@ -99,6 +99,8 @@ def read_split(split: Path, report: SkipReport, keep: Callable[[str], bool] = la
     try:
         with Reader(split) as reader:
             conns = [c for c in reader.connections if keep(c.topic)]
+            if not conns:  # rosbags reads every connection when given none
+                return
             for conn, stamp, data in reader.messages(connections=conns):
                 last_ns = stamp
                 yield BagMessage(conn.topic, conn.msgtype, stamp, bytes(data), split)

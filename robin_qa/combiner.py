@@ -4,7 +4,8 @@ Priority, most urgent first: ``misplace`` (a package may leave the cell mis-sort
 ``double_pick`` > ``missed`` > ``suspect`` > ``ok`` > ``not_run``. Two rules keep it conservative:
 
 - ``double_pick`` together with ``missed`` is contradictory (more than one package and nothing)
-  and becomes ``suspect``;
+  and becomes ``suspect`` — unless the miss is a pinned package: its weight on the wrist is the
+  cups' pull, not a second package, so ``missed`` stands (release it, do not put it back);
 - missing/stale inputs (the ``inputs`` detector) turn ``ok``, ``missed`` and ``double_pick`` into
   ``suspect`` — those could be artefacts of bad data — but never hide a ``drop`` or ``misplace``,
   whose recovery is the safe side anyway.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from robin_core.records import Verdict
 from robin_qa.input_check import NAME as INPUTS
+from robin_qa.missed_pick import NAME as MISSED
 from robin_qa.result import DetectorResult, SignalValue
 
 _PRIORITY: tuple[Verdict, ...] = ('misplace', 'drop', 'double_pick', 'missed', 'suspect', 'ok', 'not_run')
@@ -46,8 +48,12 @@ def combine(results: Sequence[DetectorResult]) -> CombinedVerdict:
         signals.update({f'{r.detector}.{k}': v for k, v in r.signals.items()})
     verdict: Verdict = next((v for v in _PRIORITY if v in verdicts), 'not_run')
     if verdict == 'double_pick' and 'missed' in verdicts:
-        verdict = 'suspect'
-        reasons.append('combiner: contradictory double pick and missed pick')
+        if latest[MISSED].verdict == 'missed' and latest[MISSED].signals.get('pinned'):
+            verdict = 'missed'
+            reasons.append('combiner: the weight is the cups pulling on a pinned package, not a second package')
+        else:
+            verdict = 'suspect'
+            reasons.append('combiner: contradictory double pick and missed pick')
     inputs_bad = INPUTS in latest and latest[INPUTS].verdict == 'suspect'
     if inputs_bad and verdict in ('ok', 'missed', 'double_pick'):
         if verdict != 'ok':

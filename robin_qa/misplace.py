@@ -26,7 +26,7 @@ class MisplaceConfig:
                                     1.0, 10.0)
     load_abs_tol_kg: float = setting(0.03, 'added to the load thresholds for scale noise [kg]', 0.0, 5.0)
     max_packages_per_robot: int = setting(1, 'packages one drive robot may carry', 1, 20)
-    place_settle_s: float = setting(0.5, 'wait after the release before reading the station [s]', 0.0, 10.0)
+    place_settle_s: float = setting(0.7, 'wait after the release before reading the station [s]', 0.0, 10.0)
 
 
 @dataclass(frozen=True)

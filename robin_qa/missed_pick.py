@@ -1,4 +1,6 @@
-"""Missed pick: nothing came up with the gripper (no cup holds and no payload on the wrist)."""
+"""Missed pick: nothing came up with the gripper (no cup holds and no payload on the wrist), or the
+package is pinned: the cups hold but the wrist feels their whole rated pull, so the package is
+held down (something rests on it, it is wedged) or is too heavy, and it did not come up."""
 
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ class MissedPickConfig:
         0.35, 'payload below this fraction of the expected mass is "nothing lifted"', 0.0, 1.0)
     contradiction_seal_fraction: float = setting(
         0.5, 'share of commanded cups holding with no payload that is contradictory, not a miss', 0.0, 1.0)
+    cup_force_n: float = setting(35.0, "one cup's rated holding force (urdf/cell.yaml gripper) [N]", 1.0, 1000.0)
+    pinned_fraction: float = setting(
+        0.8, 'a payload pulling this share of the holding cups\' rated force did not come up (pinned)', 0.1, 10.0)
 
 
 def check_missed_pick(
@@ -76,4 +81,14 @@ def check_missed_pick(
     if not lifted:
         why = f'payload {payload_kg:.3f} kg < {floor:.3f} kg, {n_hold}/{n_on} cups hold'
         return DetectorResult(NAME, 'missed', (why,), signals)
+    pull_limit_kg = config.pinned_fraction * n_hold * config.cup_force_n / GRAVITY
+    if n_hold and payload_kg is not None and payload_kg >= pull_limit_kg:
+        # the planner sizes the cups for (g + transfer acceleration) x a safety factor, so no
+        # package it chose can weigh this much on the cups while hanging still
+        why = (f'pinned or too heavy: the wrist feels {payload_kg:.2f} kg, the {n_hold} holding cups\' '
+               f'pull limit is {pull_limit_kg:.2f} kg')
+        return DetectorResult(NAME, 'missed', (why,), {**signals, 'pinned': True})
     return DetectorResult(NAME, 'ok', (), signals)
+
+
+GRAVITY = 9.81  #: [m/s²]

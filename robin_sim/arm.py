@@ -150,12 +150,19 @@ class TrajectoryFollower:
 
     def reference(self, now: float) -> tuple[np.ndarray, np.ndarray]:
         """Reference position [rad] and velocity [rad/s] at sim time ``now`` [s]."""
+        q, dq, _ = self.reference_with_acceleration(now)
+        return q, dq
+
+    def reference_with_acceleration(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reference position [rad], velocity [rad/s] and acceleration [rad/s²] at sim time ``now``
+        (cubic Hermite between the trajectory points, so the acceleration is piecewise linear)."""
         s = now - self._start
+        zero = np.zeros(self._q.shape[1])
         if not self.active or s >= self._t[-1]:
             self.active = False
-            return self._q[-1], np.zeros(self._q.shape[1])
+            return self._q[-1], zero, zero
         if s <= self._t[0]:
-            return self._q[0], self._v[0]
+            return self._q[0], self._v[0], zero
         k = int(np.searchsorted(self._t, s, side='right')) - 1
         h = self._t[k + 1] - self._t[k]
         u = (s - self._t[k]) / h
@@ -164,7 +171,8 @@ class TrajectoryFollower:
         q = h00 * q0 + h10 * h * v0 + h01 * q1 + h11 * h * v1
         dq = ((6 * u**2 - 6 * u) * q0 + (3 * u**2 - 4 * u + 1) * h * v0 + (-6 * u**2 + 6 * u) * q1
               + (3 * u**2 - 2 * u) * h * v1) / h
-        return q, dq
+        ddq = ((12 * u - 6) * q0 + (6 * u - 4) * h * v0 + (6 - 12 * u) * q1 + (6 * u - 2) * h * v1) / h**2
+        return q, dq, ddq
 
 
 def _estimate_velocities(t: np.ndarray, q: np.ndarray) -> np.ndarray:

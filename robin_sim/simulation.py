@@ -186,6 +186,7 @@ class Simulation:
         m = self.model
         self._qadr = np.array([m.joint(n).qposadr[0] for n in self.cell.joint_names])
         self._dadr = np.array([m.joint(n).dofadr[0] for n in self.cell.joint_names])
+        self._effort = np.array([j.effort for j in self.cell.joints])
         self._act_pos = np.array([m.actuator(f'{n}_pos').id for n in self.cell.joint_names])
         self._act_vel = np.array([m.actuator(f'{n}_vel').id for n in self.cell.joint_names])
         self._belt = m.geom(self.index.belt_geom).id
@@ -349,15 +350,29 @@ class Simulation:
         """Advance the simulation by ``duration`` [s] (whole physics steps)."""
         m, d = self.model, self.data
         for _ in range(max(1, round(duration / TIMESTEP))):
-            q_ref, v_ref = self.follower.reference(d.time)
+            q_ref, v_ref, a_ref = self.follower.reference_with_acceleration(d.time)
             d.ctrl[self._act_pos] = q_ref
             d.ctrl[self._act_vel] = v_ref
+            self._feedforward(a_ref)
             if self._steps % GRIPPER_PERIOD == 0:
                 self.gripper.update(m, d, GRIPPER_PERIOD * TIMESTEP)
             if self._steps % STATION_PERIOD == 0:
                 self._update_station(STATION_PERIOD * TIMESTEP)
             mujoco.mj_step(m, d)
             self._steps += 1
+
+    def _feedforward(self, a_ref: np.ndarray) -> None:
+        """Inertial torque feed-forward (arm inertia × reference acceleration, clipped to the
+        joint efforts), as an industrial arm controller does; gravity is already compensated
+        (``gravcomp`` in the world builder). The servos then only correct the residual instead
+        of lagging by inertia·a/kp, which is what capped the cell's accelerations before.
+        """
+        m, d = self.model, self.data
+        acc = np.zeros(m.nv)
+        acc[self._dadr] = a_ref
+        inertial = np.zeros(m.nv)
+        mujoco.mj_mulM(m, d, inertial, acc)
+        d.qfrc_applied[self._dadr] = np.clip(inertial[self._dadr], -self._effort, self._effort)
 
     def _package_positions(self) -> np.ndarray:
         """(N, 3) package centres [m]."""

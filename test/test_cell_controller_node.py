@@ -15,7 +15,7 @@ from std_msgs.msg import String, UInt8MultiArray
 
 from robin_cell.cell_controller_node import CellControllerNode
 from robin_core import qos, topics
-from robin_core.records import PickRecord, QaEvent, from_json, to_msg
+from robin_core.records import ModelInfo, PickRecord, QaEvent, from_json, to_msg
 
 pytestmark = pytest.mark.ros
 
@@ -25,7 +25,7 @@ def _decision(stamp_ns: int) -> str:
               'height_top_m': 0.12, 'cup_mask': 15, 'cups': [1, 1, 1, 1, 0, 0, 0, 0],
               'position': [0.6, 0.1, 0.12], 'quaternion': [1.0, 0.0, 0.0, 0.0], 'yaw': 0.0, 'score': 0.8,
               'target_score': 0.8, 'pose_score': 0.9, 'pose_terms': {}, 'mass_kg': 0.8, 'mass_upper_kg': 1.2,
-              'force_required_n': 20.0, 'force_available_n': 140.0}
+              'force_required_n': 20.0, 'force_available_n': 140.0, 'package_size_m': [0.3, 0.2, 0.12]}
     return json.dumps({'schema': 'robin.grasp_decision/1', 'stamp_ns': stamp_ns, 'frame_id': 'base_link',
                        'status': 'ok', 'chosen': chosen})
 
@@ -52,13 +52,19 @@ def test_one_pick_end_to_end_over_topics(ros, tmp_path: Path) -> None:
     peer.create_subscription(UInt8MultiArray, topics.CUP_COMMAND, lambda m: cups.append(list(m.data)), qos.RELIABLE)
     peer.create_subscription(String, topics.PICK_RECORDS, lambda m: records.append(from_json(m.data, PickRecord)),
                              qos.RECORDS)
+    model_pub = peer.create_publisher(String, topics.PERCEPTION_MODEL_INFO, qos.LATCHED)
+    model_pub.publish(to_msg(ModelInfo(segmenter='model', model_version='1.2.3', model_sha256='ab' * 32)))
     assert ros.spin_until(lambda: decision_pub.get_subscription_count() > 0
                           and motion_pub.get_subscription_count() > 0, 10)
+    ros.spin_for(0.3)  # the latched model info arrives
 
-    decision_pub.publish(String(data=_decision(ctrl.get_clock().now().nanoseconds)))
+    stamp = ctrl.get_clock().now().nanoseconds
+    decision_pub.publish(String(data=_decision(stamp)))
     assert ros.spin_until(lambda: len(requests) == 1, 10)
     plan = requests[0]
     assert plan['op'] == 'plan_pick' and plan['grasp']['position'] == [0.6, 0.1, 0.12]
+    assert plan['scene_stamp_ns'] == stamp  # planned around the pile the decision saw
+    assert plan['package_size'] == [0.3, 0.3, 0.12]  # long side square, the package's thickness
     motion_pub.publish(_event(plan['id'], 'planned', planning_ms=42.0,
                               segments=[{'name': 'approach', 'duration_s': 1.0, 'end_joints': [0.0] * 6}]))
     for segment in (['approach', 'descend'], ['lift'], ['transfer']):
@@ -75,6 +81,7 @@ def test_one_pick_end_to_end_over_topics(ros, tmp_path: Path) -> None:
     assert rec.record_id == plan['id'] and rec.outcome == 'succeeded'
     assert rec.target is not None and rec.target.instance_id == 3 and rec.cup_mask == 15
     assert rec.plan['planning_ms'] == 42.0
+    assert (rec.segmenter, rec.model_version, rec.model_sha256) == ('model', '1.2.3', 'ab' * 32)
     assert [1, 1, 1, 1, 0, 0, 0, 0] in cups and cups[-1] == [0] * 8  # on for the grasp, off at the end
     assert [p['phase'] for p in phases] == ['approach', 'grasped', 'lifted', 'transferring', 'released']
     journal = (tmp_path / 'journal' / 'pick_journal.jsonl').read_text().splitlines()

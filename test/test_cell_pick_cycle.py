@@ -70,7 +70,7 @@ def test_happy_path_emits_a_succeeded_record_and_counts_it() -> None:
     assert c.on_qa(qa(c, 'released'), t + 1.6) == []  # the placement verdict is still to come
     cmds = c.on_qa(qa(c, 'placed', final=True), t + 1.8)
     rec = of(cmds, EmitRecord)[-1]
-    assert rec.final and rec.record.outcome == 'succeeded' and rec.record.verdict == 'not_run'
+    assert rec.final and rec.record.outcome == 'succeeded' and rec.record.verdict == 'ok'  # QA's final verdict
     assert [s for s, _ in rec.record.states][:3] == ['plan', 'approach', 'suction']
     assert not [q for q in cmds if isinstance(q, NotifyQa)]  # released already: no 'aborted'
     assert c.phase == Phase.WAIT_SCENE
@@ -116,6 +116,56 @@ def test_plan_failure_tries_the_next_option_then_waits_for_a_new_scene() -> None
     cmds = c.on_tick(1.2 + CFG.plan_timeout_s + 0.1)  # planning timeout on the last option
     assert 'planning timeout' in of(cmds, EmitRecord)[0].record.failure_reason
     assert c.phase == Phase.WAIT_SCENE and c.record is None
+
+
+def test_a_package_that_keeps_failing_to_plan_is_left_alone_for_a_while() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    # three variants (cups/yaw) of instance 1, then instance 2
+    variants = (option(1), option(1, mask=0b11), option(1, mask=0b1100))
+    cmds = c.on_decision(decision(1.0, *variants, option(2, x=0.7)), 1.1)
+    cmds = c.on_plan(of(cmds, RequestPlan)[0].pick_id, False, 'ik_failed', 1.2)
+    assert of(cmds, RequestPlan)[0].option.cup_mask == 0b11  # one more variant of the same package
+    cmds = c.on_plan(of(cmds, RequestPlan)[0].pick_id, False, 'ik_failed', 1.3)
+    assert of(cmds, RequestPlan)[0].option.instance_id == 2  # its third variant is skipped
+    c.on_plan(of(cmds, RequestPlan)[0].pick_id, False, 'goal_in_collision', 1.4)
+    assert c.phase == Phase.WAIT_SCENE
+    # the next frames still show both packages: neither spot is planned again for a while ...
+    assert of(c.on_decision(decision(2.0, option(1), option(2, x=0.7)), 2.1), RequestPlan) == []
+    plans = of(c.on_decision(decision(3.0, option(3, x=0.6, y=0.2), option(1)), 3.1), RequestPlan)
+    assert plans[0].option.instance_id == 3
+    c2 = PickCycle(CFG)
+    c2.start(0.0)
+    c2._plan_failed = [(0.5, 0.0, 5.0)]
+    assert of(c2.on_decision(decision(6.0, option(1)), 6.1), RequestPlan)  # ... then it is tried again
+
+
+def test_a_belt_move_forgets_the_spots_that_failed_to_plan() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    cmds = c.on_decision(decision(1.0, option(1), option(1, mask=0b11)), 1.1)
+    cmds = c.on_plan(of(cmds, RequestPlan)[0].pick_id, False, 'ik_failed', 1.2)
+    c.on_plan(of(cmds, RequestPlan)[0].pick_id, False, 'ik_failed', 1.3)
+    for k in range(CFG.unpickable_scenes_before_nudge - 1):
+        assert c.on_decision(decision(2.0 + k * 0.1, option(1)), 2.05 + k * 0.1) == []
+    assert of(c.on_decision(decision(4.0, option(1)), 4.05), AdvanceBelt)
+    t = 4.05 + CFG.belt_nudge_s + CFG.scene_clear_delay_s + 0.1
+    assert of(c.on_decision(decision(t, option(1)), t + 0.05), RequestPlan)
+
+
+def test_arm_wait_counts_only_waits_between_picks() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 20.0)  # nothing to pick for 20 s after start-up: not a wait of the cycle
+    pick = c.record.record_id
+    c.on_qa(qa(c, 'lifted'), t + 0.05)
+    c.on_segment(pick, 'transfer', True, '', t + 2.0)
+    c.on_qa(qa(c, 'placed', final=True), t + 2.5)  # finished at t + 2.5: the arm is idle from here
+    assert c.stats.arm_wait_s == 0.0
+    cmds = c.on_decision(decision(t + 3.0, option()), t + 3.4)
+    c.on_plan(of(cmds, RequestPlan)[0].pick_id, True, '', t + 3.5)
+    assert c.stats.arm_wait_s == pytest.approx(1.0)  # idle from t + 2.5 to the next approach
+    assert c.stats.arm_wait_s <= c.stats.cycle_s + 1.0
 
 
 def test_double_pick_is_put_back_and_never_carried() -> None:

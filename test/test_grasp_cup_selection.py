@@ -105,8 +105,13 @@ def test_small_envelope_fits_only_two_cups():
 
 
 def _heavy_priors() -> dict[str, TypePrior]:
-    # Density chosen so 7 cups fall short and 8 suffice with the default margins (checked below).
-    return {**DEFAULT_PRIORS, 'box': TypePrior(205.0, 0.02, 0.12, 0.60, 0.95, 0.05, 25.0)}
+    # Density chosen so 7.5 cups' force is needed with the default margins: 7 fall short, 8 suffice
+    # (the premise is asserted in the test, so a change of margins cannot silently void it)
+    cfg, seal = PlannerConfig(), 0.95
+    f_cup = GRIPPER.rated_force_per_cup * seal
+    mass_upper = 7.5 * f_cup / ((9.81 + cfg.max_acceleration) * cfg.safety_factor)
+    density = mass_upper / (0.40 * 0.30 * 0.30 * cfg.mass_upper_factor)
+    return {**DEFAULT_PRIORS, 'box': TypePrior(density, 0.02, 0.12, 0.60, seal, 0.05, 25.0)}
 
 
 def test_heavy_box_needs_all_eight_cups():

@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
 from robin_core import qos, topics
 from robin_core.cell_description import default_cell
+from robin_core.image_codec import Stamp, numpy_to_image
 from robin_grasp.motion.protocol import REQUEST_SCHEMA
 
 pytestmark = pytest.mark.ros
@@ -104,3 +105,45 @@ def test_malformed_request_gets_an_error_reply_and_the_node_stays_alive(rig):
     assert ros.spin_until(lambda: events('plan_failed', 'far-1'), 15)
     failed = events('plan_failed', 'far-1')[0]
     assert failed['reason'] in ('unreachable', 'ik_failed') and failed['segment'] == 'approach'
+
+
+def test_a_pick_is_planned_around_the_pile_of_its_own_frame(rig):
+    """Two scenes: in frame 1 the grasp lies at the bottom of a well in a 40 cm pile (only the
+    target's own footprint is cleared), frame 2 (newer) is clear. The request naming frame 1
+    fails, naming frame 2 plans."""
+    ros, _node, _got, send, publish_joints, events = rig
+    area = default_cell().pick_area
+    probe = ros.node('pile_probe')
+    pub = probe.create_publisher(Image, topics.PILE_HEIGHT_MAP, qos.RELIABLE)
+    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 10)
+    cols = round((area.x_range[1] - area.x_range[0]) / 0.01) + 1
+    rows = round((area.y_range[1] - area.y_range[0]) / 0.01) + 1
+    stack = np.full((rows, cols), 0.4, np.float32)
+    clear = np.full((rows, cols), np.nan, np.float32)
+    for stamp, grid in ((1_000_000_000, stack), (2_000_000_000, clear)):
+        msg = numpy_to_image(grid, '32FC1')
+        msg.header.stamp = Stamp(stamp).to_msg()
+        pub.publish(msg)
+    publish_joints(HOME)
+    ros.spin_for(0.5)
+    base = {'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'grasp': GRASP, 'package_size': [0.2, 0.15, 0.08]}
+    send({**base, 'id': 'in-stack', 'scene_stamp_ns': 1_000_000_000})
+    assert ros.spin_until(lambda: events('planned', 'in-stack') or events('plan_failed', 'in-stack'), 30)
+    assert events('plan_failed', 'in-stack'), 'the pile around the grasp must block the plan'
+    send({**base, 'id': 'clear', 'scene_stamp_ns': 2_000_000_000})
+    assert ros.spin_until(lambda: events('planned', 'clear') or events('plan_failed', 'clear'), 30)
+    assert events('planned', 'clear'), events('plan_failed', 'clear')
+
+
+def test_a_flood_of_plan_requests_is_refused_as_busy_not_queued(rig):
+    ros, _node, _got, send, publish_joints, events = rig
+    publish_joints(HOME)
+    ros.spin_for(0.3)
+    ids = [f'flood-{k}' for k in range(6)]
+    for rid in ids:  # faster than one plan takes
+        send({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': rid, 'grasp': GRASP})
+    assert ros.spin_until(lambda: all(events('planned', r) or events('plan_failed', r) or events('rejected', r)
+                                      for r in ids), 60)
+    busy = [r for r in ids if any(e['reason'] == 'busy' for e in events('rejected', r))]
+    assert busy and len(busy) <= len(ids) - 2  # the first two are planned, the rest refused at once
+    assert events('planned', ids[0])

@@ -69,7 +69,10 @@ def test_parse_plan_pick():
     assert req.execute == ('approach', 'descend')  # execution order, not request order
     assert req.grasp is not None
     assert np.allclose(req.grasp[:3, 2], [0.0, 0.0, -1.0])  # 180° about x: tool z points down
-    assert req.place is None and req.start is None
+    assert req.place is None and req.start is None and req.scene_stamp_ns is None
+    scene = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p3', 'grasp': _pose(),
+                                      'scene_stamp_ns': 1_700_000_000_123}), 6)
+    assert scene.scene_stamp_ns == 1_700_000_000_123
     all_segments = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p2',
                                              'grasp': _pose(), 'execute': True}), 6)
     assert all_segments.execute == SEGMENTS
@@ -90,6 +93,10 @@ def test_parse_plan_pick():
                      'grasp': {'position': [0, 0, 0], 'orientation': [0, 0, 0, 3]}}), 'unit quaternion'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
                      'execute': ['fly']}), 'unknown segment'),
+        (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
+                     'scene_stamp_ns': -5}), 'scene_stamp_ns'),
+        (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
+                     'scene_stamp_ns': '12'}), 'scene_stamp_ns'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x'}), 'exactly one'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x', 'goal_joints': [0, 1]}),
          'goal_joints'),

@@ -59,6 +59,24 @@ def test_holding_cups_with_a_lighter_package_than_expected_is_not_a_miss() -> No
     assert check_missed_pick(FOUR, None, None, 0.7, 2.7, config=MissedPickConfig()).verdict == 'missed'
 
 
+def test_a_pinned_package_is_a_miss_not_a_double_pick() -> None:
+    # three cups hold and the wrist feels 14.4 kg: their whole pull (the simulator's demo showed
+    # this under a package resting on the target); the expected mass was 0.3 kg
+    three = mask_to_bools(0b0111)
+    sealed, vac = cups(three)
+    pinned = check_missed_pick(three, sealed, vac, 14.4, 0.3, config=MissedPickConfig())
+    assert pinned.verdict == 'missed' and pinned.signals['pinned'] and 'pinned' in pinned.reasons[0]
+    weight = check_double_pick(DoublePickInputs(three, three, sealed, vac, 14.4, 0.3), DoublePickConfig())
+    assert weight.verdict == 'double_pick'  # the weight alone looks like many packages ...
+    combined = combine([pinned, weight])
+    assert combined.verdict == 'missed'  # ... but nothing came up: release it, do not put it back
+    # two real packages on the same cups weigh far less than the cups' pull: still a double pick
+    light = check_missed_pick(three, sealed, vac, 1.4, 0.6, config=MissedPickConfig())
+    assert light.verdict == 'ok'
+    assert combine([light, check_double_pick(DoublePickInputs(three, three, sealed, vac, 1.4, 0.6),
+                                             DoublePickConfig())]).verdict == 'double_pick'
+
+
 def test_missed_pick_without_any_data_is_suspect() -> None:
     result = check_missed_pick(FOUR, None, None, None, 0.3, config=MissedPickConfig())
     assert result.verdict == 'suspect' and 'no vacuum' in result.reasons[0]
@@ -129,6 +147,32 @@ def test_pile_change_ignores_border_and_low_score_rows() -> None:
     before['touches_border'][2] = 1
     after = _table([(0.10, 0.0, 1.0)])
     assert compare_tables(before, after, 1, PileChangeConfig()).removed_count == 1
+
+
+def test_pile_change_counts_only_packages_that_could_have_come_up_with_the_target() -> None:
+    before = _table([(0.0, 0.0, 1.0), (0.12, 0.0, 1.0), (0.5, 0.0, 1.0), (0.0, 0.15, 1.1)])
+    before['height_top'] = [0.10, 0.11, 0.10, 0.0]  # beside at the same height, far away, much lower
+    only_far_and_low_left = _table([(0.12, 0.0, 1.0)])
+    change = compare_tables(before, only_far_and_low_left, 1, PileChangeConfig())
+    assert change.removed_ids == (1,) and set(change.out_of_reach_ids) == {3, 4}
+    neighbour_left_too = _table([(0.5, 0.0, 1.0), (0.0, 0.15, 1.1)])
+    assert compare_tables(before, neighbour_left_too, 1, PileChangeConfig()).removed_ids == (1, 2)
+
+
+def test_pile_change_does_not_count_the_package_uncovered_beneath_the_target() -> None:
+    # target (id 1) lies on package 2, whose visible top grows when the target leaves: its
+    # centroid moves 6 cm. Package 3 beside the target at the same height really left.
+    before = _table([(0.0, 0.0, 1.0), (0.05, 0.0, 1.05), (0.0, 0.15, 1.0)])
+    before['height_top'] = [0.12, 0.06, 0.12]
+    before['u0'], before['u1'] = [100, 120, 100], [200, 260, 200]
+    before['v0'], before['v1'] = [100, 80, 250], [200, 220, 330]
+    uncovered = _table([(-0.01, 0.0, 1.05), (0.0, 0.15, 1.0)])
+    change = compare_tables(before, uncovered, 1, PileChangeConfig())
+    assert change.removed_ids == (1,) and change.beneath_ids == (2,)
+    double = _table([(-0.01, 0.0, 1.05)])
+    assert compare_tables(before, double, 1, PileChangeConfig()).removed_ids == (1, 3)
+    # without the target's row nothing can be said to lie beneath it
+    assert compare_tables(before, uncovered, None, PileChangeConfig()).removed_ids == (1, 2)
 
 
 # --- drop --------------------------------------------------------------------------------------

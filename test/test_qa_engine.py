@@ -52,7 +52,7 @@ class Run:
             s.hold(1.0 - drop_at, NONE, 0.0, mask)
         self.take(e.on_phase(s.phase(rid, 'released', cup_mask, **kw), s.t))
         s.station_count += packages_placed
-        s.hold(0.7, NONE, 0.0, NONE)
+        s.hold(e.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)  # the package settled on the robot
         self.take(e.tick(s.t))
         s.station_count = 0  # next robot
         return self.events[start:]
@@ -175,7 +175,7 @@ def test_vision_check_confirms_a_double_pick_after_the_lift() -> None:
     run.take(e.on_phase(s.phase('r1', 'lifted', target=1), s.t))
     assert run.events[-1].verdict == 'suspect'
     run.take(e.on_phase(s.phase('r1', 'transferring', target=1), s.t))
-    s.hold(0.4, FOUR, 0.48, FOUR)
+    s.hold(e.config.vision.vision_delay_s + 0.1, FOUR, 0.48, FOUR)  # the arm has left the camera's view
     run.take(e.add_instances(s.t, _table([0.2])))  # two instances left the pile
     vision = run.events[-1]
     assert vision.phase == 'vision' and vision.verdict == 'double_pick' and vision.recovery == 'rework_spot'

@@ -27,6 +27,8 @@ from robin_grasp.motion.joint_path import JointPathPlanner
 from robin_grasp.motion.planning_model import PlanningModel
 from robin_grasp.motion.time_parametrization import concatenate, parametrize
 
+ESCAPE_MAX_M = 0.15  #: farthest the tool backs out straight up from a colliding start [m]
+
 #: Spline smoothing may cut corners of a sampled path; re-densify and retry this many times.
 _MAX_SMOOTHING_RETRIES = 3
 
@@ -99,6 +101,15 @@ class BuiltinBackend:
         self.checker.apply_scene(scene)
         if isinstance(goal, PoseGoal) and goal.linear:
             return self._plan_linear(start, goal.pose, t0)
+        escape: FloatArray | None = None
+        if not self.checker.is_valid(start):
+            # the arm rests on something (a put-back that ended on the package, a pile that
+            # shifted under it): back out straight up first, then plan from there
+            escape = self._escape_up(start)
+            if escape is None:
+                return PlanFailure(FailureReason.START_IN_COLLISION, 'start state collides and lifting the tool '
+                                   f'{ESCAPE_MAX_M:.2f} m straight up does not free it')
+            start = escape[-1]
         if isinstance(goal, JointGoal):
             q_goal = np.asarray(goal.positions, dtype=float)
             if q_goal.shape != start.shape:
@@ -114,12 +125,34 @@ class BuiltinBackend:
         path = self.paths.plan(start, q_goal, remaining, via=self._raised_via if self.use_via else None)
         if isinstance(path, PlanFailure):
             return path
-        self.stats.planner = path.planner
+        self.stats.planner = path.planner if escape is None else f'escape+{path.planner}'
         t2 = time.perf_counter()
         self.stats.path_ms = (t2 - t1) * 1e3
         traj = self._time_parametrize(path.waypoints, smooth_check=path.planner != 'direct')
+        if escape is not None and not isinstance(traj, PlanFailure):
+            lim = self.model.limits
+            up = parametrize(escape, lim.velocity, lim.acceleration, self.joint_names, sample_dt=self.sample_dt)
+            traj = concatenate([up, traj])
         self.stats.timing_ms = (time.perf_counter() - t2) * 1e3
         return traj
+
+    def _escape_up(self, start: FloatArray) -> FloatArray | None:
+        """Joint waypoints moving the tcp straight up in 1 cm steps from ``start`` until the state is
+        collision-free (None when IK fails or ``ESCAPE_MAX_M`` is not enough). Collisions along the
+        way are accepted: the arm is leaving a contact it is already in, not making a new one."""
+        pose = self.model.tcp_pose(start)
+        q, out = start, [start]
+        for k in range(1, round(ESCAPE_MAX_M / 0.01) + 1):
+            target = pose.copy()
+            target[2, 3] += 0.01 * k
+            sol = self.ik.solve_from(target, q)
+            if sol is None:
+                return None
+            q = sol.q
+            out.append(q)
+            if self.checker.is_valid(q):
+                return np.stack(out)
+        return None
 
     def solve_ik(self, start: FloatArray, pose: FloatArray) -> FloatArray | PlanFailure:
         """The preferred valid IK solution for tcp ``pose`` near ``start``, or why there is none.

@@ -66,6 +66,8 @@ class CollisionChecker:
             b1, b2 = int(m.geom_bodyid[c.geom1]), int(m.geom_bodyid[c.geom2])
             if frozenset((b1, b2)) in self._ignored_pairs or pm.same_rigid_group(b1, b2):
                 continue
+            if c.dist >= 0.0 and (c.geom1 in pm.contact_geoms or c.geom2 in pm.contact_geoms):
+                continue  # a cup within the clearance but not into anything: touching is its job
             out.append(Contact(_geom_name(m, c.geom1), _geom_name(m, c.geom2), float(c.dist)))
         return out
 

@@ -98,12 +98,12 @@ class IkSolver:
         # turn the base so the preferred posture's tcp lies in the target's direction
         tcp_pref = self.model.tcp_pose(self.preferred)[:3, 3]
         delta = np.arctan2(target[1, 3], target[0, 3]) - np.arctan2(tcp_pref[1], tcp_pref[0])
-        aimed[0] = _wrap_near(aimed[0] + delta, start[0])
+        lim = self.model.limits
+        aimed[0] = _wrap_within(aimed[0] + delta, start[0], lim.lower[0], lim.upper[0])
         # and turn the last joint (its axis is the tool z axis) to the target's heading about z
         rel = self.model.tcp_pose(aimed)[:3, :3].T @ target[:3, :3]
-        aimed[-1] = _wrap_near(aimed[-1] + np.arctan2(rel[1, 0], rel[0, 0]), start[-1])
+        aimed[-1] = _wrap_within(aimed[-1] + np.arctan2(rel[1, 0], rel[0, 0]), start[-1], lim.lower[-1], lim.upper[-1])
         out.append(aimed)
-        lim = self.model.limits
         for _ in range(self.random_seeds):
             q = self._rng.uniform(np.maximum(lim.lower, -np.pi), np.minimum(lim.upper, np.pi))
             q[0] = aimed[0] + self._rng.uniform(-0.5, 0.5)
@@ -128,6 +128,19 @@ def _wrap_near(angle: float, reference: float) -> float:
     return reference + (angle - reference + np.pi) % (2 * np.pi) - np.pi
 
 
+def _wrap_within(angle: float, reference: float, lower: float, upper: float) -> float:
+    """The 2π-equivalent of ``angle`` nearest ``reference`` that lies within [lower, upper].
+
+    A seed outside the limits is clipped onto them and the solver cannot turn past the limit,
+    so after a few picks in one direction the aimed seed must come from the other side.
+    """
+    base = _wrap_near(angle, reference)
+    for cand in sorted((base, base - 2 * np.pi, base + 2 * np.pi), key=lambda a: abs(a - reference)):
+        if lower <= cand <= upper:
+            return float(cand)
+    return float(np.clip(base, lower, upper))
+
+
 def nearest_equivalent(q: FloatArray, reference: FloatArray, lower: FloatArray, upper: FloatArray) -> FloatArray:
     """``q`` with each revolute joint shifted by multiples of 2π towards ``reference``, within limits.
 
@@ -142,10 +155,14 @@ def nearest_equivalent(q: FloatArray, reference: FloatArray, lower: FloatArray, 
 
 
 def posture_flags(model: PlanningModel, q: FloatArray) -> tuple[bool, bool]:
-    """(elbow_up, wrist_down) of a UR-type 6R arm at ``q``.
+    """(elbow_up, wrist_out) of a UR-type 6R arm at ``q``: both True in the usual top-down picking
+    posture.
 
-    Elbow up: the elbow lies above the shoulder→wrist line. Wrist down: the second wrist body lies
-    below the first (the wrist hangs under the forearm, the usual top-down picking posture).
+    Elbow up: the elbow lies above the shoulder→wrist line. Wrist out: the second wrist body is
+    no closer to the base axis than the first and not above it, so the forearm ends short of the
+    tool instead of reaching past it and folding back (that "overreaching" solution reaches the
+    same pose but sweeps the forearm over neighbouring packages and leaves the arm in a posture
+    from which the place pose behind the robot is often unreachable).
     """
     model.set_joints(q)
     b = model.joint_bodies
@@ -153,8 +170,9 @@ def posture_flags(model: PlanningModel, q: FloatArray) -> tuple[bool, bool]:
     line = wrist1 - shoulder
     u = np.clip(np.dot(elbow - shoulder, line) / max(np.dot(line, line), 1e-12), 0.0, 1.0)
     elbow_up = bool(elbow[2] > shoulder[2] + u * line[2])
-    wrist_down = bool(wrist2[2] < wrist1[2] + 1e-6)
-    return elbow_up, wrist_down
+    outward = float(np.hypot(*wrist2[:2]) - np.hypot(*wrist1[:2]))
+    wrist_out = bool(outward > -0.01 and wrist2[2] < wrist1[2] + 0.01)
+    return elbow_up, wrist_out
 
 
 def choose_solution(
@@ -163,13 +181,13 @@ def choose_solution(
     start: FloatArray,
     joint_weights: FloatArray | None = None,
 ) -> FloatArray | None:
-    """The best of ``solutions``: elbow-up and wrist-down first, then the least weighted motion."""
+    """The best of ``solutions``: elbow-up and wrist-out first, then the least weighted motion."""
     if not solutions:
         return None
     w = np.ones_like(start) if joint_weights is None else joint_weights
 
     def cost(q: FloatArray) -> float:
-        elbow_up, wrist_down = posture_flags(model, q)
-        return (0.0 if elbow_up else 100.0) + (0.0 if wrist_down else 50.0) + float(np.sum(w * np.abs(q - start)))
+        elbow_up, wrist_out = posture_flags(model, q)
+        return (0.0 if elbow_up else 100.0) + (0.0 if wrist_out else 50.0) + float(np.sum(w * np.abs(q - start)))
 
     return min(solutions, key=cost)

@@ -52,7 +52,7 @@ class PickSettings:
     approach_distance: float = 0.08
     lift_distance: float = 0.10
     lift_clearance: float = 0.03
-    drop_height: float = 0.02
+    drop_height: float = 0.05
     tool_clear_radius: float = 0.14
     target_clear_depth: float = 0.02
     drive_robot_height: float = 0.35

@@ -207,9 +207,20 @@ class PlanningModel:
             m.body_contype[b] = int(np.bitwise_or.reduce([int(m.geom_contype[g]) for g in geoms] or [0]))
             m.body_conaffinity[b] = int(np.bitwise_or.reduce([int(m.geom_conaffinity[g]) for g in geoms] or [0]))
         self.robot_geoms = np.array([g for g in range(m.ngeom) if int(m.geom_bodyid[g]) in robot])
+        # The cups (bodies below the tcp frame) touch the package, and for a 5 mm envelope the
+        # belt under it, by design: for them only penetration is a collision, not the clearance.
+        below_tcp = {b for b in robot if b != self.tcp_body and self._has_ancestor(b, self.tcp_body)}
+        self.contact_geoms = frozenset(g for g in range(m.ngeom) if int(m.geom_bodyid[g]) in below_tcp)
         # Self-collision filter: geoms of bodies welded together (the tool: flange, plate, cups)
         # always touch; exclude every pair of bodies with no joint between them.
         self._rigid_group = {b: self._rigid_root(b) for b in robot}
+
+    def _has_ancestor(self, body: int, ancestor: int) -> bool:
+        while body > 0:
+            if body == ancestor:
+                return True
+            body = int(self.model.body_parentid[body])
+        return False
 
     def _rigid_root(self, body: int) -> int:
         m = self.model

@@ -8,6 +8,7 @@ Requests (``motion/request``), every one with ``schema`` = :data:`REQUEST_SCHEMA
      "place": {...} | null,              # tray top pose; null = the cell's place station
      "package_size": [sx, sy, sz] | null, # carried box along the tcp axes [m]
      "start": [q1..q6] | null,           # plan from here (pipelining); null = current joint state
+     "scene_stamp_ns": int | null,       # plan around the pile height map of this frame; null = latest
      "execute": ["approach", "descend"] | true | false}   # segments to run at once (true = all)
     {"op": "plan_move", "id": "...", "goal_joints": [...] | "goal_pose": {...}, "linear": false,
      "start": null, "execute": true}
@@ -60,6 +61,7 @@ class MotionRequest:
     linear: bool = False
     execute: tuple[str, ...] = ()
     plan_id: str = ''
+    scene_stamp_ns: int | None = None
 
 
 def parse_request(text: str, dof: int) -> MotionRequest:
@@ -99,8 +101,12 @@ def parse_request(text: str, dof: int) -> MotionRequest:
             if np.any(size_arr <= 0):
                 raise ProtocolError('package_size must be positive')
             size = (float(size_arr[0]), float(size_arr[1]), float(size_arr[2]))
+        stamp = raw.get('scene_stamp_ns')
+        if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int) or stamp < 0):
+            raise ProtocolError('scene_stamp_ns must be a non-negative integer or null')
         return MotionRequest(op, rid, grasp=grasp, place=_pose(raw.get('place'), 'place'), package_size=size,
-                             start=start, execute=_segments(raw.get('execute', False), rid), plan_id=rid)
+                             start=start, execute=_segments(raw.get('execute', False), rid), plan_id=rid,
+                             scene_stamp_ns=stamp)
     goal_joints = _joints(raw.get('goal_joints'), dof, 'goal_joints')
     goal_pose = _pose(raw.get('goal_pose'), 'goal_pose')
     if (goal_joints is None) == (goal_pose is None):
