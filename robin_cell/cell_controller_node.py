@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,9 @@ class CellControllerNode(Node):
             options_per_target=declare(self, 'tracking.options_per_target', d.options_per_target,
                                        'plan failures on one package before the next package is tried',
                                        low=1, high=100),
+            fault_all_cups_rate=declare(self, 'fault_injection.all_cups_rate', d.fault_all_cups_rate,
+                                        'benchmarks only: share of attempts that switch on every healthy cup '
+                                        '(forced straddling double picks); run-time settable', low=0.0, high=1.0),
         )
         self._belt_speed = declare(self, 'belt.advance_speed', 0.25, 'belt speed while advancing [m/s]',
                                    low=0.01, high=2.0)
@@ -111,6 +115,7 @@ class CellControllerNode(Node):
         tick_hz = declare(self, 'tick_rate', 50.0, 'state-machine timeout checks [Hz]', low=1.0, high=1000.0)
 
         self.cycle = PickCycle(cfg, cell_id=cell_id)
+        self.add_post_set_parameters_callback(self._on_parameters_set)
         self.journal = PickJournal(Path(journal_dir))
         self._requests: dict[str, tuple[str, str]] = {}  # motion request id -> (pick id, segment)
         self._options: dict[str, GraspOption] = {}  # pick id -> option (recovery poses)
@@ -149,6 +154,12 @@ class CellControllerNode(Node):
         self.get_logger().info(f'cell controller ready (cell {cell_id}, journal {journal_dir})')
 
     # -- inputs -----------------------------------------------------------------------------------
+    def _on_parameters_set(self, params: list) -> None:
+        """The fault-injection rate applies at run time (the other settings at start-up)."""
+        for prm in params:
+            if prm.name == 'fault_injection.all_cups_rate':
+                self.cycle.config = replace(self.cycle.config, fault_all_cups_rate=float(prm.value))
+
     def _on_decision(self, msg: String) -> None:
         try:
             decision = decision_from_json(msg.data, self.get_clock().now().nanoseconds)

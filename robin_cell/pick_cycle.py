@@ -14,7 +14,8 @@ package is carried and released, and the arm rarely waits.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 
 from robin_core.records import Candidate, PickRecord, Pose, QaEvent, RecoveryAction, TargetInfo, Verdict
 
@@ -34,6 +35,7 @@ class Phase(enum.StrEnum):
 
 #: motion segments the executor knows (see docs/motion.md)
 SEGMENTS = ('approach', 'lift', 'transfer', 'putback', 'retreat')
+NUM_CUPS = 8  # cups on the tool
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,9 @@ class CycleConfig:
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
+    # fault injection (benchmarks only, 0 in production): this share of attempts switches on every
+    # healthy cup instead of the planner's choice — the naive baseline, which straddles neighbours
+    fault_all_cups_rate: float = 0.0
 
 
 @dataclass
@@ -167,8 +172,9 @@ class _TrackedPackage:
 class PickCycle:
     """Event-driven pick state machine. Call :meth:`start` once, then the ``on_*`` methods."""
 
-    def __init__(self, config: CycleConfig, cell_id: str = 'cell_0') -> None:
+    def __init__(self, config: CycleConfig, cell_id: str = 'cell_0', fault_seed: int = 0) -> None:
         self.config = config
+        self._fault_rng = random.Random(fault_seed)  # drawn only while fault_all_cups_rate > 0
         self.cell_id = cell_id
         self.phase = Phase.WAIT_SCENE
         self.phase_since = 0.0
@@ -439,7 +445,8 @@ class PickCycle:
     def _plan_current(self, now: float) -> list[Command]:
         d = self._decision
         assert d is not None
-        opt = d.options[self._option_index]
+        planner_mask = d.options[self._option_index].cup_mask
+        opt = self._inject_all_cups(d)
         package_id, attempt = self._track(opt.position)
         self.record = PickRecord(
             cell_id=self.cell_id,
@@ -463,8 +470,26 @@ class PickCycle:
             timings_ms={'decision': round(d.latency_ms, 2)},
             scene={'instance_count': d.instance_count, 'options': len(d.options)},
         )
+        if opt.cup_mask != planner_mask:  # the audit must show the attempt was a forced fault
+            self.record.scene.update(fault_injection='all_cups', planner_cup_mask=planner_mask)
         self._enter(Phase.PLAN, now)
         return [RequestPlan(self.record.record_id, opt, d.frame_stamp_ns), EmitRecord(self.record, final=False)]
+
+    def _inject_all_cups(self, d: Decision) -> GraspOption:
+        """The current option; for a ``fault_all_cups_rate`` share of attempts with every cup the
+        planner did not exclude as unhealthy switched on (the decision is updated to match)."""
+        opt = d.options[self._option_index]
+        rate = self.config.fault_all_cups_rate
+        if rate <= 0.0 or self._fault_rng.random() >= rate:
+            return opt
+        mask = (1 << NUM_CUPS) - 1
+        for cup in d.unhealthy_cups:
+            mask &= ~(1 << cup)
+        forced = replace(opt, cup_mask=mask)
+        options = list(d.options)
+        options[self._option_index] = forced
+        self._decision = replace(d, options=tuple(options))
+        return forced
 
     def _track(self, position: tuple[float, float, float]) -> tuple[str, int]:
         """(package id, attempt number) for a target at ``position``.

@@ -34,6 +34,7 @@ from robin_perception.geometric_segmenter import GeometricParams
 from robin_perception.instance_grouping import GroupingParams
 from robin_perception.latency_stats import LatencyWindow
 from robin_perception.model_source import ModelChoice, choose_model, registry_root
+from robin_perception.offline_segmentation import drop_instances
 from robin_perception.onnx_model import DEFAULT_PROVIDERS, ModelLoadError, OnnxModel
 from robin_perception.segmentation_pipeline import SegmentationPipeline
 from robin_perception.stamp_matcher import StampMatcher
@@ -240,7 +241,7 @@ class SegmentationNode(Node):
         if self._min_score > 0 and len(table):
             drop = table['id'][table['score'] < self._min_score]
             if drop.size:
-                labels, table = _remove(labels, table, drop)
+                labels, table = drop_instances(labels, table, drop)
         header = color.header
         self._pub_labels.publish(numpy_to_image(labels, 'mono16', header))
         self._pub_table.publish(instances_to_cloud(table, header))
@@ -282,17 +283,6 @@ class SegmentationNode(Node):
         self._stop = True
         self._wake.set()
         self._worker.join(timeout=2.0)
-
-
-def _remove(labels: np.ndarray, table: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop instances ``ids`` and renumber the rest 1..M (label values = table ids)."""
-    n = int(table['id'].max()) if len(table) else 0
-    lut = np.zeros(n + 1, np.uint16)
-    keep = ~np.isin(table['id'], ids)
-    lut[table['id'][keep]] = np.arange(1, int(keep.sum()) + 1)
-    table = table[keep].copy()
-    table['id'] = np.arange(1, len(table) + 1)
-    return lut[labels], table
 
 
 def main(args: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cell_fixtures import grasp_decision_json
 from rclpy.parameter import Parameter
 from std_msgs.msg import String, UInt8MultiArray
 
@@ -18,16 +19,6 @@ from robin_core import qos, topics
 from robin_core.records import ModelInfo, PickRecord, QaEvent, from_json, to_msg
 
 pytestmark = pytest.mark.ros
-
-
-def _decision(stamp_ns: int) -> str:
-    chosen = {'instance_id': 3, 'type_id': 0, 'type_name': 'box', 'instance_score': 0.97, 'type_score': 0.9,
-              'height_top_m': 0.12, 'cup_mask': 15, 'cups': [1, 1, 1, 1, 0, 0, 0, 0],
-              'position': [0.6, 0.1, 0.12], 'quaternion': [1.0, 0.0, 0.0, 0.0], 'yaw': 0.0, 'score': 0.8,
-              'target_score': 0.8, 'pose_score': 0.9, 'pose_terms': {}, 'mass_kg': 0.8, 'mass_upper_kg': 1.2,
-              'force_required_n': 20.0, 'force_available_n': 140.0, 'package_size_m': [0.3, 0.2, 0.12]}
-    return json.dumps({'schema': 'robin.grasp_decision/1', 'stamp_ns': stamp_ns, 'frame_id': 'base_link',
-                       'status': 'ok', 'chosen': chosen})
 
 
 def _event(rid: str, name: str, **kw) -> String:
@@ -59,7 +50,7 @@ def test_one_pick_end_to_end_over_topics(ros, tmp_path: Path) -> None:
     ros.spin_for(0.3)  # the latched model info arrives
 
     stamp = ctrl.get_clock().now().nanoseconds
-    decision_pub.publish(String(data=_decision(stamp)))
+    decision_pub.publish(String(data=grasp_decision_json(stamp)))
     assert ros.spin_until(lambda: len(requests) == 1, 10)
     plan = requests[0]
     assert plan['op'] == 'plan_pick' and plan['grasp']['position'] == [0.6, 0.1, 0.12]

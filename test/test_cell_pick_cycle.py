@@ -294,3 +294,33 @@ def test_events_for_other_picks_or_states_are_ignored(late: str) -> None:
     assert c.on_segment('someone-else', 'approach', True, '', 1.2) == []
     assert c.on_segment(pick, late, True, '', 1.2) == []  # no plan yet: nothing is executing
     assert c.phase == Phase.PLAN
+
+
+def test_fault_injection_switches_on_every_healthy_cup_and_says_so_in_the_record() -> None:
+    cycle = PickCycle(CycleConfig(startup_grace_s=0.0, fault_all_cups_rate=1.0))
+    cycle.start(0.0)
+    d = Decision(frame_stamp_ns=int(1e9), options=(option(mask=0b00000110),), latency_ms=80.0, unhealthy_cups=(5,))
+    cmds = cycle.on_decision(d, 1.1)
+    pick = of(cmds, RequestPlan)[0].pick_id
+    rec = of(cmds, EmitRecord)[0].record
+    assert rec.cup_mask == 0b11011111  # all cups but the unhealthy one
+    assert rec.scene['fault_injection'] == 'all_cups' and rec.scene['planner_cup_mask'] == 0b00000110
+    assert rec.candidates[0].cup_mask == 0b00000110  # the planner's own choice stays in the audit
+    cycle.on_plan(pick, True, '', 1.2)
+    cmds = cycle.on_segment(pick, 'approach', True, '', 2.0)
+    assert of(cmds, SetCups)[0].mask == 0b11011111
+    cmds = cycle.on_tick(2.0 + CycleConfig().seal_settle_s + 1e-6)
+    grasped = of(cmds, NotifyQa)[0]
+    assert grasped.option is not None and grasped.option.cup_mask == 0b11011111  # QA sees the cups really on
+
+
+@pytest.mark.parametrize('rate', [0.0, 0.3])
+def test_fault_injection_rate_is_the_share_of_forced_attempts(rate: float) -> None:
+    forced = 0
+    for k in range(400):
+        cycle = PickCycle(CycleConfig(startup_grace_s=0.0, fault_all_cups_rate=rate), fault_seed=k)
+        cycle.start(0.0)
+        rec = of(cycle.on_decision(decision(1.0, option()), 1.1), EmitRecord)[0].record
+        forced += rec.cup_mask == 0xFF
+        assert ('fault_injection' in rec.scene) == (rec.cup_mask == 0xFF)
+    assert abs(forced / 400 - rate) < 0.06

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cell_fixtures import grasp_decision_json
 from rclpy.parameter import Parameter
 from ros_helpers import RosTestContext
 from std_msgs.msg import String
@@ -30,16 +31,6 @@ from robin_core.records import PickRecord, from_json
 from robin_core.ros_env import REPO_ROOT
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(180)]
-
-
-def _decision(stamp_ns: int) -> str:
-    chosen = {'instance_id': 3, 'type_id': 0, 'type_name': 'box', 'instance_score': 0.97, 'type_score': 0.9,
-              'height_top_m': 0.12, 'cup_mask': 15, 'cups': [1, 1, 1, 1, 0, 0, 0, 0],
-              'position': [0.6, 0.1, 0.12], 'quaternion': [1.0, 0.0, 0.0, 0.0], 'yaw': 0.0, 'score': 0.8,
-              'target_score': 0.8, 'pose_score': 0.9, 'pose_terms': {}, 'mass_kg': 0.8, 'mass_upper_kg': 1.2,
-              'force_required_n': 20.0, 'force_available_n': 140.0}
-    return json.dumps({'schema': 'robin.grasp_decision/1', 'stamp_ns': stamp_ns, 'frame_id': 'base_link',
-                       'status': 'ok', 'chosen': chosen})
 
 
 def _controller_graph(journal: Path) -> Graph:
@@ -90,7 +81,7 @@ def killed_mid_pick(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 
     def decide_until_plan_request(n_before: int) -> dict | None:
         for _ in range(40):  # decisions are per frame; resend until the controller asks for a plan
-            decision_pub.publish(String(data=_decision(time.time_ns())))
+            decision_pub.publish(String(data=grasp_decision_json(time.time_ns())))
             if spin_until(lambda: len(plans()) > n_before, 0.5):
                 return plans()[-1]
         return None

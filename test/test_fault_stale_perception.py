@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cell_fixtures import grasp_decision_json
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo
@@ -26,16 +27,6 @@ from robin_core.image_codec import Stamp
 from robin_grasp.grasp_planner_node import GraspPlannerNode
 
 pytestmark = pytest.mark.ros
-
-
-def _decision(stamp_ns: int) -> str:
-    chosen = {'instance_id': 3, 'type_id': 0, 'type_name': 'box', 'instance_score': 0.97, 'type_score': 0.9,
-              'height_top_m': 0.12, 'cup_mask': 15, 'cups': [1, 1, 1, 1, 0, 0, 0, 0],
-              'position': [0.6, 0.1, 0.12], 'quaternion': [1.0, 0.0, 0.0, 0.0], 'yaw': 0.0, 'score': 0.8,
-              'target_score': 0.8, 'pose_score': 0.9, 'pose_terms': {}, 'mass_kg': 0.8, 'mass_upper_kg': 1.2,
-              'force_required_n': 20.0, 'force_available_n': 140.0}
-    return json.dumps({'schema': 'robin.grasp_decision/1', 'stamp_ns': stamp_ns, 'frame_id': 'base_link',
-                       'status': 'ok', 'chosen': chosen})
 
 
 def test_controller_holds_the_arm_on_stale_perception_and_resumes_on_fresh(ros, tmp_path: Path) -> None:
@@ -53,13 +44,13 @@ def test_controller_holds_the_arm_on_stale_perception_and_resumes_on_fresh(ros, 
     assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 10)
 
     for _ in range(25):  # frames delayed 1.5 s (> max_decision_age) for 2.5 s
-        pub.publish(String(data=_decision(ctrl.get_clock().now().nanoseconds - 1_500_000_000)))
+        pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds - 1_500_000_000)))
         ros.spin_for(0.1)
     assert requests == [] and ctrl.cycle.phase.value == 'wait_scene'  # held: nothing was planned or moved
     assert ros.spin_until(lambda: any(s.level == DiagnosticStatus.WARN and 'perception stale' in s.message
                                       for s in diags), 3)  # and says why
 
-    pub.publish(String(data=_decision(ctrl.get_clock().now().nanoseconds)))  # the fault clears
+    pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds)))  # the fault clears
     assert ros.spin_until(lambda: bool(requests), 5)
     assert requests[0]['op'] == 'plan_pick' and ctrl.cycle.phase.value == 'plan'
 
