@@ -32,12 +32,12 @@ PHASES: tuple[str, ...] = ('clean', 'double_picks', 'weakened_cup', 'torn_cup')
 class FaultSchedule:
     """Phase lengths in picks, per block (the block repeats)."""
 
-    clean: int = 8
-    double_picks: int = 8
-    weakened_cup: int = 8
-    torn_cup: int = 16
+    clean: int = 5
+    double_picks: int = 6
+    weakened_cup: int = 5
+    torn_cup: int = 12  # room to flag the cup (issue 5: within 10 picks) and picks after it
     double_pick_rate: float = 0.6  # share of attempts forced onto every cup in the double_picks phase
-    knock_off_at: tuple[int, ...] = (4, 20, 36)  # picks within a block that knock a package off
+    knock_off_at: tuple[int, ...] = (2, 13, 24)  # picks within a block that knock a package off
 
     def __post_init__(self) -> None:
         if min(self.clean, self.double_picks, self.weakened_cup, self.torn_cup) < 1:

@@ -41,10 +41,11 @@ from robin_cell.pick_journal import PickJournal
 from robin_core import diagnostics, qos, topics
 from robin_core.fleet_env import CELL_ID_ENV, env_override
 from robin_core.node_main import run_node
-from robin_core.params import declare
+from robin_core.params import ParameterError, declare
 from robin_core.records import ModelInfo, QaEvent, RecordError, from_json, to_msg
 
-RETREAT_HEIGHT_M = 0.15  # above the suction point when no pre-grasp pose is known
+#: the arm's elbow-up, wrist-down posture over the place-station side: out of the camera's view [rad]
+PARK_JOINTS = (0.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0)
 #: a reader must have matched the records publisher this long before recovered records go out [s]
 RECOVERY_MATCH_S = 1.0
 
@@ -112,6 +113,10 @@ class CellControllerNode(Node):
         cell_id = env_override('cell_id', declare(self, 'cell_id', 'cell_0', 'this cell in fleet records (env '
                                                   f'{CELL_ID_ENV} overrides it)'), CELL_ID_ENV).value
         journal_dir = declare(self, 'journal_dir', 'runs/journal', 'crash-safe pick journal directory')
+        self._park = [float(v) for v in declare(self, 'recovery.park_joints', list(PARK_JOINTS),
+                                                'where a recovery retreats to: out of the camera\'s view [rad]')]
+        if len(self._park) != len(PARK_JOINTS):
+            raise ParameterError('cell controller', f'recovery.park_joints needs {len(PARK_JOINTS)} joint values')
         tick_hz = declare(self, 'tick_rate', 50.0, 'state-machine timeout checks [Hz]', low=1.0, high=1000.0)
 
         self.cycle = PickCycle(cfg, cell_id=cell_id)
@@ -119,7 +124,7 @@ class CellControllerNode(Node):
         self.journal = PickJournal(Path(journal_dir))
         self._requests: dict[str, tuple[str, str]] = {}  # motion request id -> (pick id, segment)
         self._options: dict[str, GraspOption] = {}  # pick id -> option (recovery poses)
-        self._pregrasp: dict[str, list[float]] = {}  # pick id -> approach end joints
+        self._scene_stamps: dict[str, int | None] = {}  # pick id -> its decision's frame stamp
         self._n_requests = 0
         self._bad_messages = 0
         self._belt_stop_at: float | None = None
@@ -177,10 +182,6 @@ class CellControllerNode(Node):
         now = self._now()
         if ev.event in ('planned', 'plan_failed') or (ev.event == 'rejected' and ev.request_id in self._options
                                                        and ev.request_id not in self._requests):
-            if ev.event == 'planned':
-                for seg in ev.segments:
-                    if seg.get('name') == 'approach' and seg.get('end_joints'):
-                        self._pregrasp[ev.request_id] = list(seg['end_joints'])
             ok = ev.event == 'planned'
             self._run(self.cycle.on_plan(ev.request_id, ok, ev.reason or ev.detail, now, ev.planning_ms))
             return
@@ -269,6 +270,7 @@ class CellControllerNode(Node):
                     self._forget(cmd.record.record_id)
             elif isinstance(cmd, RequestPlan):
                 self._options[cmd.pick_id] = cmd.option
+                self._scene_stamps[cmd.pick_id] = cmd.scene_stamp_ns
                 self._motion_pub.publish(String(data=plan_request(cmd.pick_id, cmd.option, cmd.scene_stamp_ns)))
             elif isinstance(cmd, ExecuteSegment):
                 self._execute(cmd)
@@ -288,12 +290,12 @@ class CellControllerNode(Node):
         if cmd.segment in PICK_SEGMENTS:
             text = execute_request(rid, cmd.pick_id, cmd.segment)
         elif cmd.segment == 'putback' and opt is not None:
-            text = move_request(rid, goal_pose=(opt.position, opt.orientation), linear=True)
-        elif cmd.pick_id in self._pregrasp:
-            text = move_request(rid, goal_joints=self._pregrasp[cmd.pick_id])
-        elif opt is not None:
-            up = (opt.position[0], opt.position[1], opt.position[2] + RETREAT_HEIGHT_M)
-            text = move_request(rid, goal_pose=(up, opt.orientation))
+            text = move_request(rid, goal_pose=(opt.position, opt.orientation), linear=True,
+                                scene_stamp_ns=self._scene_stamps.get(cmd.pick_id))
+        elif cmd.segment == 'retreat':
+            # to the park pose, out of the camera's view: a retreat that stayed over the pile put
+            # the arm into every next frame (and into the pile map the next plan is checked against)
+            text = move_request(rid, goal_joints=self._park, scene_stamp_ns=self._scene_stamps.get(cmd.pick_id))
         else:
             self._requests.pop(rid)
             self._run(self.cycle.on_segment(cmd.pick_id, cmd.segment, True, 'nothing to move', self._now()))
@@ -302,7 +304,7 @@ class CellControllerNode(Node):
 
     def _forget(self, pick_id: str) -> None:
         self._options.pop(pick_id, None)
-        self._pregrasp.pop(pick_id, None)
+        self._scene_stamps.pop(pick_id, None)
 
     def _publish_status(self) -> None:
         s = self.cycle.stats

@@ -97,10 +97,11 @@ def execute_request(request_id: str, plan_id: str, segment: str) -> str:
 
 def move_request(request_id: str, *, goal_joints: list[float] | None = None,
                  goal_pose: tuple[tuple[float, float, float], tuple[float, float, float, float]] | None = None,
-                 linear: bool = False) -> str:
-    """A ``plan_move`` executed at once: recovery moves (put back, retreat)."""
+                 linear: bool = False, scene_stamp_ns: int | None = None) -> str:
+    """A ``plan_move`` executed at once: recovery moves (put back, retreat), planned around the
+    pile of frame ``scene_stamp_ns`` (the pick's decision: newer frames show the arm itself)."""
     body: dict[str, Any] = {'schema': MOTION_REQUEST_SCHEMA, 'op': 'plan_move', 'id': request_id,
-                            'linear': linear, 'execute': True}
+                            'linear': linear, 'execute': True, 'scene_stamp_ns': scene_stamp_ns}
     if goal_joints is not None:
         body['goal_joints'] = list(goal_joints)
     if goal_pose is not None:

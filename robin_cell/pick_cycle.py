@@ -261,7 +261,11 @@ class PickCycle:
         if self.phase == Phase.RECOVER:
             if segment == 'putback':  # the package is back on the pile: let go, then clear the pile
                 return [SetCups(0), ExecuteSegment(pick_id, 'retreat')]
-            return self._finish(now) if segment == 'retreat' else []
+            if segment != 'retreat':
+                return []
+            # the arm is parked out of view only now: earlier frames may show it over the pile
+            self._scene_valid_after_ns = int(now * 1e9)
+            return self._finish(now)
         if expected.get(self.phase) != segment:
             return []
         if not ok:
@@ -350,7 +354,8 @@ class PickCycle:
             assert self.record is not None
             self.record.outcome = 'failed'
             self.record.failure_reason = f'{self.phase.value} timed out after {elapsed:.1f} s'
-            if self.phase == Phase.RECOVER:
+            if self.phase == Phase.RECOVER:  # where the arm is now is unknown: best effort
+                self._scene_valid_after_ns = int((now + c.scene_clear_delay_s) * 1e9)
                 return self._finish(now)
             return [SetCups(0), *self._recover('retreat', now)]
         if self.phase == Phase.SUCTION and elapsed >= c.seal_settle_s:
@@ -392,7 +397,8 @@ class PickCycle:
     def _recover(self, segment: str, now: float) -> list[Command]:
         assert self.record is not None
         self._enter(Phase.RECOVER, now)
-        self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)
+        # no frame counts until the retreat has parked the arm out of view (see on_segment)
+        self._scene_valid_after_ns = int(1e18)
         # putback keeps the cups on until the package is back down (see on_segment)
         return [ExecuteSegment(self.record.record_id, segment)]
 

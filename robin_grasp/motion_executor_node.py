@@ -168,7 +168,7 @@ class MotionExecutorNode(Node):
             if self._queued >= MAX_QUEUED_PLANS:  # a looping client or a replayed bag must not queue minutes
                 self._emit(req.id, 'rejected', reason='busy', detail=f'{self._queued} plans already waiting')
                 return
-            pile, how = self._scenes.for_frame(req.scene_stamp_ns if req.op == 'plan_pick' else None)
+            pile, how = self._scenes.for_frame(req.scene_stamp_ns)
             self._scene_lookups[how] += 1
             self._queued += 1
             self._pool.submit(self._plan_job, req, start.copy(), pile)

@@ -91,3 +91,13 @@ def test_garbage_inputs_are_counted_and_the_node_keeps_working(ros, tmp_path: Pa
         p.publish(String(data='{"schema": "something/else"}'))
     assert ros.spin_until(lambda: ctrl._bad_messages >= 6, 10)
     assert ctrl.cycle.phase.value == 'wait_scene'
+
+
+def test_the_fault_injection_rate_applies_at_run_time_and_out_of_range_is_refused(ros, tmp_path: Path) -> None:
+    ctrl = ros.add(CellControllerNode(context=ros.context, parameter_overrides=[
+        Parameter('journal_dir', value=str(tmp_path / 'journal'))]))
+    assert ctrl.cycle.config.fault_all_cups_rate == 0.0  # off unless a benchmark turns it on
+    (ok,) = ctrl.set_parameters([Parameter('fault_injection.all_cups_rate', value=0.4)])
+    assert ok.successful and ctrl.cycle.config.fault_all_cups_rate == 0.4
+    (bad,) = ctrl.set_parameters([Parameter('fault_injection.all_cups_rate', value=1.5)])
+    assert not bad.successful and ctrl.cycle.config.fault_all_cups_rate == 0.4

@@ -183,6 +183,9 @@ def test_double_pick_is_put_back_and_never_carried() -> None:
     assert (rec.outcome, rec.verdict, rec.recovery) == ('failed', 'double_pick', 'put_back_and_repick')
     assert [q.phase for q in of(cmds, NotifyQa)] == ['aborted']  # QA closes the attempt
     assert c.stats.succeeded == 0 and c.phase == Phase.WAIT_SCENE
+    # frames from before the retreat ended show the arm over the pile: only later ones count
+    assert c.on_decision(decision(t + 1.4, option()), t + 1.6) == []
+    assert of(c.on_decision(decision(t + 1.55, option()), t + 1.6), RequestPlan)
 
 
 def test_missing_qa_verdict_is_treated_as_suspect() -> None:

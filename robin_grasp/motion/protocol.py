@@ -11,7 +11,7 @@ Requests (``motion/request``), every one with ``schema`` = :data:`REQUEST_SCHEMA
      "scene_stamp_ns": int | null,       # plan around the pile height map of this frame; null = latest
      "execute": ["approach", "descend"] | true | false}   # segments to run at once (true = all)
     {"op": "plan_move", "id": "...", "goal_joints": [...] | "goal_pose": {...}, "linear": false,
-     "start": null, "execute": true}
+     "start": null, "scene_stamp_ns": int | null, "execute": true}
     {"op": "execute", "id": "...", "plan_id": "pick-17", "segments": ["lift", "transfer"]}
     {"op": "stop", "id": "..."}
 
@@ -84,6 +84,9 @@ def parse_request(text: str, dof: int) -> MotionRequest:
     if not isinstance(rid, str) or not rid:
         raise ProtocolError('id must be a non-empty string')
     start = _joints(raw.get('start'), dof, 'start')
+    stamp = raw.get('scene_stamp_ns')
+    if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int) or stamp < 0):
+        raise ProtocolError('scene_stamp_ns must be a non-negative integer or null')
     if op == 'stop':
         return MotionRequest(op, rid)
     if op == 'execute':
@@ -101,9 +104,6 @@ def parse_request(text: str, dof: int) -> MotionRequest:
             if np.any(size_arr <= 0):
                 raise ProtocolError('package_size must be positive')
             size = (float(size_arr[0]), float(size_arr[1]), float(size_arr[2]))
-        stamp = raw.get('scene_stamp_ns')
-        if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int) or stamp < 0):
-            raise ProtocolError('scene_stamp_ns must be a non-negative integer or null')
         return MotionRequest(op, rid, grasp=grasp, place=_pose(raw.get('place'), 'place'), package_size=size,
                              start=start, execute=_segments(raw.get('execute', False), rid), plan_id=rid,
                              scene_stamp_ns=stamp)
@@ -113,7 +113,7 @@ def parse_request(text: str, dof: int) -> MotionRequest:
         raise ProtocolError('plan_move needs exactly one of goal_joints, goal_pose')
     execute = ('move',) if raw.get('execute', True) is True else ()
     return MotionRequest(op, rid, goal_joints=goal_joints, goal_pose=goal_pose, linear=bool(raw.get('linear', False)),
-                         start=start, execute=execute, plan_id=rid)
+                         start=start, execute=execute, plan_id=rid, scene_stamp_ns=stamp)
 
 
 def event(request_id: str, name: str, **fields: Any) -> str:
