@@ -58,7 +58,7 @@ class FaultBenchNode(Node):
     def __init__(self, report: RunReport, **kwargs: Any) -> None:
         super().__init__('qa_fault_bench', **kwargs)
         self.report = report
-        self.inflight: dict[str, int] = {}  # record id -> cup mask, records not final yet
+        self.inflight: dict[str, int] = {}  # record id -> cup mask, from the approach phase until final
         self.unhealthy: list[tuple[float, tuple[int, ...]]] = []  # (sim s, flagged cups)
         self.alerts: list[tuple[float, float, str]] = []  # (wall s, sim s, reason) of active alerts
         self.lock = threading.Lock()
@@ -66,6 +66,7 @@ class FaultBenchNode(Node):
                                  qos.SENSOR)
         self.create_subscription(String, topics.SIM_GROUND_TRUTH, self._on_truth, qos.RECORDS)
         self.create_subscription(String, topics.PICK_RECORDS, self._on_record, qos.RECORDS)
+        self.create_subscription(String, topics.PICK_PHASE, self._on_phase, qos.RECORDS)
         self.create_subscription(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, self._on_unhealthy, qos.LATCHED)
         self.create_subscription(String, topics.QA_ALERT, self._on_alert, qos.LATCHED)
         self.params = {n: AsyncParameterClient(self, n) for n in ('sim', 'cell_controller')}
@@ -79,15 +80,24 @@ class FaultBenchNode(Node):
         with self.lock:
             self.report.on_ground_truth(self.report.sim_seconds, states)
 
+    def _on_phase(self, msg: String) -> None:
+        """The controller tells QA ``approach`` (with the cups it will switch on) before the cups go on."""
+        try:
+            phase = json.loads(msg.data)
+            rid, mask = str(phase['record_id']), phase.get('cup_mask')
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return
+        if phase.get('phase') == 'approach' and isinstance(mask, int):
+            with self.lock:
+                self.inflight.setdefault(rid, mask)
+
     def _on_record(self, msg: String) -> None:
         try:
             rec = from_json(msg.data, PickRecord)
         except RecordError:
             return
-        with self.lock:
-            if rec.outcome == 'in_progress':
-                self.inflight.setdefault(rec.record_id, rec.cup_mask)
-            else:
+        if rec.outcome != 'in_progress':  # only final records are published
+            with self.lock:
                 self.inflight.pop(rec.record_id, None)
                 self.report.on_pick_record(rec)
 
@@ -237,7 +247,8 @@ def main() -> int:
     node = FaultBenchNode(report, context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
     injector = Injector(node, schedule)
     t0 = time.monotonic()
     with (work / 'demo.log').open('w') as log:
@@ -256,6 +267,7 @@ def main() -> int:
         own = qa_confusion(records, report.truth) if report.truth.times else None
     torn, knocks = injector.torn_events(), injector.knock_off_alerts()
     executor.shutdown()
+    spinner.join(timeout=10.0)
     node.destroy_node()
     rclpy.shutdown(context=context)
 

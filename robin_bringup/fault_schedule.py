@@ -8,7 +8,7 @@ stopped early by its wall-time cap has seen every fault:
   healthy cup (``fault_injection.all_cups_rate``): the naive baseline, which straddles neighbours
   on small packages;
 - ``weakened_cup``: the simulator weakens one cup of each attempt (``fault.weakened_cup``, set when
-  the attempt's record appears, before the cups go on): drops in transfer;
+  the controller announces the attempt's ``approach`` phase, before the cups go on): drops;
 - ``torn_cup``: the cup the cell used most so far is torn (``fault.torn_cup``) from the phase's
   first pick to the block's end; QA must flag it and the planner stop using it. At the block's end
   the cup is repaired (fault cleared, ``qa/restore_cups``);
@@ -33,11 +33,11 @@ class FaultSchedule:
     """Phase lengths in picks, per block (the block repeats)."""
 
     clean: int = 5
-    double_picks: int = 6
-    weakened_cup: int = 5
+    double_picks: int = 8
+    weakened_cup: int = 6
     torn_cup: int = 12  # room to flag the cup (issue 5: within 10 picks) and picks after it
-    double_pick_rate: float = 0.6  # share of attempts forced onto every cup in the double_picks phase
-    knock_off_at: tuple[int, ...] = (2, 13, 24)  # picks within a block that knock a package off
+    double_pick_rate: float = 1.0  # share of attempts forced onto every cup in the double_picks phase
+    knock_off_at: tuple[int, ...] = (2, 15, 27)  # picks within a block that knock a package off
 
     def __post_init__(self) -> None:
         if min(self.clean, self.double_picks, self.weakened_cup, self.torn_cup) < 1:

@@ -12,7 +12,7 @@ import yaml
 from robin_core.cell_description import default_cell
 from robin_grasp.motion.builtin_factory import BuiltinSettings, build_builtin_backend
 from robin_grasp.motion.ik import posture_flags
-from robin_grasp.motion.interface import Box, FailureReason, JointGoal, PlanFailure, Scene
+from robin_grasp.motion.interface import Box, FailureReason, HeightMap, JointGoal, PlanFailure, Scene
 from robin_grasp.motion.joint_path import JointPath
 from robin_grasp.motion.pick_sequence import SEGMENTS, PickPlan, PickRequest, PickSequencePlanner
 from robin_grasp.motion.time_parametrization import parametrize
@@ -192,3 +192,30 @@ def test_a_start_resting_on_something_backs_out_straight_up_first():
     leaving = tcp[: int(np.argmax(tcp[:, 2] > tcp[0, 2] + 0.005)) + 1]  # until 5 mm above the contact
     assert len(leaving) > 1 and np.all(np.diff(leaving[:, 2]) >= -1e-6)  # up, never down
     assert np.max(np.linalg.norm(leaving[:, :2] - leaving[0, :2], axis=1)) < 2e-3  # and straight
+
+
+def test_a_tilted_package_is_cleared_along_its_top_plane():
+    """A package leaning 20°: the grasp tool is tilted with it, so its low cups reach ~3 cm below
+    the grasp point. The cleared disc follows the top plane; a level disc (the old rule) would put
+    the low cups into the pile and fail every such grasp with goal_in_collision."""
+    cell = default_cell()
+    backend = build_builtin_backend(cell, configured_settings())
+    planner = PickSequencePlanner(backend)
+    area = cell.pick_area
+    tilt = np.deg2rad(20.0)
+    grasp = down_pose(0.5, 0.0, 0.06)
+    c, s = np.cos(tilt), np.sin(tilt)
+    grasp[:3, :3] = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]) @ grasp[:3, :3]  # tool leans with the top
+    xs = np.arange(area.x_range[0], area.x_range[1] + 1e-9, 0.01)
+    ys = np.arange(area.y_range[0], area.y_range[1] + 1e-9, 0.01)
+    gx, _ = np.meshgrid(xs, ys)
+    top = 0.06 + np.tan(tilt) * (gx - 0.5)  # the leaning top surface, seen from the camera
+    heights = np.where(np.abs(gx - 0.5) < 0.15, top, area.belt_z)
+    hm = HeightMap((area.x_range[0], area.y_range[0]), 0.01, heights)
+    req = PickRequest(grasp, cell.place_station.T_base_tray, package_size=(0.3, 0.3, 0.1))
+    plan = planner.plan(HOME, req, hm, timeout_s=30.0)
+    assert isinstance(plan, PickPlan), plan
+    q_grasp = plan.segment('descend').trajectory.end
+    level = Scene(height_map=hm, pile_clear_xy=(0.5, 0.0, 0.2, 0.06 - 0.02))
+    backend.checker.apply_scene(level)
+    assert backend.checker.contacts(q_grasp), 'with a level disc the low cups would be in the pile'

@@ -47,10 +47,11 @@ class CollisionChecker:
         hm = scene.height_map
         grid = np.full(pm.pile.shape, np.nan) if hm is None else resample_height_map(hm, pm)
         if scene.pile_clear_xy is not None:
-            cx, cy, radius, z = scene.pile_clear_xy
+            cx, cy, radius, _ = scene.pile_clear_xy
             xs, ys = pile_cell_centres(pm)
             inside = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius**2
-            grid = np.where(inside, np.minimum(np.nan_to_num(grid, nan=-np.inf), z), grid)
+            floor = scene.cleared_height(xs, ys)
+            grid = np.where(inside, np.minimum(np.nan_to_num(grid, nan=-np.inf), floor), grid)
         pm.set_pile(grid)
 
     def contacts(self, q: FloatArray) -> list[Contact]:

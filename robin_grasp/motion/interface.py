@@ -137,12 +137,22 @@ class Scene:
         attached: Carried package as a box in the *tcp* frame; None when the tool is empty.
         pile_clear_xy: (x, y, radius, z) [m]: pile cells within ``radius`` of (x, y) are lowered to
             ``z`` — the target package itself, which the cups must touch.
+        pile_clear_slope: (dz/dx, dz/dy) of the target's top: the lowered disc follows that plane
+            through (x, y, z), so a tilted tool's low cups stay above it (None: level).
     """
 
     height_map: HeightMap | None = None
     boxes: Sequence[Box] = field(default_factory=tuple)
     attached: Box | None = None
     pile_clear_xy: tuple[float, float, float, float] | None = None
+    pile_clear_slope: tuple[float, float] | None = None
+
+    def cleared_height(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Height [m] the pile is lowered to at (x, y) inside the cleared disc."""
+        assert self.pile_clear_xy is not None
+        cx, cy, _, z = self.pile_clear_xy
+        sx, sy = self.pile_clear_slope or (0.0, 0.0)
+        return z + sx * (np.asarray(x) - cx) + sy * (np.asarray(y) - cy)
 
 
 PlanResult = JointTrajectory | PlanFailure

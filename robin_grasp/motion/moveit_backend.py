@@ -169,9 +169,9 @@ class MoveItBackend:
                 cx = hm.origin_xy[0] + (c + (min(k, cols - c) - 1) / 2) * hm.resolution
                 cy = hm.origin_xy[1] + (r + (min(k, rows - r) - 1) / 2) * hm.resolution
                 if scene.pile_clear_xy is not None:
-                    x0, y0, radius, z = scene.pile_clear_xy
+                    x0, y0, radius, _ = scene.pile_clear_xy
                     if (cx - x0) ** 2 + (cy - y0) ** 2 <= radius**2:
-                        top = min(top, z)
+                        top = min(top, float(scene.cleared_height(cx, cy)))
                 pose = np.eye(4)
                 pose[:3, 3] = (cx, cy, (top + floor) / 2)
                 out.append((f'{_SCENE_PREFIX}pile_{r}_{c}', pose, (k * hm.resolution, k * hm.resolution,

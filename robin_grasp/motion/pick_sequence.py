@@ -167,10 +167,11 @@ class PickSequencePlanner:
         clear = (float(grasp[0, 3]), float(grasp[1, 3]), max(s.tool_clear_radius, _half_diagonal(size)),
                  float(grasp[2, 3]) - s.target_clear_depth)
         robot = _drive_robot_box(req.tray_pose, req.tray_size, s.drive_robot_height)
-        free = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear)
+        slope = _surface_slope(grasp)
+        free = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear, pile_clear_slope=slope)
         carry_pose = np.eye(4)
         carry_pose[2, 3] = size[2] / 2  # the box hangs below the cup lips, along tcp +z
-        carrying = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear,
+        carrying = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear, pile_clear_slope=slope,
                          attached=Box(carry_pose, tuple(size)))
         steps = (
             ('approach', PoseGoal(poses['pre_grasp']), free),
@@ -198,6 +199,14 @@ def _is_pose(t: FloatArray) -> bool:
         return False
     r = t[:3, :3]
     return bool(np.allclose(r.T @ r, np.eye(3), atol=1e-3) and np.linalg.det(r) > 0)
+
+
+def _surface_slope(grasp: FloatArray, max_tilt_rad: float = 0.7) -> tuple[float, float]:
+    """(dz/dx, dz/dy) of the package top the tool is pressed onto: its normal is minus the tool
+    z axis. Tilts beyond ``max_tilt_rad`` are capped (the disc would reach far into neighbours)."""
+    n = -np.asarray(grasp, dtype=float)[:3, 2]
+    nz = max(float(n[2]), float(np.cos(max_tilt_rad)))
+    return float(-n[0] / nz), float(-n[1] / nz)
 
 
 def _half_diagonal(size: tuple[float, float, float]) -> float:
