@@ -300,9 +300,12 @@ class PickCycle:
         if self.phase == Phase.VERIFY and phase == 'lifted':
             return self._after_verify(verdict, recovery, now)
         if self.phase == Phase.TRANSFER and verdict == 'drop':
+            # let the transfer finish (the arm leaves the pile, out of view) and close the pick as
+            # usual: interrupting it with a retreat while the arm still moved made the next plan
+            # start from a stale state (start_mismatch) in closed-loop runs
             self.record.outcome = 'failed'
             self.record.failure_reason = 'dropped during transfer'
-            return [SetCups(0), *self._recover('retreat', now)]
+            return [SetCups(0)]
         if self.phase == Phase.RELEASE and event.final:
             self.record.outcome = 'succeeded' if verdict == 'ok' else 'failed'
             if verdict != 'ok':

@@ -197,16 +197,19 @@ def test_missing_qa_verdict_is_treated_as_suspect() -> None:
     assert any('suspect' in r for r in c.record.verdict_reasons)
 
 
-def test_drop_during_transfer_is_recorded_and_the_arm_retreats() -> None:
+def test_drop_during_transfer_lets_the_transfer_finish_and_closes_the_pick() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
     t = run_to_verify(c, 1.0)
     pick = c.record.record_id
     c.on_qa(qa(c, 'lifted'), t)
     cmds = c.on_qa(qa(c, 'transferring', 'drop'), t + 0.5)
-    assert SetCups(0) in cmds and ExecuteSegment(pick, 'retreat') in cmds
-    rec = of(c.on_segment(pick, 'retreat', True, '', t + 1.5), EmitRecord)[0].record
-    assert rec.verdict == 'drop' and rec.outcome == 'failed'
+    assert cmds == [SetCups(0)]  # no new motion while the arm is still moving
+    assert c.phase == Phase.TRANSFER
+    cmds = c.on_segment(pick, 'transfer', True, '', t + 1.5)
+    assert [q.phase for q in of(cmds, NotifyQa)] == ['released']  # QA closes it with its placement check
+    rec = of(c.on_qa(qa(c, 'placed', 'drop', final=True), t + 2.3), EmitRecord)[0].record
+    assert rec.verdict == 'drop' and rec.outcome == 'failed' and c.phase == Phase.WAIT_SCENE
 
 
 def test_empty_scene_and_decision_timeout_advance_the_belt() -> None:
