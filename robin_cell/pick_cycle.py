@@ -19,6 +19,9 @@ from dataclasses import dataclass, field, replace
 
 from robin_core.records import Candidate, PickRecord, Pose, QaEvent, RecoveryAction, TargetInfo, Verdict
 
+#: frame stamp no camera frame reaches: 'no frame counts until further notice' [ns]
+_NO_FRAME_YET_NS = 2**62
+
 
 class Phase(enum.StrEnum):
     WAIT_SCENE = 'wait_scene'  # waiting for a fresh decision
@@ -341,7 +344,8 @@ class PickCycle:
         and /diagnostics should say why."""
         if self.phase != Phase.WAIT_SCENE:
             return None
-        since = max(self.phase_since, self.stats.last_fresh_frame_s or -1e18, self._scene_valid_after_ns * 1e-9)
+        last_fresh = self.stats.last_fresh_frame_s if self.stats.last_fresh_frame_s is not None else self.phase_since
+        since = max(self.phase_since, last_fresh, self._scene_valid_after_ns * 1e-9)
         waited = now - since
         return waited if waited > self.config.max_decision_age_s else None
 
@@ -401,7 +405,7 @@ class PickCycle:
         assert self.record is not None
         self._enter(Phase.RECOVER, now)
         # no frame counts until the retreat has parked the arm out of view (see on_segment)
-        self._scene_valid_after_ns = int(1e18)
+        self._scene_valid_after_ns = _NO_FRAME_YET_NS
         # putback keeps the cups on until the package is back down (see on_segment)
         return [ExecuteSegment(self.record.record_id, segment)]
 

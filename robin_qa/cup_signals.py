@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+GRAVITY = 9.80665  #: [m/s²] payloads are wrench / g
+
 NUM_CUPS = 8
 
 

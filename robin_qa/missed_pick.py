@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robin_qa.config_fields import setting
-from robin_qa.cup_signals import holding
+from robin_qa.cup_signals import GRAVITY, holding
 from robin_qa.result import DetectorResult, suspect
 
 NAME = 'missed'
@@ -90,5 +90,3 @@ def check_missed_pick(
         return DetectorResult(NAME, 'missed', (why,), {**signals, 'pinned': True})
     return DetectorResult(NAME, 'ok', (), signals)
 
-
-GRAVITY = 9.81  #: [m/s²]

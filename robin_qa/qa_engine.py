@@ -17,7 +17,7 @@ from robin_core.records import QaEvent, QaSignals
 from robin_qa.combiner import CombinedVerdict, combine
 from robin_qa.config_fields import setting
 from robin_qa.cup_health import CupHealthConfig, CupHealthMonitor
-from robin_qa.cup_signals import holding, mask_to_bools
+from robin_qa.cup_signals import GRAVITY, holding, mask_to_bools
 from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
 from robin_qa.input_check import InputCheckConfig, check_inputs
@@ -28,8 +28,6 @@ from robin_qa.protocol import AlertEntry, PickPhase, QaAlert
 from robin_qa.recovery_policy import RecoveryConfig, RecoveryPolicy
 from robin_qa.result import DetectorResult, not_run
 from robin_qa.signal_buffer import TimeSeries
-
-GRAVITY = 9.80665  # [m/s²]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from std_msgs.msg import String, UInt8MultiArray
 
 from robin_cell.cell_controller_node import CellControllerNode
 from robin_core import qos, topics
+from robin_core.params import ParameterError
 from robin_core.records import ModelInfo, PickRecord, QaEvent, from_json, to_msg
 
 pytestmark = pytest.mark.ros
@@ -85,12 +86,24 @@ def test_garbage_inputs_are_counted_and_the_node_keeps_working(ros, tmp_path: Pa
     peer = ros.node('garbage')
     pubs = [peer.create_publisher(String, t, qos.RECORDS) for t in (topics.GRASP_DECISION, topics.MOTION_EVENT,
                                                                      topics.QA_EVENTS)]
-    assert ros.spin_until(lambda: all(p.get_subscription_count() > 0 for p in pubs), 10)
+    model_info = peer.create_publisher(String, topics.PERCEPTION_MODEL_INFO, qos.LATCHED)
+    assert ros.spin_until(lambda: all(p.get_subscription_count() > 0 for p in [*pubs, model_info]), 10)
     for p in pubs:
         p.publish(String(data='{not json'))
         p.publish(String(data='{"schema": "something/else"}'))
     assert ros.spin_until(lambda: ctrl._bad_messages >= 6, 10)
+    for k, text in enumerate(('{not json', '{"schema": "robin.model_info/1", "segmenter": "magic"}')):
+        model_info.publish(String(data=text))  # latched: depth 1, so one at a time
+        assert ros.spin_until(lambda k=k: ctrl._bad_messages >= 7 + k, 10)
     assert ctrl.cycle.phase.value == 'wait_scene'
+    assert ctrl.cycle.model_info == ('none', None, None)  # a bad model info changes nothing
+
+
+def test_a_park_pose_with_the_wrong_number_of_joints_is_refused_at_start(ros, tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match='park_joints'):
+        CellControllerNode(context=ros.context, parameter_overrides=[
+            Parameter('journal_dir', value=str(tmp_path / 'journal')),
+            Parameter('recovery.park_joints', value=[0.0, -1.5708, 1.5708])])
 
 
 def test_the_fault_injection_rate_applies_at_run_time_and_out_of_range_is_refused(ros, tmp_path: Path) -> None:
