@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--out', type=Path, default=Path('bench/results/learning.json'))
     ap.add_argument('--smoke', action='store_true', help='plumbing only: geometric predictions, no training')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=2, help='torch / onnxruntime threads for training and evaluation')
     a = ap.parse_args(argv)
 
     from robin_learning.perception_backend import RobinPerceptionBackend
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if weights is None and not a.smoke and not str(a.model).endswith('.onnx'):
         mv = ModelRegistry().get(a.model)
         weights = ModelRegistry().root / mv.weights if mv.weights else None
-    backend = RobinPerceptionBackend(hours=a.hours, threads=2)
+    backend = RobinPerceptionBackend(hours=a.hours, threads=a.threads)
     arms = [Arm(s, start, weights, AnnotationQueue.at(a.work / s / 'queue.db')) for s in ('active', 'random')]
     rng = np.random.default_rng(a.seed)
     for rnd in range(a.rounds + 1):

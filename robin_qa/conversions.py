@@ -48,6 +48,11 @@ def force_from_msg(msg: WrenchStamped) -> np.ndarray | None:
     return arr if np.all(np.isfinite(arr)) else None
 
 
+def finite_or_none(value: float) -> float | None:
+    """A scalar reading, or None when it is NaN/inf (a broken sensor, counted as a bad message)."""
+    return float(value) if math.isfinite(value) else None
+
+
 def place_station_from_msg(msg: String) -> list[DriveRobotLoad] | None:
     """Parse the place-station JSON (robots with name, phase, carried package ids, optional load).
 

@@ -24,6 +24,7 @@ from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick
 from robin_qa.pile_change import PileChangeConfig, compare_tables
+from robin_qa.pile_watch import Finding, PileAccount, PileWatchConfig
 from robin_qa.protocol import AlertEntry, PickPhase, QaAlert
 from robin_qa.recovery_policy import RecoveryConfig, RecoveryPolicy
 from robin_qa.result import DetectorResult, not_run
@@ -49,6 +50,7 @@ class QaConfig:
     drop: DropConfig = field(default_factory=DropConfig)
     misplace: MisplaceConfig = field(default_factory=MisplaceConfig)
     vision: PileChangeConfig = field(default_factory=PileChangeConfig)
+    pile_watch: PileWatchConfig = field(default_factory=PileWatchConfig)
     cup_health: CupHealthConfig = field(default_factory=CupHealthConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
 
@@ -81,6 +83,7 @@ class _Pick:
     held_cups: np.ndarray | None = None
     station_before: list[DriveRobotLoad] | None = None
     before_table: np.ndarray | None = None
+    before_stamp_s: float | None = None
     vision_due_s: float | None = None  # waiting for an "after" frame since this time
     place_due_s: float | None = None  # misplace check at this time
     cup_health_done: bool = False
@@ -98,6 +101,8 @@ class QaEngine:
         self.joint_states: TimeSeries[None] = TimeSeries(max_samples=10)
         self.station: TimeSeries[list[DriveRobotLoad]] = TimeSeries(max_samples=200)
         self.tables: TimeSeries[np.ndarray] = TimeSeries(max_samples=30)
+        self.belt_speed: TimeSeries[float] = TimeSeries(max_samples=2000)
+        self.pile = PileAccount(self.config.pile_watch)
         self.cup_health = CupHealthMonitor(self.config.cup_health)
         self.recovery = RecoveryPolicy(self.config.recovery)
         self.tare_n = np.zeros(3)  # wrist force with an empty gripper [N]
@@ -133,6 +138,12 @@ class QaEngine:
             return
         self.station.add(t, robots)
 
+    def add_belt_speed(self, t: float, speed_mps: float | None) -> None:
+        if speed_mps is None:
+            self.bad_messages += 1
+            return
+        self.belt_speed.add(t, speed_mps)
+
     def add_instances(self, t: float, table: np.ndarray) -> EngineOutput:
         self.tables.add(t, table)
         return self._run_due(t)
@@ -144,7 +155,9 @@ class QaEngine:
         pick = self.picks.get(msg.record_id)
         if pick is None:
             pick = self.picks[msg.record_id] = _Pick(msg, msg, now)
-            pick.before_table = self._before_table(msg, t)
+            before = self._before_table(msg, t)
+            if before is not None:
+                pick.before_stamp_s, pick.before_table = before
         pick.last = msg
         pick.stamps[msg.phase] = t
         handler = getattr(self, f'_on_{msg.phase}')
@@ -162,6 +175,7 @@ class QaEngine:
         """Apply new thresholds at run time (histories and alerts are kept)."""
         self.config = config
         self.cup_health.config = config.cup_health
+        self.pile.config = config.pile_watch
         self.recovery.config = config.recovery
 
     def acknowledge(self) -> bool:
@@ -187,7 +201,9 @@ class QaEngine:
         _, forces = self.force.window(t - self.config.engine.sample_window_s, max(t, now))
         if forces:
             self.tare_n = np.median(np.stack(forces), axis=0)
-        return EngineOutput()
+        if pick.before_table is None or pick.before_stamp_s is None:
+            return EngineOutput()
+        return self._settle(pick.before_stamp_s, pick.before_table, pick)
 
     def _on_free_air(self, pick: _Pick, t: float, now: float) -> EngineOutput:
         vac, sealed = self._cups_at(t, now)
@@ -224,6 +240,8 @@ class QaEngine:
             check_double_pick(pick.lifted, self.config.double_pick),
         ]
         self._note_cups(pick, vac, sealed, now)
+        verdict = combine(pick.results).verdict
+        self.pile.took(t, 0 if verdict == 'missed' else 2 if verdict == 'double_pick' else 1)
         out = EngineOutput()
         if not pick.cup_health_done and (vac is not None or sealed is not None):
             pick.cup_health_done = True
@@ -243,7 +261,10 @@ class QaEngine:
         held = pick.held_cups if pick.held_cups is not None else np.zeros(8, bool)
         series = TransferSeries(held, t_vac, np.stack(vacs) if vacs else np.zeros((0, 8)), t_f, payload,
                                 pick.signals.payload_kg, start, t)
-        pick.results += [self._inputs(now, ('vacuum', 'joint_states')), check_drop(series, self.config.drop)]
+        drop = check_drop(series, self.config.drop)
+        pick.results += [self._inputs(now, ('vacuum', 'joint_states')), drop]
+        if drop.verdict == 'drop':
+            self.pile.dropped(t, pick.last.record_id)
         latest = self.station.at_or_before(t)
         pick.station_before = latest[1] if latest else None
         pick.place_due_s = t + self.config.misplace.place_settle_s
@@ -284,15 +305,16 @@ class QaEngine:
             pick.signals.notes.append('vision check skipped: no frame after the lift')
             return EngineOutput()
         pick.vision_due_s = None
+        out = self._settle(after[0], after[1], pick)
         change = compare_tables(pick.before_table, after[1], pick.first.target_instance_id, self.config.vision)
         pick.signals.vision_removed_instances = change.removed_count
         if pick.lifted is None:
-            return EngineOutput()
+            return out
         lifted = pick.lifted
         with_vision = DoublePickInputs(lifted.cup_mask, lifted.target_cup_mask, lifted.sealed, lifted.vacuum_kpa,
                                        lifted.payload_kg, lifted.expected_mass_kg, change.removed_count)
         pick.results.append(check_double_pick(with_vision, self.config.double_pick))
-        return self._emit(pick, 'vision', now, final=False)
+        return out.merge(self._emit(pick, 'vision', now, final=False))
 
     def _place_check(self, pick: _Pick, now: float) -> EngineOutput:
         pick.place_due_s = None
@@ -365,11 +387,33 @@ class QaEngine:
         pick.signals.cup_sealed = None if sealed is None else [bool(s) for s in sealed]
         pick.signals.joint_state_age_s = self.joint_states.age(now)
 
-    def _before_table(self, msg: PickPhase, t: float) -> np.ndarray | None:
+    def _before_table(self, msg: PickPhase, t: float) -> tuple[float, np.ndarray] | None:
         if msg.instances_stamp_s is not None:  # the very table the target was chosen from
             hit = self.tables.at_or_before(msg.instances_stamp_s + 1e-3)
             if hit is not None and abs(hit[0] - msg.instances_stamp_s) < 1e-3:
-                return hit[1]
-        latest = self.tables.at_or_before(t)
-        return None if latest is None else latest[1]
+                return hit
+        return self.tables.at_or_before(t)
+
+    def _settle(self, t: float, table: np.ndarray, pick: _Pick) -> EngineOutput:
+        """Account for the pick area at a settled frame; alert on packages that left it unexplained."""
+        ref = self.pile.reference
+        moved = ref is not None and self._belt_moved(ref[0], t)
+        findings = self.pile.settle(t, table, moved)
+        for f in findings:
+            pick.signals.notes.append(f'pile watch: {f.reason}')
+        return self._raise_losses(findings, pick.last.record_id)
+
+    def _belt_moved(self, t0: float, t1: float) -> bool:
+        """Whether the belt ran between two frames (the last speed sample before ``t0`` counts too)."""
+        _, speeds = self.belt_speed.window(t0, t1)
+        before = self.belt_speed.at_or_before(t0)
+        speeds += [before[1]] if before is not None else []
+        return any(abs(v) >= self.config.pile_watch.belt_still_mps for v in speeds)
+
+    def _raise_losses(self, findings: list[Finding], record_id: str) -> EngineOutput:
+        if not findings:
+            return EngineOutput()
+        for f in findings:
+            self.recovery.unaccounted(f.record_id or record_id, f.reason)
+        return EngineOutput(alert_changed=True)
 

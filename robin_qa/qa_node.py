@@ -14,7 +14,7 @@ from geometry_msgs.msg import WrenchStamped
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState, PointCloud2
-from std_msgs.msg import Float32MultiArray, String, UInt8MultiArray
+from std_msgs.msg import Float32MultiArray, Float64, String, UInt8MultiArray
 from std_srvs.srv import Trigger
 
 from robin_core import qos, topics
@@ -59,6 +59,7 @@ class QaNode(Node):
         self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_states, sensor)
         self.create_subscription(String, topics.PLACE_STATION, self._on_station, sensor)
         self.create_subscription(PointCloud2, topics.INSTANCE_TABLE, self._on_instances, sensor)
+        self.create_subscription(Float64, topics.BELT_SPEED, self._on_belt_speed, sensor)
         self.create_subscription(String, topics.PICK_PHASE, self._on_phase, qos.RECORDS)
 
         self.create_service(Trigger, topics.QA_ACKNOWLEDGE, self._on_acknowledge)
@@ -116,6 +117,9 @@ class QaNode(Node):
 
     def _on_station(self, msg: String) -> None:
         self.engine.add_station(self._now(), conv.place_station_from_msg(msg))
+
+    def _on_belt_speed(self, msg: Float64) -> None:
+        self.engine.add_belt_speed(self._now(), conv.finite_or_none(msg.data))
 
     def _on_instances(self, msg: PointCloud2) -> None:
         try:

@@ -168,6 +168,11 @@ class RecoveryPolicy:
         alert = Alert(f'package {package_id} {reason}', package_id, record_id, pause)
         return self._raise(alert, self.failures(package_id), pause_cell=pause)
 
+    def unaccounted(self, record_id: str, reason: str) -> RecoveryDecision:
+        """Vision accounting found a package gone from the cell (knocked off, fell after a drop)."""
+        pause = bool(self.config.pause_on_lost)
+        return self._raise(Alert(reason, None, record_id, pause), 0, pause_cell=pause)
+
     def acknowledge(self) -> tuple[Alert, ...]:
         """A human handled the alerts: clear them, forget the alerted packages' failures, resume."""
         cleared = tuple(self._alerts)

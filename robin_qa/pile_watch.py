@@ -1,0 +1,152 @@
+"""Package accounting on the pick area: every package that leaves it must be explained.
+
+The gripper takes packages out of the pick area (one on a good pick, two on a double pick, none on
+a miss) and a belt run carries them along. Anything else that vanishes — knocked off by the arm or
+a neighbour, slid off the belt side — left the cell without a pick, and a package dropped during a
+transfer that does not reappear in the pick area fell off it. The gripper signals cannot see
+either, so this module compares *settled* instance tables (the arm out of the camera's view: the
+frame a decision was made on, the vision check's frame after the lift) while the belt stands still.
+
+A row of the earlier table counts as vacated only when no later row matches its centroid and no
+later row covers its bounding-box centre at its old height or above: a package that was merely
+re-segmented (merged with a neighbour, split) or is hidden under something higher still covers its
+spot. A row of the later table "appeared" by the mirror rule (a dropped package landing back on
+the belt or the pile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from robin_qa.config_fields import setting
+
+
+@dataclass(frozen=True)
+class PileWatchConfig:
+    """Thresholds of the pick-area accounting."""
+
+    enabled: bool = setting(True, 'alert when a package leaves the pick area without a pick, or a dropped one is gone')
+    min_score: float = setting(0.5, 'instances below this confidence are ignored', 0.0, 1.0)
+    min_area_px: int = setting(150, 'instances smaller than this are ignored (fragments) [px]', 0, 1_000_000)
+    match_radius_m: float = setting(0.04, 'max centroid shift of an instance that stayed [m]', 0.001, 1.0)
+    height_tol_m: float = setting(
+        0.006, 'a later instance covering the spot at most this much below the old top hides it, not vacates it [m]',
+        0.0, 0.5)
+    belt_still_mps: float = setting(0.005, 'belt speeds below this count as standing still [m/s]', 0.0, 1.0)
+
+
+def _usable(table: np.ndarray, config: PileWatchConfig) -> np.ndarray:
+    keep = (table['score'] >= config.min_score) & (table['touches_border'] == 0) & (table['area_px'] >= config.min_area_px)
+    return table[keep]
+
+
+def _unmatched(a: np.ndarray, b: np.ndarray, radius_m: float) -> np.ndarray:
+    """Mask over ``a``: rows with no centroid partner in ``b`` within ``radius_m`` (optimal assignment)."""
+    matched = np.zeros(len(a), dtype=bool)
+    if len(a) and len(b):
+        pa = np.stack([a['x'], a['y'], a['z']], axis=1).astype(float)
+        pb = np.stack([b['x'], b['y'], b['z']], axis=1).astype(float)
+        cost = np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2)
+        gated = np.where(cost <= radius_m, cost, 1e6)
+        rows, cols = linear_sum_assignment(gated)
+        matched[rows[gated[rows, cols] < 1e6]] = True
+    return ~matched
+
+
+def _covered(rows: np.ndarray, other: np.ndarray, tol_m: float) -> np.ndarray:
+    """Mask over ``rows``: some row of ``other`` has its box over the row's box centre with a top no
+    lower than the row's top minus ``tol_m``."""
+    if not len(rows) or not len(other):
+        return np.zeros(len(rows), dtype=bool)
+    cu = (rows['u0'] + rows['u1'])[:, None] / 2.0
+    cv = (rows['v0'] + rows['v1'])[:, None] / 2.0
+    inside = (other['u0'][None] <= cu) & (cu <= other['u1'][None]) & (other['v0'][None] <= cv) & (cv <= other['v1'][None])
+    high = other['height_top'][None].astype(float) >= rows['height_top'][:, None].astype(float) - tol_m
+    return np.any(inside & high, axis=1)
+
+
+def vacated(before: np.ndarray, after: np.ndarray, config: PileWatchConfig) -> tuple[int, ...]:
+    """Ids (in ``before``) of packages gone from the pick area in ``after``."""
+    b, a = _usable(before, config), _usable(after, config)
+    gone = _unmatched(b, a, config.match_radius_m) & ~_covered(b, a, config.height_tol_m)
+    return tuple(int(i) for i in b['id'][gone])
+
+
+def appeared(before: np.ndarray, after: np.ndarray, config: PileWatchConfig) -> tuple[int, ...]:
+    """Ids (in ``after``) of packages that are new in the pick area (the mirror of :func:`vacated`)."""
+    return vacated(after, before, config)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Packages that left the pick area unexplained, found when a settled frame came in.
+
+    Attributes:
+        lost: how many packages are unaccounted for.
+        reason: what was seen, for the alert and the pick record.
+        record_id: the pick record the loss belongs to (the dropping pick), or None (between picks).
+    """
+
+    lost: int
+    reason: str
+    record_id: str | None = None
+
+
+@dataclass
+class PileAccount:
+    """The running account between settled frames (plain state, fed in time order of the stamps)."""
+
+    config: PileWatchConfig = field(default_factory=PileWatchConfig)
+    reference: tuple[float, np.ndarray] | None = None
+    taken: list[tuple[float, int]] = field(default_factory=list)  # (lift time, packages in the gripper)
+    returning: list[tuple[float, str]] = field(default_factory=list)  # (drop time, record id) not seen back yet
+    surplus: int = 0  # packages that appeared since the belt last moved, not yet matched to a drop
+
+    def took(self, t: float, count: int) -> None:
+        """The gripper lifted ``count`` packages out of the pick area at ``t``."""
+        self.taken.append((t, count))
+
+    def dropped(self, t: float, record_id: str) -> None:
+        """The package of ``record_id`` was dropped during its transfer (detected at ``t``)."""
+        self.returning.append((t, record_id))
+
+    def settle(self, t: float, table: np.ndarray, belt_moved: bool) -> list[Finding]:
+        """A settled frame taken at ``t``; ``belt_moved``: the belt ran since the reference frame.
+
+        Frames not newer than the reference are ignored (the same frame can be both a pick's
+        "after" and the next decision's frame).
+        """
+        if not self.config.enabled:
+            return []
+        ref = self.reference
+        if ref is not None and t <= ref[0]:
+            return []
+        self.reference = (t, table)
+        taken = sum(n for ti, n in self.taken if ti <= t)
+        self.taken = [(ti, n) for ti, n in self.taken if ti > t]
+        if ref is None or belt_moved:
+            self.surplus = 0
+            return self._unconfirmed_drops(t, 'the belt moved before it was seen again' if ref else '')
+        findings: list[Finding] = []
+        gone = vacated(ref[1], table, self.config)
+        if (extra := len(gone) - taken) > 0:
+            findings.append(Finding(extra, f'{extra} package(s) left the pick area without being picked '
+                                           f'(knocked off or fell) between t={ref[0]:.2f} and t={t:.2f} s: '
+                                           f'{len(gone)} gone, {taken} in the gripper'))
+        self.surplus += len(appeared(ref[1], table, self.config))
+        while self.returning and self.surplus > 0:
+            self.returning.pop(0)
+            self.surplus -= 1
+        return findings + self._unconfirmed_drops(t, 'not back in the pick area')
+
+    def _unconfirmed_drops(self, t: float, why: str) -> list[Finding]:
+        due = [(td, rid) for td, rid in self.returning if td < t]
+        self.returning = [(td, rid) for td, rid in self.returning if td >= t]
+        if not why:  # no earlier frame to compare with: nothing can be confirmed or denied
+            self.returning += due
+            return []
+        return [Finding(1, f'the package dropped at t={td:.2f} s is {why}: it fell off the cell', rid)
+                for td, rid in due]
