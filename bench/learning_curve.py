@@ -12,7 +12,7 @@ Writes a table and ``bench/results/learning.json`` (``rounds``, ``active_errors`
 ``random_errors``, plus rounds-to-half-the-starting-errors per strategy)::
 
     python bench/learning_curve.py --model production --replay /work/data/universal \
-        --rounds 5 --budget 40 --pool 200 --test 200 --hours 0.1
+        --rounds 5 --budget 40 --pool 200 --test 150 --steps 500 --hours 1 --threads 1
 
 ``--smoke`` runs the data path only (depth-only segmenter for predictions, no training): it
 checks the plumbing in a minute, its numbers mean nothing.
@@ -112,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--budget', type=int, default=40)
     ap.add_argument('--pool', type=int, default=200, help='new site frames per round')
     ap.add_argument('--test', type=int, default=200, help='site test frames')
-    ap.add_argument('--hours', type=float, default=0.1, help='fine-tune budget per round [h]')
+    ap.add_argument('--hours', type=float, default=0.1, help='fine-tune time cap per round [h]')
+    ap.add_argument('--steps', type=int, default=0,
+                    help='fine-tune steps per round (0: the time cap only); a step budget keeps the arms comparable '
+                         'on a loaded machine')
     ap.add_argument('--work', type=Path, default=Path('runs/learning_curve'))
     ap.add_argument('--out', type=Path, default=Path('bench/results/learning.json'))
     ap.add_argument('--smoke', action='store_true', help='plumbing only: geometric predictions, no training')
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if weights is None and not a.smoke and not str(a.model).endswith('.onnx'):
         mv = ModelRegistry().get(a.model)
         weights = ModelRegistry().root / mv.weights if mv.weights else None
-    backend = RobinPerceptionBackend(hours=a.hours, threads=a.threads)
+    backend = RobinPerceptionBackend(hours=a.hours, max_steps=a.steps, threads=a.threads)
     arms = [Arm(s, start, weights, AnnotationQueue.at(a.work / s / 'queue.db')) for s in ('active', 'random')]
     rng = np.random.default_rng(a.seed)
     for rnd in range(a.rounds + 1):
@@ -159,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f'round {rnd + 1}: ' + ', '.join(f'{arm.name} {arm.errors[-1]}' for arm in arms), file=sys.stderr)
     result = {'rounds': list(range(a.rounds + 1)), 'active_errors': arms[0].errors, 'random_errors': arms[1].errors,
               'rounds_to_half': {arm.name: rounds_to_half(arm.errors) for arm in arms},
-              'budget_per_round': a.budget, 'pool_per_round': a.pool, 'test_frames': a.test, 'domain': a.domain,
+              'budget_per_round': a.budget, 'steps_per_round': a.steps, 'hours_cap_per_round': a.hours,
+              'pool_per_round': a.pool, 'test_frames': a.test, 'domain': a.domain,
               'start_model': str(start), 'smoke': a.smoke}
     print(f"{'round':>5} {'active':>8} {'random':>8}")
     for r, ea, er in zip(result['rounds'], result['active_errors'], result['random_errors'], strict=True):

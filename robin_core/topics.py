@@ -57,6 +57,7 @@ QA_EVENTS = 'qa/events'  # QaEvent
 PICK_PHASE = 'cell/pick_phase'  # JSON robin.pick_phase/1 from the cell controller, RELIABLE
 QA_ALERT = 'qa/alert'  # JSON robin.qa_alert/1, LATCHED: a human is needed
 QA_UNHEALTHY_CUPS = 'qa/unhealthy_cups'  # std_msgs/UInt8MultiArray, 8 x {0,1}, LATCHED
+QA_SUSPECT_CUPS = 'qa/suspect_cups'  # std_msgs/UInt8MultiArray, 8 x {0,1}, LATCHED: cups worth testing
 QA_ACKNOWLEDGE = 'qa/acknowledge'  # std_srvs/Trigger: clear the alert, resume
 QA_RESTORE_CUPS = 'qa/restore_cups'  # std_srvs/Trigger: all cups healthy again after repair
 QA_RESTORE_CUP_PREFIX = 'qa/restore_cups/cup_'  # + index: std_srvs/Trigger for one cup

@@ -74,6 +74,7 @@ def plan_frame(
     cell: CellDescription,
     config: PlannerConfig,
     unhealthy: np.ndarray,
+    suspect: np.ndarray | None = None,
 ) -> tuple[GraspDecision, PlanResult | None]:
     """Plan one frame and build its decision record (``bad_input`` when the inputs disagree).
 
@@ -82,6 +83,7 @@ def plan_frame(
         cell: gripper, pick area, camera extrinsics, planning frame.
         config: planner configuration (``config/grasp.yaml``).
         unhealthy: (C,) bool, cups QA excluded.
+        suspect: (C,) bool, cups QA wants tested (None: none).
 
     Returns:
         The decision (latency not yet filled in by the caller) and the planner result (None for bad input).
@@ -96,7 +98,8 @@ def plan_frame(
                   f'{intr.height}x{intr.width} differ')
         return bad_input_decision(frame.stamp_ns, frame_id, reason, bad_cups), None
     scene = Scene(frame.instances, frame.labels, frame.depth_m, intr, cell.camera.T_base_optical)
-    result = plan_grasps(scene, cell.gripper, cell.pick_area, unhealthy=unhealthy, config=config)
+    result = plan_grasps(scene, cell.gripper, cell.pick_area, unhealthy=unhealthy, suspect=suspect, config=config)
     decision = decision_from_plan(result, frame.stamp_ns, frame_id, unhealthy=bad_cups,
+                                  suspect=[] if suspect is None else unhealthy_indices(suspect),
                                   num_cups=cell.gripper.num_cups, belt_z=cell.pick_area.belt_z)
     return decision, result

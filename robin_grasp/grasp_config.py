@@ -61,6 +61,8 @@ PLANNER_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('min_type_score', _P.min_type_score, 'type confidence needed to use its mass prior [0..1]', 0.0, 1.0),
     ParamSpec('mass_upper_factor', _P.mass_upper_factor, 'conservative / central mass estimate [-]', 1.0, 10.0),
     ParamSpec('target_weight', _P.target_weight, 'share of the target score in the candidate score [0..1]', 0.0, 1.0),
+    ParamSpec('probe_weight', _P.probe_weight,
+              'share of the pose score for poses that test a cup QA suspects (its force not counted) [0..1]', 0.0, 1.0),
     # target selection
     ParamSpec('selection.min_score', _S.min_score, 'instance confidence below this is rejected [0..1]', 0.0, 1.0),
     ParamSpec('selection.min_cells', _S.min_cells, 'fewer visible height-map cells is rejected [-]', 0, 1_000_000),
@@ -129,7 +131,7 @@ def config_from_values(values: Mapping[str, Any]) -> PlannerConfig:
         max_targets=int(v['max_targets']), candidates_per_target=int(v['candidates_per_target']),
         cup_policy=v['cup_policy'], max_acceleration=v['max_acceleration'], safety_factor=v['safety_factor'],
         min_type_score=v['min_type_score'], mass_upper_factor=v['mass_upper_factor'],
-        target_weight=v['target_weight'],
+        target_weight=v['target_weight'], probe_weight=v['probe_weight'],
         pose_weights={t: float(v[f'pose_weight.{t}']) for t in POSE_TERMS},
     )  # fmt: skip
 

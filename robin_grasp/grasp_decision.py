@@ -87,6 +87,7 @@ class GraspDecision(BaseModel):
     n_candidates: int = 0
     candidates: list[CandidateSummary] = Field(default_factory=list)  #: ranked, as on grasp/candidates
     unhealthy_cups: list[int] = Field(default_factory=list)  #: cup indices not used
+    suspect_cups: list[int] = Field(default_factory=list)  #: cup indices QA wanted tested (force not counted)
     latency_ms: dict[str, float] = Field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -100,6 +101,7 @@ def decision_from_plan(
     *,
     unhealthy: list[int],
     num_cups: int,
+    suspect: list[int] | None = None,
     belt_z: float = 0.0,
     max_alternatives: int = 5,
 ) -> GraspDecision:
@@ -110,6 +112,7 @@ def decision_from_plan(
         stamp_ns: perception frame stamp [ns].
         frame_id: frame of the poses.
         unhealthy: indices of cups excluded as unhealthy.
+        suspect: indices of cups QA suspects (tested, not relied on).
         num_cups: cups on the tool.
         belt_z: belt height in base_link, for the target's height above it [m].
         max_alternatives: next-best grasps included for the controller's retries.
@@ -146,7 +149,7 @@ def decision_from_plan(
             CandidateSummary(instance_id=k.target_id, score=k.score, cup_mask=k.cup_mask, yaw=k.yaw)
             for k in result.candidates
         ],
-        unhealthy_cups=list(unhealthy),
+        unhealthy_cups=list(unhealthy), suspect_cups=list(suspect or []),
         latency_ms=dict(result.timings_ms),
     )
 

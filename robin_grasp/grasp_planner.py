@@ -86,6 +86,9 @@ class PlannerConfig:
     min_type_score: float = 0.5  #: type confidence needed to use its prior [0..1]
     mass_upper_factor: float = 1.5  #: conservative / central mass [-]
     target_weight: float = 0.5  #: share of the target score in the candidate score [0..1]
+    #: while QA suspects a cup (its last pick did not seal), share of the pose score given to poses that
+    #: put it on the target: they test it at no risk (its force is not counted) [0..1]
+    probe_weight: float = 0.3
     pose_weights: dict[str, float] = field(
         default_factory=lambda: {
             'force_margin': 1.0, 'cups': 0.5, 'centring': 1.0, 'edge': 1.0, 'flatness': 0.5, 'alignment': 0.5,
@@ -167,6 +170,7 @@ def plan_grasps(
     pick_area: PickArea,
     *,
     unhealthy: np.ndarray | None = None,
+    suspect: np.ndarray | None = None,
     config: PlannerConfig | None = None,
     exclude: frozenset[int] = frozenset(),
     type_names: tuple[str, ...] = PACKAGE_TYPES,
@@ -178,6 +182,7 @@ def plan_grasps(
         gripper: cup layout, lip radius and rated force.
         pick_area: where picking is allowed.
         unhealthy: (C,) bool cups not to use (None: all healthy).
+        suspect: (C,) bool cups QA wants tested: used when they fit, their force not counted.
         config: planner configuration.
         exclude: instance ids not to pick this time.
         type_names: class names indexed by ``type_id``.
@@ -190,7 +195,8 @@ def plan_grasps(
     if scene.instances.size == 0:
         return PlanResult(STATUS_EMPTY, 'no instances in the scene', [], None, {}, {'total': _ms(t0)})
     hm = scene_height_map(scene, pick_area, cfg)
-    result = plan_on_height_map(hm, scene.instances, gripper, pick_area, unhealthy=unhealthy, config=cfg,
+    result = plan_on_height_map(hm, scene.instances, gripper, pick_area, unhealthy=unhealthy, suspect=suspect,
+                                config=cfg,
                                 exclude=exclude, type_names=type_names)
     result.timings_ms = {'height_map': _ms(t0) - result.timings_ms['total'], **result.timings_ms, 'total': _ms(t0)}
     result.height_map = hm
@@ -204,6 +210,7 @@ def plan_on_height_map(
     pick_area: PickArea,
     *,
     unhealthy: np.ndarray | None = None,
+    suspect: np.ndarray | None = None,
     config: PlannerConfig | None = None,
     exclude: frozenset[int] = frozenset(),
     type_names: tuple[str, ...] = PACKAGE_TYPES,
@@ -216,6 +223,7 @@ def plan_on_height_map(
         gripper: cup layout, lip radius and rated force.
         pick_area: where picking is allowed.
         unhealthy: (C,) bool cups not to use (None: all healthy).
+        suspect: (C,) bool cups QA wants tested: used when they fit, their force not counted.
         config: planner configuration.
         exclude: instance ids not to pick this time.
         type_names: class names indexed by ``type_id``.
@@ -229,6 +237,10 @@ def plan_on_height_map(
     bad = np.zeros(n_cups, bool) if unhealthy is None else np.asarray(unhealthy, bool).reshape(-1)
     if bad.size != n_cups:
         raise ValueError(f'unhealthy has {bad.size} entries for {n_cups} cups')
+    probe = np.zeros(n_cups, bool) if suspect is None else np.asarray(suspect, bool).reshape(-1)
+    if probe.size != n_cups:
+        raise ValueError(f'suspect has {probe.size} entries for {n_cups} cups')
+    probe = probe & ~bad  # a new array: the caller's flags stay as they were
     if instances.size == 0:
         return PlanResult(STATUS_EMPTY, 'no instances in the scene', [], None, {}, {'total': _ms(t1)})
     sel = select_targets(instances, hm, pick_area, config=cfg.selection, type_names=type_names, exclude=exclude)
@@ -244,7 +256,7 @@ def plan_on_height_map(
     cands: list[GraspCandidate] = []
     for target in sel.ranked[: cfg.max_targets]:
         found, why = _plan_target(hm, target, type_ids[target.instance_id], gripper=gripper, cup_xy=cup_xy,
-                                  anchors=anchors, unhealthy=bad, cfg=cfg)
+                                  anchors=anchors, unhealthy=bad, suspect=probe, cfg=cfg)
         if found:
             cands += found
         else:
@@ -266,6 +278,7 @@ def _plan_target(
     cup_xy: np.ndarray,
     anchors: np.ndarray,
     unhealthy: np.ndarray,
+    suspect: np.ndarray,
     cfg: PlannerConfig,
 ) -> tuple[list[GraspCandidate], str]:
     """Candidates for one target (best first) and, when none is feasible, the main reason."""
@@ -280,7 +293,7 @@ def _plan_target(
     mass = estimate_mass(surface.length, surface.width, target.thickness, target.type_name, target.type_score,
                          priors=cfg.priors, min_type_score=cfg.min_type_score, upper_factor=cfg.mass_upper_factor)
     f_req = required_holding_force(mass.mass_upper, cfg.max_acceleration, cfg.safety_factor)
-    f_cup = gripper.rated_force_per_cup * mass.seal_efficiency
+    f_cup = gripper.rated_force_per_cup * mass.seal_efficiency * (~suspect)  # (C,): a suspect cup may not hold
     # Pose grid: suction point × yaw × anchor (a cup block centroid placed on the point).
     yaws = np.asarray(cfg.yaw_offsets, np.float64)
     rots_y = np.stack([tool_rotation(surface.normal, surface.major_axis, y) for y in yaws])  # (Y, 3, 3)
@@ -320,6 +333,8 @@ def _plan_target(
         'alignment': np.where(perpendicular & (aspect >= 1.2), 0.5, 1.0),
     }
     pose_score = score_pose(terms, cfg.pose_weights)
+    if suspect.any():  # prefer poses that test a suspect cup; they carry the load without it
+        pose_score = (1.0 - cfg.probe_weight) * pose_score + cfg.probe_weight * (on & suspect).any(axis=1)
     # One candidate per (cup set, yaw variant): the best-scored pose of each.
     order = np.lexsort((-pose_score, yaw_idx[sel], choice.masks[sel]))
     key = choice.masks[sel][order] * 16 + yaw_idx[sel][order]

@@ -60,6 +60,7 @@ class GraspPlannerNode(Node):
         self._pile_res = float(values['pile_map_resolution'])
         n = self._cell.gripper.num_cups
         self._unhealthy = np.zeros(n, bool)
+        self._suspect = np.zeros(n, bool)
         self._intrinsics: CameraIntrinsics | None = None
         self._info_time = 0.0
         self._lock = threading.Lock()
@@ -80,6 +81,7 @@ class GraspPlannerNode(Node):
         self.create_subscription(Image, topics.DEPTH_IMAGE, self._on_depth, SENSOR)
         self.create_subscription(CameraInfo, topics.COLOR_INFO, self._on_info, SENSOR)
         self.create_subscription(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, self._on_unhealthy, LATCHED)
+        self.create_subscription(UInt8MultiArray, topics.QA_SUSPECT_CUPS, self._on_suspect, LATCHED)
         self._diag = DiagnosticsPublisher(self, period_s=1.0)
         self._diag.add('grasp planning', self._status)
         self._worker = threading.Thread(target=self._work, name='grasp_planner', daemon=True)
@@ -107,6 +109,12 @@ class GraspPlannerNode(Node):
             return
         self.get_logger().info(f'unhealthy cups now {np.flatnonzero(self._unhealthy).tolist()}')
 
+    def _on_suspect(self, msg: UInt8MultiArray) -> None:
+        try:
+            self._suspect = unhealthy_from_flags(list(msg.data), self._cell.gripper.num_cups)
+        except ValueError as exc:
+            self.get_logger().error(f'ignoring {topics.QA_SUSPECT_CUPS}: {exc}')
+
     def _offer(self, frame: tuple[int, PointCloud2, Image, Image] | None) -> None:
         if frame is None:
             return
@@ -132,7 +140,7 @@ class GraspPlannerNode(Node):
     def _plan(self, stamp_ns: int, table_msg: PointCloud2, labels_msg: Image, depth_msg: Image) -> None:
         t0 = time.perf_counter()
         header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self._cell.planning_frame)
-        unhealthy = self._unhealthy.copy()
+        unhealthy, suspect = self._unhealthy.copy(), self._suspect.copy()
         try:
             frame = PlanningFrame(stamp_ns, cloud_to_instances(table_msg),
                                   image_to_numpy(labels_msg, expect=('mono16', '16UC1')), depth_to_meters(depth_msg),
@@ -141,7 +149,7 @@ class GraspPlannerNode(Node):
             decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
                                                   unhealthy_indices(unhealthy)), None
         else:
-            decision, result = plan_frame(frame, self._cell, self._config, unhealthy)
+            decision, result = plan_frame(frame, self._cell, self._config, unhealthy, suspect)
         if result is None:
             self._bad += 1
         self._publish(header, decision, result, t0)

@@ -172,13 +172,17 @@ class _Differ:
         except Exception as exc:  # noqa: BLE001 - a frame the node would also have rejected
             return f'perception rejected the frame: {type(exc).__name__}: {exc}'
         recorded_decision = scan.decisions.get(frame.stamp_ns)
+        suspect: list[int] = []
         if recorded_decision is not None:
             bad_cups, cups_from = recorded_decision.unhealthy_cups, 'recorded decision'
+            suspect = recorded_decision.suspect_cups
         else:
             bad_cups, cups_from = rec.unhealthy_cups, 'pick record'
         intr = intrinsics_from_k(info.width, info.height, info.k)
         planning = PlanningFrame(frame.stamp_ns, seg.table, seg.labels, frame.depth_m, intr)
-        decision, _ = plan_frame(planning, self.cell, self.config, unhealthy_mask(bad_cups, self.cell.gripper.num_cups))
+        n_cups = self.cell.gripper.num_cups
+        decision, _ = plan_frame(planning, self.cell, self.config, unhealthy_mask(bad_cups, n_cups),
+                                 unhealthy_mask(suspect, n_cups))
         rank, rank_from = rank_of(rec, recorded_decision)
         recorded, offline = PickDecision.from_record(rec), PickDecision.from_decision(decision, rank)
         diff = compare(rec.record_id, rank, recorded, offline, recorded_labels=frame.labels,

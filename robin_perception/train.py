@@ -165,7 +165,8 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
     model.train()
     while True:
         t0 = time.monotonic()
-        frac = min(trained_s / budget_s, 1.0)
+        # with a step budget the cosine runs over steps: the same schedule whatever the machine's load
+        frac = min(step / a.max_steps if a.max_steps else trained_s / budget_s, 1.0)
         lr = a.lr * min(1.0, (step + 1) / warmup) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g['lr'] = lr

@@ -12,6 +12,11 @@ Each cup keeps a sliding window of observations from the picks it took part in:
 A cup is flagged when the failing share in its window reaches a threshold with enough
 observations, so one noisy pick never flags a healthy cup. Flags stay until :meth:`restore`
 (after a repair).
+
+Evidence only comes from picks that use the cup, and a cup whose footprint rarely fits the
+packages is rarely used. So a cup whose latest torn observation failed is *suspect*: the grasp
+planner then prefers poses that put it on the target (without counting on its force), which
+confirms or clears it within a few picks instead of a few dozen.
 """
 
 from __future__ import annotations
@@ -54,6 +59,17 @@ class CupHealthMonitor:
     def unhealthy(self) -> frozenset[int]:
         """Indices of cups flagged unhealthy."""
         return frozenset(self._reasons)
+
+    @property
+    def suspects(self) -> frozenset[int]:
+        """Cups not (yet) flagged whose latest on-surface observation failed to hold: worth testing."""
+        return frozenset(i for i in range(self.num_cups)
+                         if i not in self._reasons and self._torn[i] and self._torn[i][-1])
+
+    def suspect_flags(self) -> list[int]:
+        """(num_cups,) 0/1 list, 1 = suspect (the ``qa/suspect_cups`` payload)."""
+        suspects = self.suspects
+        return [1 if i in suspects else 0 for i in range(self.num_cups)]
 
     @property
     def reasons(self) -> dict[int, str]:

@@ -39,8 +39,8 @@ class PileWatchConfig:
 
 
 def _usable(table: np.ndarray, config: PileWatchConfig) -> np.ndarray:
-    keep = (table['score'] >= config.min_score) & (table['touches_border'] == 0) & (table['area_px'] >= config.min_area_px)
-    return table[keep]
+    keep = (table['score'] >= config.min_score) & (table['touches_border'] == 0)
+    return table[keep & (table['area_px'] >= config.min_area_px)]
 
 
 def _unmatched(a: np.ndarray, b: np.ndarray, radius_m: float) -> np.ndarray:
@@ -63,7 +63,8 @@ def _covered(rows: np.ndarray, other: np.ndarray, tol_m: float) -> np.ndarray:
         return np.zeros(len(rows), dtype=bool)
     cu = (rows['u0'] + rows['u1'])[:, None] / 2.0
     cv = (rows['v0'] + rows['v1'])[:, None] / 2.0
-    inside = (other['u0'][None] <= cu) & (cu <= other['u1'][None]) & (other['v0'][None] <= cv) & (cv <= other['v1'][None])
+    inside = (other['u0'][None] <= cu) & (cu <= other['u1'][None])
+    inside &= (other['v0'][None] <= cv) & (cv <= other['v1'][None])
     high = other['height_top'][None].astype(float) >= rows['height_top'][:, None].astype(float) - tol_m
     return np.any(inside & high, axis=1)
 

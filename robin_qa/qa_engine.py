@@ -62,11 +62,13 @@ class EngineOutput:
     events: list[QaEvent] = field(default_factory=list)
     alert_changed: bool = False
     cups_changed: bool = False
+    suspects_changed: bool = False
 
     def merge(self, other: EngineOutput) -> EngineOutput:
         self.events += other.events
         self.alert_changed |= other.alert_changed
         self.cups_changed |= other.cups_changed
+        self.suspects_changed |= other.suspects_changed
         return self
 
 
@@ -245,7 +247,9 @@ class QaEngine:
         out = EngineOutput()
         if not pick.cup_health_done and (vac is not None or sealed is not None):
             pick.cup_health_done = True
+            suspects = self.cup_health.suspects
             out.cups_changed = bool(self.cup_health.observe_pick(cups, on_target, sealed, vac))
+            out.suspects_changed = self.cup_health.suspects != suspects
         return out.merge(self._emit(pick, 'lifted', now))
 
     def _on_transferring(self, pick: _Pick, t: float, now: float) -> EngineOutput:

@@ -50,6 +50,7 @@ class QaNode(Node):
         self._events = self.create_publisher(String, topics.QA_EVENTS, qos.RECORDS)
         self._alert = self.create_publisher(String, topics.QA_ALERT, qos.LATCHED)
         self._cups = self.create_publisher(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, qos.LATCHED)
+        self._suspects = self.create_publisher(UInt8MultiArray, topics.QA_SUSPECT_CUPS, qos.LATCHED)
 
         # best effort matches both best-effort and reliable publishers
         sensor = qos.SENSOR
@@ -178,19 +179,23 @@ class QaNode(Node):
         if out.cups_changed:
             self._publish_cups()
             self.get_logger().warning(f'unhealthy cups: {self.engine.cup_health.reasons}')
+        elif out.suspects_changed:  # _publish_cups sends the suspects too
+            self._suspects.publish(conv.flags_to_msg(self.engine.cup_health.suspect_flags()))
 
     def _publish_alert(self) -> None:
         self._alert.publish(to_msg(self.engine.alert_state(self._now())))
 
     def _publish_cups(self) -> None:
         self._cups.publish(conv.flags_to_msg(self.engine.cup_health.flags()))
+        self._suspects.publish(conv.flags_to_msg(self.engine.cup_health.suspect_flags()))
 
     def _status(self) -> Status:
         e = self.engine
         values = {**{f'verdicts.{k}': v for k, v in sorted(e.counts.items())},
                   'open_picks': len(e.picks), 'alert_active': e.recovery.alert_active,
                   'alert_reason': e.recovery.alerts[-1].reason if e.recovery.alerts else '',
-                  'unhealthy_cups': sorted(e.cup_health.unhealthy), 'bad_messages': e.bad_messages,
+                  'unhealthy_cups': sorted(e.cup_health.unhealthy), 'suspect_cups': sorted(e.cup_health.suspects),
+                  'bad_messages': e.bad_messages,
                   'bad_phase_messages': self._bad_phase_messages}
         if e.recovery.alert_active:
             return Status(ERROR if e.recovery.paused else WARN, 'human needed', values)

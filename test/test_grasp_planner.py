@@ -181,3 +181,32 @@ def test_decision_alternatives_offer_other_targets_first():
     d = decision_from_json(rec.to_json(), now_ns=2)
     assert [o.instance_id for o in d.options] == [rec.chosen.instance_id] + [a.instance_id for a in rec.alternatives]
     assert d.options[0].cup_mask == rec.chosen.cup_mask
+
+
+def test_a_suspect_cup_is_tested_when_it_fits_and_its_force_is_not_counted():
+    _pile, scene = _scene(Package(1, 0.5, 0.0, 0.16, 0.11, 0.05))  # a small parcel: a few cups fit
+    plain = plan_grasps(scene, GRIPPER, PICK_AREA)
+    assert plain.status == STATUS_OK
+    used = plain.chosen.cup_mask
+    fits = 0
+    for c in plain.candidates:
+        fits |= c.cup_mask if c.feasible else 0
+    untested = [k for k in range(8) if fits >> k & 1 and not used >> k & 1]
+    assert untested, 'the scene must offer a pose that uses a cup the default choice leaves off'
+    k = untested[0]
+    suspect = np.zeros(8, bool)
+    suspect[k] = True
+    probed = plan_grasps(scene, GRIPPER, PICK_AREA, suspect=suspect)
+    assert probed.chosen.cup_mask >> k & 1, 'the pose that tests the suspect cup wins'
+    n_on = probed.chosen.cup_mask.bit_count()
+    per_cup = plain.chosen.force_available / used.bit_count()
+    assert probed.chosen.force_available == pytest.approx(per_cup * (n_on - 1))  # the suspect cup is not relied on
+    rec = decision_from_plan(probed, 1, 'base_link', unhealthy=[], num_cups=8, suspect=[k])
+    assert rec.suspect_cups == [k]
+
+
+def test_an_unhealthy_cup_is_never_probed():
+    _pile, scene = _scene(Package(1, 0.5, 0.0, 0.3, 0.2, 0.1))
+    both = np.ones(8, bool)
+    res = plan_grasps(scene, GRIPPER, PICK_AREA, unhealthy=both, suspect=both)
+    assert res.chosen is None

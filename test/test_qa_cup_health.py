@@ -91,3 +91,25 @@ def test_restore_all() -> None:
     assert 1 in monitor.unhealthy
     monitor.restore()
     assert monitor.flags() == [0] * NUM_CUPS
+
+
+def test_a_cup_whose_last_pick_failed_is_suspect_until_it_holds_again() -> None:
+    monitor = CupHealthMonitor()
+    on = np.zeros(NUM_CUPS, bool)
+    on[[1, 2, 3]] = True
+
+    def observe(held: list[int]) -> None:
+        hold = np.zeros(NUM_CUPS, bool)
+        hold[held] = True
+        vac = np.where(hold, SEALED_KPA, np.where(on, OPEN_KPA, 0.0))
+        monitor.observe_pick(on, on.copy(), vac >= 35.0, vac)
+
+    observe([1, 2, 3])
+    assert monitor.suspects == frozenset() and monitor.suspect_flags() == [0] * NUM_CUPS
+    observe([1, 2])  # cup 3 did not seal while the others held
+    assert monitor.suspects == {3} and monitor.suspect_flags()[3] == 1
+    observe([1, 2, 3])  # it held again: no longer worth testing
+    assert monitor.suspects == frozenset()
+    for _ in range(5):
+        observe([1, 2])
+    assert 3 in monitor.unhealthy and 3 not in monitor.suspects  # flagged cups are excluded, not probed

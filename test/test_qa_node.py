@@ -37,10 +37,13 @@ class Cell:
         self.phase_pub = n.create_publisher(String, topics.PICK_PHASE, qos.RECORDS)
         self.events: list[QaEvent] = []
         self.cups: list[list[int]] = []
+        self.suspects: list[list[int]] = []
         n.create_subscription(String, topics.QA_EVENTS, lambda m: self.events.append(from_msg(m, QaEvent)),
                               qos.RECORDS)
         n.create_subscription(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, lambda m: self.cups.append(list(m.data)),
                               qos.LATCHED)
+        n.create_subscription(UInt8MultiArray, topics.QA_SUSPECT_CUPS,
+                              lambda m: self.suspects.append(list(m.data)), qos.LATCHED)
         self.holding = np.zeros(8, bool)
         self.payload_kg = 0.0
         self.send_vacuum = True
@@ -114,9 +117,12 @@ def test_torn_cup_is_published_unhealthy_and_restore_clears_it(ros) -> None:
     ros.spin_for(0.3)
     for k in range(10):
         assert cell.lifted(f'r{k}', f'pkg_{k}', cup_mask=0xFF).verdict == 'ok'
+        if k == 0:  # one failed seal: the grasp planner is asked to test the cup
+            assert ros.spin_until(lambda: bool(cell.suspects) and cell.suspects[-1][3] == 1, 3.0), cell.suspects
         if cell.cups[-1][3]:
             break
     assert ros.spin_until(lambda: cell.cups[-1] == [0, 0, 0, 1, 0, 0, 0, 0], 3.0), cell.cups[-1]
+    assert ros.spin_until(lambda: cell.suspects[-1] == [0] * 8, 3.0)  # flagged: excluded, no longer probed
     assert cell.call(f'{topics.QA_RESTORE_CUP_PREFIX}3').success
     assert ros.spin_until(lambda: cell.cups[-1] == [0] * 8, 3.0)
 
