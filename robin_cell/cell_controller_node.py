@@ -8,6 +8,7 @@ and publishes records and status. All timing uses the node clock (sim time in si
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +49,8 @@ from robin_core.records import ModelInfo, QaEvent, RecordError, from_json, to_ms
 PARK_JOINTS = (0.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0)
 #: a reader must have matched the records publisher this long before recovered records go out [s]
 RECOVERY_MATCH_S = 1.0
+#: belt speed samples this long after the controller stopped the belt still belong to its own run [s]
+BELT_STOP_GRACE_S = 0.5
 
 
 class CellControllerNode(Node):
@@ -104,6 +107,9 @@ class CellControllerNode(Node):
             options_per_target=declare(self, 'tracking.options_per_target', d.options_per_target,
                                        'plan failures on one package before the next package is tried',
                                        low=1, high=100),
+            belt_still_mps=declare(self, 'belt.still_speed', d.belt_still_mps,
+                                   'measured belt speeds below this count as standing still [m/s]',
+                                   low=0.0, high=1.0),
             fault_all_cups_rate=declare(self, 'fault_injection.all_cups_rate', d.fault_all_cups_rate,
                                         'benchmarks only: share of attempts that switch on every healthy cup '
                                         '(forced straddling double picks); run-time settable', low=0.0, high=1.0),
@@ -128,6 +134,7 @@ class CellControllerNode(Node):
         self._n_requests = 0
         self._bad_messages = 0
         self._belt_stop_at: float | None = None
+        self._belt_stopped_at = -math.inf  # when this controller last commanded the belt to stop
 
         self._motion_pub = self.create_publisher(String, topics.MOTION_REQUEST, qos.RELIABLE)
         self._cups_pub = self.create_publisher(UInt8MultiArray, topics.CUP_COMMAND, qos.RELIABLE)
@@ -140,6 +147,7 @@ class CellControllerNode(Node):
         self.create_subscription(String, topics.QA_EVENTS, self._on_qa, qos.RECORDS)
         self.create_subscription(String, topics.QA_ALERT, self._on_alert, qos.LATCHED)
         self.create_subscription(String, topics.PERCEPTION_MODEL_INFO, self._on_model_info, qos.LATCHED)
+        self.create_subscription(Float64, topics.BELT_SPEED, self._on_belt_speed, qos.SENSOR)
 
         self._diag = diagnostics.DiagnosticsPublisher(self)
         self._diag.add('pick cycle', self._status)
@@ -226,11 +234,20 @@ class CellControllerNode(Node):
         skipped = tuple(str(p) for p in alert.get('skipped_packages', []) or [])
         self._run(self.cycle.on_alert(active, bool(alert.get('pause_cell', False)), self._now(), skipped))
 
+    def _on_belt_speed(self, msg: Float64) -> None:
+        if not math.isfinite(msg.data):
+            self._bad(f'belt speed ignored: {msg.data}')
+            return
+        now = self._now()
+        commanded = self._belt_stop_at is not None or now - self._belt_stopped_at < BELT_STOP_GRACE_S
+        self._run(self.cycle.on_belt_speed(msg.data, commanded, now))
+
     def _tick(self) -> None:
         now = self._now()
         if self._belt_stop_at is not None and now >= self._belt_stop_at:
             self._belt_pub.publish(Float64(data=0.0))
             self._belt_stop_at = None
+            self._belt_stopped_at = now
         self._run(self.cycle.on_tick(now))
 
     # -- outputs ----------------------------------------------------------------------------------
@@ -320,8 +337,12 @@ class CellControllerNode(Node):
         values = {'phase': self.cycle.phase.value, 'attempts': s.attempts, 'succeeded': s.succeeded,
                   'arm_wait_s': s.arm_wait_s, 'bad_messages': self._bad_messages}
         values['stale_decisions'] = s.stale_decisions
+        values['uncommanded_belt_runs'] = s.uncommanded_belt_runs
         if self.cycle.phase.value == 'hold':
             return diagnostics.Status(diagnostics.WARN, 'holding: a human was called', values)
+        if self.cycle.belt_uncommanded(self._now()):
+            return diagnostics.Status(diagnostics.WARN, 'belt moving without command: frames refused, the arm '
+                                      'holds', values)
         stale = self.cycle.perception_stale_s(self._now())
         if stale is not None:
             return diagnostics.Status(diagnostics.WARN, f'perception stale: no fresh frame for {stale:.1f} s (limit '

@@ -134,6 +134,7 @@ class CycleConfig:
     release_s: float = 0.25
     scene_clear_delay_s: float = 0.9  # the arm leaves the pick area ~0.65 s into a transfer
     max_decision_age_s: float = 3.0  # never act on a frame older than this
+    belt_still_mps: float = 0.005  # measured belt speeds below this count as standing still [m/s]
     belt_advance_s: float = 2.0
     empty_scenes_before_advance: int = 10  # consecutive empty decisions (~1 s): a single bad frame is not a fact
     startup_grace_s: float = 3.0  # let the scene settle after start-up before acting on it [s]
@@ -162,6 +163,8 @@ class CycleStats:
     feed_wait_s: float = 0.0  # arm idle while the belt brought new packages
     stale_decisions: int = 0  # decisions refused because their frame was older than max_decision_age_s
     last_fresh_frame_s: float | None = None  # newest frame time of a decision young enough to act on
+    uncommanded_belt_runs: int = 0  # times the belt was seen moving without the controller's command
+    last_uncommanded_belt_s: float | None = None  # when it was last seen doing so
 
 
 @dataclass
@@ -337,6 +340,32 @@ class PickCycle:
             self._enter(Phase.WAIT_SCENE, now)
             self._arm_idle_since = now
         return []
+
+    def on_belt_speed(self, speed_mps: float, commanded: bool, now: float) -> list[Command]:
+        """The measured belt speed. A moving belt moves the pile: frames taken while it runs (and
+        ``scene_clear_delay_s`` after) are refused. A run the controller did not command is a fault
+        (another controller, an operator, a drive fault): a pick being planned or approached aims at
+        where the package was, so it is abandoned and the arm retreats."""
+        if abs(speed_mps) < self.config.belt_still_mps:
+            return []
+        valid_after = int((now + self.config.scene_clear_delay_s) * 1e9)
+        self._scene_valid_after_ns = max(self._scene_valid_after_ns, valid_after)
+        if commanded:
+            return []
+        first = self.stats.last_uncommanded_belt_s is None or now - self.stats.last_uncommanded_belt_s > 1.0
+        self.stats.uncommanded_belt_runs += int(first)
+        self.stats.last_uncommanded_belt_s = now
+        self._plan_failed.clear()  # the packages have moved: the failed spots mean nothing now
+        if self.phase not in (Phase.PLAN, Phase.APPROACH) or self.record is None:
+            return []
+        self.record.outcome = 'failed'
+        self.record.failure_reason = f'belt moved without command at {speed_mps:.2f} m/s during {self.phase.value}'
+        return [SetCups(0), *self._recover('retreat', now)]  # frames count again once the arm is parked
+
+    def belt_uncommanded(self, now: float, hold_s: float = 1.0) -> bool:
+        """Whether the belt was seen moving without command within the last ``hold_s``."""
+        last = self.stats.last_uncommanded_belt_s
+        return last is not None and now - last <= hold_s
 
     def perception_stale_s(self, now: float) -> float | None:
         """How long the cell has been waiting for a decision on a fresh frame beyond

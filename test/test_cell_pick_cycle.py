@@ -330,3 +330,42 @@ def test_fault_injection_rate_is_the_share_of_forced_attempts(rate: float) -> No
         forced += rec.cup_mask == 0xFF
         assert ('fault_injection' in rec.scene) == (rec.cup_mask == 0xFF)
     assert abs(forced / 400 - rate) < 0.06
+
+
+def test_frames_taken_while_the_belt_runs_are_refused() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    assert c.on_belt_speed(0.25, True, 1.0) == []  # a commanded run: no fault, but the pile moves
+    assert c.on_belt_speed(0.0, False, 1.5) == []
+    assert c.on_decision(decision(1.2, option()), 1.6) == []  # taken while it ran
+    assert c.on_decision(decision(1.0 + CFG.scene_clear_delay_s - 0.01, option()), 2.0) == []  # just after
+    assert c.stats.uncommanded_belt_runs == 0 and not c.belt_uncommanded(1.6)
+    assert of(c.on_decision(decision(1.0 + CFG.scene_clear_delay_s + 0.01, option()), 2.0), RequestPlan)
+
+
+def test_an_uncommanded_belt_run_during_the_approach_abandons_the_pick_and_retreats() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick = of(c.on_decision(decision(1.0, option()), 1.1), RequestPlan)[0].pick_id
+    c.on_plan(pick, True, '', 1.2)
+    assert c.phase == Phase.APPROACH
+    cmds = c.on_belt_speed(0.3, False, 1.4)
+    assert SetCups(0) in cmds and ExecuteSegment(pick, 'retreat') in cmds and c.phase == Phase.RECOVER
+    assert 'belt moved without command' in c.record.failure_reason
+    assert c.stats.uncommanded_belt_runs == 1 and c.belt_uncommanded(1.9)
+    c.on_belt_speed(0.3, False, 1.6)  # the same run: counted once
+    assert c.stats.uncommanded_belt_runs == 1
+    rec = of(c.on_segment(pick, 'retreat', True, '', 2.0), EmitRecord)[0].record
+    assert rec.outcome == 'failed'
+    c.on_belt_speed(0.3, False, 2.1)  # still running after the retreat: no frame counts yet
+    assert c.on_decision(decision(2.5, option()), 2.6) == []
+    assert not c.belt_uncommanded(3.5)  # stopped: the fault clears and fresh frames are used again
+    assert of(c.on_decision(decision(2.1 + CFG.scene_clear_delay_s + 0.1, option()), 3.5), RequestPlan)
+
+
+def test_an_uncommanded_belt_run_while_holding_a_package_does_not_abort() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    assert c.on_belt_speed(0.3, False, t + 0.01) == [] and c.phase == Phase.VERIFY  # the package is in the cups
+    assert c.stats.uncommanded_belt_runs == 1
