@@ -42,7 +42,7 @@ from std_srvs.srv import Trigger
 
 from robin_bringup.fault_schedule import FaultSchedule, FaultState, cup_to_weaken, most_used_cup, transition
 from robin_bringup.pick_truth import qa_confusion
-from robin_bringup.qa_bench import Attempt, TornCup, assemble, attempts_from, format_tables
+from robin_bringup.qa_bench import Attempt, TornCup, assemble, attempts_from, format_tables, losses_vs_alerts
 from robin_bringup.run_report import RunReport
 from robin_core import qos, topics
 from robin_core.records import PickRecord, RecordError, from_json
@@ -265,6 +265,7 @@ def main() -> int:
         records = list(report.attempts())
         attempts: list[Attempt] = attempts_from(records, report.truth)
         own = qa_confusion(records, report.truth) if report.truth.times else None
+        losses = losses_vs_alerts(report.truth, [(s, r) for _w, s, r in node.alerts])
     torn, knocks = injector.torn_events(), injector.knock_off_alerts()
     executor.shutdown()
     spinner.join(timeout=10.0)
@@ -286,7 +287,7 @@ def main() -> int:
            'picks_succeeded': run_report.get('picks_succeeded'), 'work_dir': str(work),
            'bench_monitor_confusion': own}
     qa = assemble(confusion=confusion, confusion_source=source, attempts=attempts, schedule=schedule, torn=torn,
-                  fault_log=injector.log, knock_offs=knocks, picks_requested=a.picks, run=run)
+                  fault_log=injector.log, knock_offs=knocks, picks_requested=a.picks, run=run, losses=losses)
     print('\n' + format_tables(qa))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(qa, indent=2) + '\n')

@@ -93,9 +93,34 @@ def torn_cup_table(attempts: Sequence[Attempt], schedule: FaultSchedule,
     return rows
 
 
+def losses_vs_alerts(track: TruthTrack, alerts: Sequence[tuple[float, str]], before_s: float = 15.0,
+                     after_s: float = 60.0) -> dict[str, Any]:
+    """Packages that left the cell (ground truth ``fell_off``) against QA's active alerts (sim s, reason).
+
+    A loss counts as alerted when an alert became active from ``before_s`` before the simulator
+    saw it on the floor (vision may see it leave the belt first) to ``after_s`` after. An alert
+    with no loss in that window around it is a false alarm (for any reason: read ``reason``).
+    """
+    losses: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for t, states in zip(track.times, track.states, strict=True):
+        for pid, state in sorted(states.items()):
+            if state == 'fell_off' and pid not in seen:
+                seen.add(pid)
+                hit = next(((s, r) for s, r in alerts if t - before_s <= s <= t + after_s), None)
+                losses.append({'package': pid, 'sim_s': round(t, 2),
+                               'alert_s': None if hit is None else round(hit[0], 2),
+                               'alert_reason': None if hit is None else hit[1]})
+    false = [{'sim_s': round(s, 2), 'reason': r} for s, r in alerts
+             if not any(loss['sim_s'] - before_s <= s <= loss['sim_s'] + after_s for loss in losses)]
+    return {'left_cell': losses, 'left_cell_unalerted': sum(loss['alert_s'] is None for loss in losses),
+            'alerts_without_loss': false}
+
+
 def assemble(*, confusion: Mapping[str, Any] | None, confusion_source: str, attempts: Sequence[Attempt],
              schedule: FaultSchedule, torn: Sequence[TornCup], fault_log: Sequence[Mapping[str, Any]],
-             knock_offs: Sequence[Mapping[str, Any]], picks_requested: int, run: Mapping[str, Any]) -> dict[str, Any]:
+             knock_offs: Sequence[Mapping[str, Any]], picks_requested: int, run: Mapping[str, Any],
+             losses: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The qa.json payload. ``confusion`` is a ``qa_confusion`` dict of a run report (None: no report)."""
     conf = dict(confusion or {})
     torn_rows = torn_cup_table(attempts, schedule, torn)
@@ -119,6 +144,7 @@ def assemble(*, confusion: Mapping[str, Any] | None, confusion_source: str, atte
         'torn_cup_table': torn_rows,
         'phase_table': phase_table(attempts, schedule),
         'knock_offs': list(knock_offs),
+        **(dict(losses) if losses is not None else {}),
         'schedule': schedule.as_dict(),
         'fault_log': list(fault_log),
         'run': dict(run),
@@ -158,4 +184,9 @@ def format_tables(qa: Mapping[str, Any]) -> str:
         lines.append(f"{r['block']:<6}{r['cup']:>4}{r['detect_picks']!s:>8}{cells[0]:>14}{cells[1]:>18}{cells[2]:>16}")
     alerted = sum(k.get('alert_s') is not None for k in qa['knock_offs'])
     lines.append(f"\nknock-offs: {len(qa['knock_offs'])} injected, {alerted} alerted")
+    if 'left_cell' in qa:
+        lines.append(f"packages that left the cell (ground truth): {len(qa['left_cell'])}, "
+                     f"{qa['left_cell_unalerted']} without an alert; alerts with no package lost: "
+                     f"{len(qa['alerts_without_loss'])}")
+        lines += [f"  false alarm at {f['sim_s']} s: {f['reason']}" for f in qa['alerts_without_loss']]
     return '\n'.join(lines)

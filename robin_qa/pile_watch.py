@@ -11,7 +11,8 @@ A row of the earlier table counts as vacated only when no later row matches its 
 later row covers its bounding-box centre at its old height or above: a package that was merely
 re-segmented (merged with a neighbour, split) or is hidden under something higher still covers its
 spot. A row of the later table "appeared" by the mirror rule (a dropped package landing back on
-the belt or the pile).
+the belt or the pile, or a package the pick pushed aside: gone from one spot, new at another, so
+each new package offsets one unexplained gone one).
 """
 
 from __future__ import annotations
@@ -133,11 +134,14 @@ class PileAccount:
             return self._unconfirmed_drops(t, 'the belt moved before it was seen again' if ref else '')
         findings: list[Finding] = []
         gone = vacated(ref[1], table, self.config)
-        if (extra := len(gone) - taken) > 0:
+        new = appeared(ref[1], table, self.config)
+        # a package pushed aside by the pick is gone from one spot and new at another: it stayed
+        moved = min(max(len(gone) - taken, 0), len(new))
+        if (extra := len(gone) - taken - moved) > 0:
             findings.append(Finding(extra, f'{extra} package(s) left the pick area without being picked '
                                            f'(knocked off or fell) between t={ref[0]:.2f} and t={t:.2f} s: '
-                                           f'{len(gone)} gone, {taken} in the gripper'))
-        self.surplus += len(appeared(ref[1], table, self.config))
+                                           f'{len(gone)} gone, {len(new)} new, {taken} in the gripper'))
+        self.surplus += len(new) - moved
         while self.returning and self.surplus > 0:
             self.returning.pop(0)
             self.surplus -= 1

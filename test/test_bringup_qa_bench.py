@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from robin_bringup.fault_schedule import FaultSchedule
 from robin_bringup.pick_truth import TruthTrack, qa_confusion
-from robin_bringup.qa_bench import HEADLINE, Attempt, TornCup, assemble, attempts_from, format_tables, torn_cup_table
+from robin_bringup.qa_bench import (
+    HEADLINE,
+    Attempt,
+    TornCup,
+    assemble,
+    attempts_from,
+    format_tables,
+    losses_vs_alerts,
+    torn_cup_table,
+)
 from robin_core.records import PickRecord
 from robin_qa.confusion import TRUTHS, VERDICTS
 
@@ -75,3 +84,18 @@ def test_qa_json_has_the_headline_keys_and_says_when_the_run_was_cut_short() -> 
     done = assemble(confusion=qa_confusion([], TruthTrack()), confusion_source='test', attempts=[], schedule=S,
                     torn=[], fault_log=[], knock_offs=[], picks_requested=0, run={'picks_done': 0})
     assert done['complete'] and done['cup_fault_detect_picks'] is None and done['double_pick_recall'] is None
+
+
+def test_packages_that_left_the_cell_are_matched_to_alerts_and_false_alarms_listed() -> None:
+    track = TruthTrack()
+    track.add(0.0, {1: 'belt', 2: 'belt', 3: 'belt'})
+    track.add(50.0, {1: 'fell_off', 2: 'belt', 3: 'belt'})  # knocked off: QA alerted at 48 s (saw it leave)
+    track.add(200.0, {1: 'fell_off', 2: 'fell_off', 3: 'belt'})  # a drop onto the floor nobody alerted
+    track.add(210.0, {1: 'fell_off', 2: 'fell_off', 3: 'fell_off'})
+    alerts = [(48.0, 'knocked off'), (120.0, 'phantom'), (230.0, 'late')]
+    out = losses_vs_alerts(track, alerts)
+    assert [(x['package'], x['alert_s']) for x in out['left_cell']] == [(1, 48.0), (2, 230.0), (3, 230.0)]
+    assert out['left_cell_unalerted'] == 0
+    assert out['alerts_without_loss'] == [{'sim_s': 120.0, 'reason': 'phantom'}]
+    strict = losses_vs_alerts(track, alerts, after_s=20.0)
+    assert strict['left_cell_unalerted'] == 1 and strict['left_cell'][1]['alert_s'] is None

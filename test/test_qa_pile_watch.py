@@ -219,3 +219,12 @@ def test_engine_counts_a_bad_belt_speed_sample() -> None:
     engine = QaEngine()
     engine.add_belt_speed(1.0, None)
     assert engine.bad_messages == 1 and len(engine.belt_speed) == 0
+
+
+def test_a_package_pushed_aside_by_the_pick_is_not_lost() -> None:
+    acc = PileAccount(CFG)
+    acc.settle(10.0, PILE, False)
+    acc.took(11.0, 1)
+    pushed = table((2, 0.3, 0.0, 0.10), (3, -0.45, 0.1, 0.04))  # package 3 slid 18 cm and settled lower
+    assert acc.settle(12.0, pushed, False) == []
+    assert acc.surplus == 0  # the moved package is not taken for a dropped one coming back
