@@ -150,6 +150,7 @@ class Injector:
         self.torn: list[dict[str, Any]] = []  # block, cup, fault_s
         self.knock_offs: list[dict[str, Any]] = []
         self.weakened_for: set[str] = set()
+        self.stuck_for: set[str] = set()
         self.acked: set[float] = set()
         self.start_wall = time.monotonic()
 
@@ -176,6 +177,11 @@ class Injector:
                 if rid not in self.weakened_for and cup is not None:
                     self.weakened_for.add(rid)
                     self._note(done, f'sim fault.weakened_cup={cup}', n.set_params('sim', {'fault.weakened_cup': cup}))
+        if new.stick_pairs:
+            for rid in inflight:
+                if rid not in self.stuck_for:
+                    self.stuck_for.add(rid)
+                    self._note(done, 'sim fault.stuck_pair=true', n.set_params('sim', {'fault.stuck_pair': True}))
         for wall, _sim, reason in alerts:
             if wall not in self.acked and time.monotonic() - wall >= ack_after_s:
                 self.acked.add(wall)
@@ -188,6 +194,8 @@ class Injector:
                        n.set_params('cell_controller', {'fault_injection.all_cups_rate': act.all_cups_rate}))
         if act.clear_weakened:
             self._note(pick, 'sim fault.weakened_cup=-1', n.set_params('sim', {'fault.weakened_cup': -1}))
+        if act.clear_stuck:
+            self._note(pick, 'sim fault.stuck_pair=false', n.set_params('sim', {'fault.stuck_pair': False}))
         if act.repair:
             self._note(pick, 'sim fault.torn_cup=-1', n.set_params('sim', {'fault.torn_cup': -1}))
             self._note(pick, 'qa/restore_cups', n.trigger(topics.QA_RESTORE_CUPS))

@@ -4,9 +4,12 @@ The run is cut into blocks of ``block`` pick attempts that repeat until the run 
 stopped early by its wall-time cap has seen every fault:
 
 - ``clean``: no fault (the pre-fault pick success);
-- ``double_picks``: the cell controller forces ``double_pick_rate`` of the attempts onto every
-  healthy cup (``fault_injection.all_cups_rate``): the naive baseline, which straddles neighbours
-  on small packages;
+- ``double_picks``: real double picks. With ``stuck_pairs`` the simulator arms a stuck pair
+  (``fault.stuck_pair``, robin_sim/adhesion.py) at each attempt's ``approach``: the package the
+  gripper takes brings a touching neighbour along. Optionally the cell controller also forces
+  ``double_pick_rate`` of the attempts onto every healthy cup (``fault_injection.all_cups_rate``,
+  the naive baseline); in the session-2/3 runs that made no real double pick (a lip over a
+  neighbour at another height does not seal), so its default is 0;
 - ``weakened_cup``: the simulator weakens one cup of each attempt (``fault.weakened_cup``, set when
   the controller announces the attempt's ``approach`` phase, before the cups go on): drops;
 - ``torn_cup``: the cup the cell used most so far is torn (``fault.torn_cup``) from the phase's
@@ -36,14 +39,17 @@ class FaultSchedule:
     double_picks: int = 8
     weakened_cup: int = 6
     torn_cup: int = 12  # room to flag the cup (issue 5: within 10 picks) and picks after it
-    double_pick_rate: float = 1.0  # share of attempts forced onto every cup in the double_picks phase
+    double_pick_rate: float = 0.0  # share of attempts forced onto every cup in the double_picks phase
+    stuck_pairs: bool = True  # arm a stuck pair at every attempt of the double_picks phase
     knock_off_at: tuple[int, ...] = (2, 15, 27)  # picks within a block that knock a package off
 
     def __post_init__(self) -> None:
         if min(self.clean, self.double_picks, self.weakened_cup, self.torn_cup) < 1:
             raise ValueError('every phase needs at least one pick')
-        if not 0.0 < self.double_pick_rate <= 1.0:
-            raise ValueError('double_pick_rate must be in (0, 1]')
+        if not 0.0 <= self.double_pick_rate <= 1.0:
+            raise ValueError('double_pick_rate must be in [0, 1]')
+        if not self.stuck_pairs and self.double_pick_rate == 0.0:
+            raise ValueError('the double_picks phase needs stuck_pairs or a double_pick_rate > 0')
         if any(not 0 <= k < self.block for k in self.knock_off_at):
             raise ValueError(f'knock_off_at must lie within a block of {self.block} picks')
 
@@ -66,6 +72,7 @@ class FaultSchedule:
         phase = self.phase(pick)
         return FaultState(phase=phase, block=pick // self.block,
                           all_cups_rate=self.double_pick_rate if phase == 'double_picks' else 0.0,
+                          stick_pairs=phase == 'double_picks' and self.stuck_pairs,
                           weaken_cups=phase == 'weakened_cup', torn=phase == 'torn_cup',
                           knock_off=pick % self.block in self.knock_off_at)
 
@@ -78,6 +85,7 @@ class FaultState:
     phase: str
     block: int
     all_cups_rate: float
+    stick_pairs: bool
     weaken_cups: bool
     torn: bool
     knock_off: bool
@@ -91,6 +99,7 @@ class Actions:
     tear: bool = False  # tear a cup now (choose it with most_used_cup)
     repair: bool = False  # clear the torn cup and restore QA's cup flags
     clear_weakened: bool = False
+    clear_stuck: bool = False  # disarm a stuck pair that no attempt used
     knock_off: bool = False
 
 
@@ -102,6 +111,7 @@ def transition(prev: FaultState | None, new: FaultState) -> Actions:
     return Actions(all_cups_rate=rate, tear=new.torn and not torn_before,
                    repair=was_torn and not torn_before,
                    clear_weakened=prev is not None and prev.weaken_cups and not new.weaken_cups,
+                   clear_stuck=prev is not None and prev.stick_pairs and not new.stick_pairs,
                    knock_off=new.knock_off)
 
 

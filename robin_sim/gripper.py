@@ -123,7 +123,9 @@ class SuctionGripper:
         self._geomid = np.zeros(1, dtype=np.int32)
         self.cup_force = cup_force  #: [N] pull of one cup at full vacuum
         self.pull = np.zeros(n)  #: [N] present pull per cup
-        self._pulled_bodies: set[int] = set()
+        # wrenches this gripper wrote into xfrc_applied, per body: taken out again at the next
+        # update rather than zeroing the body, so other writers (robin_sim/adhesion.py) are kept
+        self._applied: dict[int, np.ndarray] = {}
 
     @property
     def num_cups(self) -> int:
@@ -170,9 +172,9 @@ class SuctionGripper:
 
     def apply(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
         """Write the suction force pairs into ``data.xfrc_applied`` (cup ↔ sealed body)."""
-        for b in self._pulled_bodies:
-            data.xfrc_applied[b] = 0.0
-        self._pulled_bodies = set()
+        for b, wrench in self._applied.items():
+            data.xfrc_applied[b] -= wrench
+        self._applied = {}
         for k in np.flatnonzero(self.pull > 0):
             site = self.lip_site_ids[k]
             point = data.site_xpos[site]
@@ -182,9 +184,9 @@ class SuctionGripper:
             for body, f in ((cup, force), (other, -force)):
                 if body == 0:
                     continue  # sealed on a static surface: the world takes the reaction
-                data.xfrc_applied[body, :3] += f
-                data.xfrc_applied[body, 3:] += np.cross(point - data.xipos[body], f)
-                self._pulled_bodies.add(body)
+                wrench = np.concatenate([f, np.cross(point - data.xipos[body], f)])
+                data.xfrc_applied[body] += wrench
+                self._applied[body] = self._applied.get(body, 0.0) + wrench
 
     def held_geoms(self) -> set[int]:
         """Geoms that some cup is pulling on now."""

@@ -153,6 +153,9 @@ class SimNode(Node):
             '-1 = none', low=-1, high=7)
         self.p['fault.knock_off'] = declare(
             self, 'fault.knock_off', False, 'run time: each set to true pushes the top package off the belt side')
+        self.p['fault.stuck_pair'] = declare(
+            self, 'fault.stuck_pair', False, 'run time: true arms a stuck pair (the next package the gripper takes '
+            'brings a touching neighbour along: a real double pick); false disarms')
         if not self.p['package_types']:
             raise ParameterError('package_types', 'must name at least one type')
         check_choices('package_types', self.p['package_types'], types)
@@ -184,6 +187,10 @@ class SimNode(Node):
             if 'fault.stuck_vacuum' in changed:  # freezes the reading of this moment
                 cup = int(self.p['fault.stuck_vacuum'])
                 self.sim.set_stuck_vacuum(cup if cup >= 0 else None)
+            if 'fault.stuck_pair' in changed and self.p['fault.stuck_pair']:
+                self.sim.adhesion.arm()
+            elif 'fault.stuck_pair' in changed:
+                self.sim.adhesion.disarm()
             knocked: int | str | None = None
             if 'fault.knock_off' in changed and self.p['fault.knock_off']:
                 try:

@@ -22,6 +22,7 @@ import mujoco
 import numpy as np
 
 from robin_core.cell_description import CellDescription, default_cell
+from robin_sim.adhesion import Adhesion
 from robin_sim.arm import ArmLimits, JointTrajectoryData, TrajectoryFollower, validate_trajectory
 from robin_sim.arm_ik import HOME
 from robin_sim.camera import CameraFrame, CameraRenderer, StateSnapshot
@@ -167,6 +168,7 @@ class Simulation:
         self._load_filt = np.zeros(len(self.fleet.robots))  #: [kg] load cell filter state per robot
         self._station_rng = np.random.default_rng([cfg.seed, 0x57A7])  # load cell noise
         self._steps = 0
+        self.adhesion = Adhesion()  #: the stuck-pair fault (robin_sim/adhesion.py)
         self.set_belt_speed(cfg.belt_speed)
         self._apply_fleet()
         mujoco.mj_forward(self.model, self.data)
@@ -323,8 +325,16 @@ class Simulation:
         for p in pile.packages:
             self.packages[p.id] = p
             self.index.package_bodies[p.id] = add_package(self.spec, p)
+        armed = self.adhesion.armed
+        self.adhesion.clear(self.data)  # body ids change with the recompile
         self.model, self.data = self.spec.recompile(self.model, self.data)
         self._bind()
+        # body ids may have moved: rebuild the applied forces from scratch (the suction pulls now,
+        # the bond would re-form only when armed)
+        self.data.xfrc_applied[:] = 0.0
+        self.gripper.apply(self.model, self.data)
+        if armed:
+            self.adhesion.arm()
         self.set_belt_speed(self.belt_speed)
         mujoco.mj_forward(self.model, self.data)  # poses of the new data are zero until computed
         self.generation += 1
@@ -358,6 +368,8 @@ class Simulation:
                 self.gripper.update(m, d, GRIPPER_PERIOD * TIMESTEP)
             if self._steps % STATION_PERIOD == 0:
                 self._update_station(STATION_PERIOD * TIMESTEP)
+            if self.adhesion.armed or self.adhesion.bond is not None:
+                self.adhesion.step(m, d, self.geom_to_package, self._gripper_held())
             mujoco.mj_step(m, d)
             self._steps += 1
 
@@ -501,8 +513,16 @@ class Simulation:
         self._parked.add(pid)
         self._carried_offset.pop(pid, None)
 
-    def _held_packages(self) -> set[int]:
+    def _gripper_held(self) -> set[int]:
+        """Packages a cup pulls on now."""
         return {int(self.geom_to_package[g]) for g in self.gripper.held_geoms() if self.geom_to_package[g] > 0}
+
+    def _held_packages(self) -> set[int]:
+        """Packages the gripper carries: pulled by a cup, or stuck to one that is (the stuck-pair fault)."""
+        held = self._gripper_held()
+        if (stuck := self.adhesion.stuck_package) is not None:
+            held.add(stuck)
+        return held
 
     # ------------------------------------------------------------------ observations
     def joint_state(self) -> JointStateData:

@@ -27,10 +27,13 @@ def test_transitions_inject_each_fault_once_and_undo_it() -> None:
     assert [k for k, a in enumerate(acts) if a.tear] == [7, 18]  # once per block, at the torn phase
     assert [k for k, a in enumerate(acts) if a.repair] == [11]  # at the next block (the last tear stays)
     assert [k for k, a in enumerate(acts) if a.clear_weakened] == [7, 18]
+    assert [k for k, a in enumerate(acts) if a.clear_stuck] == [5, 16]  # leaving the double_picks phase
+    assert [S.state(k).stick_pairs for k in range(S.block)] == [False] * 2 + [True] * 3 + [False] * 6
     assert [k for k, a in enumerate(acts) if a.knock_off] == [1, 9, 12, 20]
 
 
-@pytest.mark.parametrize('kwargs', [{'clean': 0}, {'double_pick_rate': 0.0}, {'knock_off_at': (40,)}])
+@pytest.mark.parametrize('kwargs', [{'clean': 0}, {'double_pick_rate': 0.0, 'stuck_pairs': False},
+                                    {'double_pick_rate': 1.5}, {'knock_off_at': (40,)}])
 def test_a_schedule_that_cannot_run_is_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         FaultSchedule(**kwargs)

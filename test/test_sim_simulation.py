@@ -236,3 +236,40 @@ def test_seal_test_right_after_a_feeder_drop_is_well_defined() -> None:
     cov, geom = sim.gripper.seal_test(sim.model, sim.data, 0)
     assert 0.0 <= cov <= 1.0 and geom == -1  # the tool is far above anything
     sim.step(0.2)
+
+
+def _lift_package(sim: Simulation, pid: int, cups: list[int]) -> float:
+    """Suction on package ``pid`` with ``cups`` and lift it 15 cm; returns the wrist payload [kg]."""
+    ik, names = ArmKinematics(sim.cell), sim.cell.joint_names
+    p = pick_point(sim.packages[pid])
+    q_up = ik.inverse(tool_down(p + np.array([0, 0, 0.15]), -np.pi / 2), READY)
+    for q, t in ((q_up, 1.5), (ik.inverse(tool_down(p + np.array([0, 0, -0.003]), -np.pi / 2), q_up), 1.0)):
+        sim.follow_trajectory(trajectory_from_lists(names, [t], [q]))
+        sim.step(t + 0.2)
+    sim.command_cups([int(k in cups) for k in range(8)])
+    sim.step(0.5)
+    sim.follow_trajectory(trajectory_from_lists(names, [1.0], [q_up]))
+    sim.step(1.5)
+    return float(np.linalg.norm(sim.gripper_reading().wrench[:3])) / 9.81
+
+
+ON_3 = [1, 2, 5, 6]  # the cups over box 3 alone (0 and 4 reach its neighbour 4)
+
+
+def test_a_stuck_pair_comes_up_together_and_the_wrist_feels_both() -> None:
+    sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
+    alone = _lift_package(sim, 3, ON_3)
+    assert sim.ground_truth().by_state('held') == [3] and alone == pytest.approx(sim.packages[3].mass, rel=0.15)
+
+    sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
+    sim.adhesion.arm()
+    both = _lift_package(sim, 3, ON_3)
+    assert sim.ground_truth().by_state('held') == [3, 4]  # 4 touched 3 when the cups took it
+    assert sim.adhesion.formed and sim.adhesion.formed[0][1:] == (3, 4) and not sim.adhesion.armed
+    assert both == pytest.approx(sim.packages[3].mass + sim.packages[4].mass, rel=0.15)
+    z4 = sim.ground_truth().poses[3, 2]
+    assert z4 > sim.cell.pick_area.belt_z + 0.1  # it left the pile with 3
+    sim.command_cups([0] * 8)  # the cups let go: so does the bond
+    sim.step(1.0)
+    assert sim.adhesion.bond is None and sim.ground_truth().by_state('held') == []
+    assert sim.ground_truth().by_state('belt') == [1, 2, 3, 4]  # both fell back onto the belt
