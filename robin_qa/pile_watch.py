@@ -103,13 +103,15 @@ class PileAccount:
 
     config: PileWatchConfig = field(default_factory=PileWatchConfig)
     reference: tuple[float, np.ndarray] | None = None
-    taken: list[tuple[float, int]] = field(default_factory=list)  # (lift time, packages in the gripper)
+    taken: dict[str, tuple[float, int]] = field(default_factory=dict)  # record id -> (lift time, packages lifted)
     returning: list[tuple[float, str]] = field(default_factory=list)  # (drop time, record id) not seen back yet
     surplus: int = 0  # packages that appeared since the belt last moved, not yet matched to a drop
 
-    def took(self, t: float, count: int) -> None:
-        """The gripper lifted ``count`` packages out of the pick area at ``t``."""
-        self.taken.append((t, count))
+    def took(self, t: float, count: int, record_id: str) -> None:
+        """The gripper lifted ``count`` packages out of the pick area at ``t`` (a later call for the
+        same record corrects the count, e.g. when the vision check turns a pick into a double pick)."""
+        first = self.taken.get(record_id, (t, count))[0]
+        self.taken[record_id] = (first, count)
 
     def dropped(self, t: float, record_id: str) -> None:
         """The package of ``record_id`` was dropped during its transfer (detected at ``t``)."""
@@ -127,8 +129,8 @@ class PileAccount:
         if ref is not None and t <= ref[0]:
             return []
         self.reference = (t, table)
-        taken = sum(n for ti, n in self.taken if ti <= t)
-        self.taken = [(ti, n) for ti, n in self.taken if ti > t]
+        taken = sum(n for ti, n in self.taken.values() if ti <= t)
+        self.taken = {rid: (ti, n) for rid, (ti, n) in self.taken.items() if ti > t}
         if ref is None or belt_moved:
             self.surplus = 0
             return self._unconfirmed_drops(t, 'the belt moved before it was seen again' if ref else '')

@@ -243,7 +243,7 @@ class QaEngine:
         ]
         self._note_cups(pick, vac, sealed, now)
         verdict = combine(pick.results).verdict
-        self.pile.took(t, 0 if verdict == 'missed' else 2 if verdict == 'double_pick' else 1)
+        self.pile.took(t, 0 if verdict == 'missed' else 2 if verdict == 'double_pick' else 1, pick.last.record_id)
         out = EngineOutput()
         if not pick.cup_health_done and (vac is not None or sealed is not None):
             pick.cup_health_done = True
@@ -309,16 +309,17 @@ class QaEngine:
             pick.signals.notes.append('vision check skipped: no frame after the lift')
             return EngineOutput()
         pick.vision_due_s = None
-        out = self._settle(after[0], after[1], pick)
         change = compare_tables(pick.before_table, after[1], pick.first.target_instance_id, self.config.vision)
         pick.signals.vision_removed_instances = change.removed_count
         if pick.lifted is None:
-            return out
+            return self._settle(after[0], after[1], pick)
         lifted = pick.lifted
         with_vision = DoublePickInputs(lifted.cup_mask, lifted.target_cup_mask, lifted.sealed, lifted.vacuum_kpa,
                                        lifted.payload_kg, lifted.expected_mass_kg, change.removed_count)
         pick.results.append(check_double_pick(with_vision, self.config.double_pick))
-        return out.merge(self._emit(pick, 'vision', now, final=False))
+        if combine(pick.results).verdict == 'double_pick':  # the camera confirmed a second package
+            self.pile.took(pick.stamps.get('lifted', now), 2, pick.last.record_id)
+        return self._settle(after[0], after[1], pick).merge(self._emit(pick, 'vision', now, final=False))
 
     def _place_check(self, pick: _Pick, now: float) -> EngineOutput:
         pick.place_due_s = None

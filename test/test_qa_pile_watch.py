@@ -82,16 +82,16 @@ def test_knock_off_between_picks_is_found() -> None:
 def test_packages_the_gripper_took_are_explained() -> None:
     acc = PileAccount(CFG)
     acc.settle(10.0, PILE, False)
-    acc.took(11.0, 1)
+    acc.took(11.0, 1, 'r1')
     assert acc.settle(12.0, table((1, 0.0, 0.0, 0.10), (3, -0.3, 0.0, 0.05)), False) == []
-    acc.took(13.0, 2)  # a double pick
+    acc.took(13.0, 2, 'r2')  # a double pick
     assert acc.settle(14.0, table((3, -0.3, 0.0, 0.05)), False) == []
 
 
 def test_two_gone_on_a_single_lift_leaves_one_unexplained() -> None:
     acc = PileAccount(CFG)
     acc.settle(10.0, PILE, False)
-    acc.took(11.0, 1)
+    acc.took(11.0, 1, 'r3')
     findings = acc.settle(12.0, table((3, -0.3, 0.0, 0.05)), False)
     assert [f.lost for f in findings] == [1]
 
@@ -99,7 +99,7 @@ def test_two_gone_on_a_single_lift_leaves_one_unexplained() -> None:
 def test_a_lift_after_the_frame_is_not_counted_early() -> None:
     acc = PileAccount(CFG)
     acc.settle(10.0, PILE, False)
-    acc.took(13.0, 1)  # lifted after the next frame: that frame must explain its own losses
+    acc.took(13.0, 1, 'r4')  # lifted after the next frame: that frame must explain its own losses
     assert len(acc.settle(12.0, table((1, 0.0, 0.0, 0.10), (3, -0.3, 0.0, 0.05)), False)) == 1
 
 
@@ -113,7 +113,7 @@ def test_belt_motion_restarts_the_account() -> None:
 def test_a_dropped_package_back_in_the_pick_area_is_fine() -> None:
     acc = PileAccount(CFG)
     acc.settle(10.0, PILE, False)
-    acc.took(11.0, 1)
+    acc.took(11.0, 1, 'r5')
     acc.dropped(11.5, 'r1')
     back = table((1, 0.0, 0.0, 0.10), (3, -0.3, 0.0, 0.05), (2, 0.1, 0.3, 0.10))  # landed elsewhere
     assert acc.settle(12.0, back, False) == []
@@ -123,7 +123,7 @@ def test_a_dropped_package_back_in_the_pick_area_is_fine() -> None:
 def test_a_dropped_package_that_never_reappears_fell_off_the_cell() -> None:
     acc = PileAccount(CFG)
     acc.settle(10.0, PILE, False)
-    acc.took(11.0, 1)
+    acc.took(11.0, 1, 'r6')
     after = table((1, 0.0, 0.0, 0.10), (3, -0.3, 0.0, 0.05))
     assert acc.settle(11.2, after, False) == []  # the vision frame, before the drop was known
     acc.dropped(11.5, 'r1')
@@ -165,7 +165,8 @@ class Cell:
         self.take(self.engine.add_instances(self.script.t, tbl))
         return self.script.t
 
-    def pick(self, rid: str, before: np.ndarray, after: np.ndarray, *, drop: bool = False) -> None:
+    def pick(self, rid: str, before: np.ndarray, after: np.ndarray, *, drop: bool = False,
+             lifted_kg: float = 0.3) -> None:
         s, e = self.script, self.engine
         stamp = self.frame(before)
         kw = {'target': 1, 'instances_stamp_s': stamp}
@@ -173,10 +174,10 @@ class Cell:
         self.take(e.on_phase(s.phase(rid, 'approach', **kw), s.t))
         s.hold(0.3, FOUR, 0.0, FOUR)
         self.take(e.on_phase(s.phase(rid, 'grasped', **kw), s.t))
-        s.hold(0.4, FOUR, 0.3, FOUR)
+        s.hold(0.4, FOUR, lifted_kg, FOUR)
         self.take(e.on_phase(s.phase(rid, 'lifted', **kw), s.t))
         self.take(e.on_phase(s.phase(rid, 'transferring', **kw), s.t))
-        s.hold(e.config.vision.vision_delay_s + 0.05, NONE if drop else FOUR, 0.0 if drop else 0.3, FOUR)
+        s.hold(e.config.vision.vision_delay_s + 0.05, NONE if drop else FOUR, 0.0 if drop else lifted_kg, FOUR)
         self.frame(after)
         self.take(e.on_phase(s.phase(rid, 'released', **kw), s.t))
         s.station_count += 0 if drop else 1
@@ -224,7 +225,24 @@ def test_engine_counts_a_bad_belt_speed_sample() -> None:
 def test_a_package_pushed_aside_by_the_pick_is_not_lost() -> None:
     acc = PileAccount(CFG)
     acc.settle(10.0, PILE, False)
-    acc.took(11.0, 1)
+    acc.took(11.0, 1, 'r7')
     pushed = table((2, 0.3, 0.0, 0.10), (3, -0.45, 0.1, 0.04))  # package 3 slid 18 cm and settled lower
     assert acc.settle(12.0, pushed, False) == []
     assert acc.surplus == 0  # the moved package is not taken for a dropped one coming back
+
+
+def test_a_later_count_for_the_same_pick_corrects_the_first() -> None:
+    acc = PileAccount(CFG)
+    acc.settle(10.0, PILE, False)
+    acc.took(11.0, 1, 'r1')
+    acc.took(11.8, 2, 'r1')  # the vision check found the second package: still lifted at 11.0
+    assert acc.taken == {'r1': (11.0, 2)}
+    assert acc.settle(12.0, table((3, -0.3, 0.0, 0.05)), False) == []
+
+
+def test_engine_counts_both_packages_of_a_double_pick_the_camera_confirmed() -> None:
+    cell = Cell()
+    near = table((1, 0.0, 0.0, 0.10), (2, 0.15, 0.0, 0.10), (3, -0.4, 0.0, 0.05))
+    cell.pick('r1', near, table((3, -0.4, 0.0, 0.05)), lifted_kg=0.5)  # 1.7x the mass: medium evidence
+    assert cell.engine.counts.get('double_pick') == 1, cell.engine.counts
+    assert not any('without being picked' in a.reason for a in cell.engine.recovery.alerts)
