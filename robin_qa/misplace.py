@@ -3,7 +3,10 @@
 Reads the station's per-robot load (mass on the tray [kg] and, when the station reports it, a
 package count) before and after the release. Load up by about the expected mass and one package
 on the tray is ``ok``; no change means the package is not on the robot; roughly twice the mass or
-two packages means two packages on one robot.
+two packages means two packages on one robot. Two packages that arrived from this one release were
+carried together: that is reported as the ``double_pick`` it is (the packages are on the robot
+now, so the recovery is a human, like any misplacement); a second package on a robot that already
+carried one is a ``misplace``.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ def check_misplace(
     expected_mass_kg: float | None,
     config: MisplaceConfig,
     robot_id: str | None = None,
+    *,
+    measured: bool = False,
 ) -> DetectorResult:
     """Compare the docked robot's load before and after the release.
 
@@ -69,6 +74,9 @@ def check_misplace(
         expected_mass_kg: the package's expected mass (or the payload measured at the lift) [kg].
         config: thresholds.
         robot_id: the robot the controller placed on, or None for "the one at the station".
+        measured: ``expected_mass_kg`` is the payload weighed at the lift, i.e. everything the
+            gripper carried — one package or two stuck together. The load then tells whether what
+            was carried arrived (or not), not how many packages it was: the count decides that.
     """
     if not before or not after:
         return suspect(NAME, 'no place-station data around the release')
@@ -77,16 +85,14 @@ def check_misplace(
     if rb is None or ra is None:  # looked up by name afterwards: it may have left already
         return DetectorResult(NAME, 'misplace', ('no drive robot at the place station at the release',))
     signals: dict[str, SignalValue] = {'robot_id': ra.robot_id}
-    findings: list[str] = []
+    # what arrived from this release, by the count and by the load: none | one | two (or more)
     count_verdict = None
+    over_capacity = False
     if ra.package_count is not None and rb.package_count is not None:
         signals.update(packages_before=rb.package_count, packages_after=ra.package_count)
-        if ra.package_count > config.max_packages_per_robot or ra.package_count - rb.package_count > 1:
-            count_verdict = 'two'
-        elif ra.package_count == rb.package_count:
-            count_verdict = 'none'
-        else:
-            count_verdict = 'one'
+        arrived = ra.package_count - rb.package_count
+        count_verdict = 'none' if arrived <= 0 else 'one' if arrived == 1 else 'two'
+        over_capacity = ra.package_count > config.max_packages_per_robot
     load_verdict = None
     if ra.load_kg is not None and rb.load_kg is not None and expected_mass_kg:
         delta = ra.load_kg - rb.load_kg
@@ -96,15 +102,22 @@ def check_misplace(
         elif delta > expected_mass_kg * config.load_max_ratio + config.load_abs_tol_kg:
             load_verdict = 'two'
         else:
-            load_verdict = 'one'
+            load_verdict = 'arrived' if measured else 'one'
     if count_verdict is None and load_verdict is None:
         return suspect(NAME, 'place station reports neither package count nor load', **signals)
-    if count_verdict and load_verdict and count_verdict != load_verdict:
-        return suspect(NAME, f'contradictory: count says {count_verdict}, load says {load_verdict}', **signals)
-    verdict = count_verdict or load_verdict
+    agrees = load_verdict in (None, count_verdict) or (load_verdict == 'arrived' and count_verdict != 'none')
+    if count_verdict and not agrees:
+        load_text = 'what was lifted arrived' if load_verdict == 'arrived' else f'load says {load_verdict}'
+        return suspect(NAME, f'contradictory: count says {count_verdict}, {load_text}', **signals)
+    verdict = count_verdict or ('one' if load_verdict == 'arrived' else load_verdict)
     signals['finding'] = verdict  # one | none | two
     if verdict == 'none':
-        findings.append(f'package not on drive robot {ra.robot_id}')
-    elif verdict == 'two':
-        findings.append(f'more than {config.max_packages_per_robot} package(s) on drive robot {ra.robot_id}')
-    return DetectorResult(NAME, 'ok' if verdict == 'one' else 'misplace', tuple(findings), signals)
+        return DetectorResult(NAME, 'misplace', (f'package not on drive robot {ra.robot_id}',), signals)
+    if verdict == 'two' and count_verdict == 'two':  # counted: they came down together
+        return DetectorResult(NAME, 'double_pick', (f'{ra.package_count - rb.package_count} packages '  # type: ignore[operator]
+                                                    f'arrived on drive robot {ra.robot_id} from one release: '
+                                                    'carried together',), signals)
+    if verdict == 'two' or over_capacity:  # load only (the mass prior may be off), or a robot already loaded
+        return DetectorResult(NAME, 'misplace', (f'more than {config.max_packages_per_robot} package(s) on '
+                                                 f'drive robot {ra.robot_id}',), signals)
+    return DetectorResult(NAME, 'ok', (), signals)

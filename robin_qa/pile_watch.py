@@ -133,7 +133,7 @@ class PileAccount:
         self.taken = {rid: (ti, n) for rid, (ti, n) in self.taken.items() if ti > t}
         if ref is None or belt_moved:
             self.surplus = 0
-            return self._unconfirmed_drops(t, 'the belt moved before it was seen again' if ref else '')
+            return self._unconfirmed_drops(t, 'was not seen back before the belt moved' if ref else '')
         findings: list[Finding] = []
         gone = vacated(ref[1], table, self.config)
         new = appeared(ref[1], table, self.config)
@@ -147,7 +147,7 @@ class PileAccount:
         while self.returning and self.surplus > 0:
             self.returning.pop(0)
             self.surplus -= 1
-        return findings + self._unconfirmed_drops(t, 'not back in the pick area')
+        return findings + self._unconfirmed_drops(t, 'is not back in the pick area')
 
     def _unconfirmed_drops(self, t: float, why: str) -> list[Finding]:
         due = [(td, rid) for td, rid in self.returning if td < t]
@@ -155,5 +155,5 @@ class PileAccount:
         if not why:  # no earlier frame to compare with: nothing can be confirmed or denied
             self.returning += due
             return []
-        return [Finding(1, f'the package dropped at t={td:.2f} s is {why}: it fell off the cell', rid)
+        return [Finding(1, f'the package dropped at t={td:.2f} s {why}: it fell off the cell', rid)
                 for td, rid in due]

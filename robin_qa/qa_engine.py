@@ -326,7 +326,7 @@ class QaEngine:
         after = self.station.latest()
         expected = pick.signals.payload_kg or pick.last.expected_mass_kg
         result = check_misplace(pick.station_before, after[1] if after else None, expected, self.config.misplace,
-                                pick.last.drive_robot_id)
+                                pick.last.drive_robot_id, measured=pick.signals.payload_kg is not None)
         dropped = any(r.verdict == 'drop' for r in pick.results)
         if dropped and result.signals.get('finding') == 'none':  # expected after a drop, not a second fault
             result = DetectorResult(result.detector, 'ok', ('nothing placed: consistent with the drop',),
@@ -342,7 +342,7 @@ class QaEngine:
         after_transfer = phase in ('vision', 'released', 'placed')
         alerts_before = self.recovery.alerts
         decision = self.recovery.decide(pick.last.record_id, pick.last.package_key(), combined.verdict,
-                                        after_transfer=after_transfer, final=final)
+                                        after_transfer=after_transfer, final=final, placed=phase == 'placed')
         if final:
             self._count(combined.verdict)
         event = self._event(pick, phase, combined, decision.action, decision.alert, final=final)

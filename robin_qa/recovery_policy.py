@@ -113,7 +113,8 @@ class RecoveryPolicy:
         return len(self._failures.get(package_id, ()))
 
     def decide(
-        self, record_id: str, package_id: str, verdict: Verdict, *, after_transfer: bool = False, final: bool = True
+        self, record_id: str, package_id: str, verdict: Verdict, *, after_transfer: bool = False, final: bool = True,
+        placed: bool = False,
     ) -> RecoveryDecision:
         """Choose the recovery for ``verdict`` on ``record_id`` (an attempt on ``package_id``).
 
@@ -124,6 +125,7 @@ class RecoveryPolicy:
             after_transfer: the verdict came after the arm left the pile (double pick → rework spot).
             final: the attempt is over; only a final ``ok`` clears the package's failure count (an ``ok``
                 at the grasp can still end in a drop).
+            placed: the verdict came from the placement check: the packages are on the drive robot.
         """
         if verdict in FAULTS:
             self._failures.setdefault(package_id, set()).add(record_id)
@@ -136,8 +138,9 @@ class RecoveryPolicy:
             self._consecutive_suspect = 0
             self._suspect_records.clear()
 
-        if verdict == 'misplace':
-            why = f'package {package_id} misplaced on the drive robot'
+        if verdict == 'misplace' or (verdict == 'double_pick' and placed):
+            what = 'misplaced on' if verdict == 'misplace' else 'placed together with another package on'
+            why = f'package {package_id} {what} the drive robot'
             return self._raise(Alert(why, package_id, record_id, False), n, hold_drive_robot=True)
         if verdict in FAULTS and n >= self.config.max_failures_per_package:
             self._skipped.add(package_id)

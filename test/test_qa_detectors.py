@@ -230,8 +230,8 @@ def _station(count: int | None, load: float | None, at: bool = True) -> list[Dri
     [
         (_station(1, 0.30), 'ok'),
         (_station(0, 0.0), 'misplace'),  # not on the robot
-        (_station(2, 0.61), 'misplace'),  # two packages on one robot
-        (_station(None, 0.62), 'misplace'),  # load only
+        (_station(2, 0.61), 'double_pick'),  # two packages arrived from one release: carried together
+        (_station(None, 0.62), 'misplace'),  # load only: cannot tell how they got there
         (_station(1, None), 'ok'),  # count only
         (_station(1, 0.0), 'suspect'),  # count and load disagree
         (_station(1, 0.30, at=False), 'ok'),  # robot already leaving: found by name
@@ -280,3 +280,23 @@ def test_combiner(results: list[DetectorResult], expected: str) -> None:
     assert combined.verdict == expected
     if expected not in ('ok', 'not_run'):
         assert combined.reasons
+
+
+@pytest.mark.parametrize(
+    ('after', 'expected'),
+    [
+        (_station(2, 0.61), 'double_pick'),  # a stuck pair weighed 0.61 kg at the lift: both arrived
+        (_station(1, 0.61), 'ok'),
+        (_station(0, 0.0), 'misplace'),  # nothing arrived
+        (_station(1, 0.02), 'suspect'),  # counted, but what was lifted did not arrive
+    ],
+)
+def test_misplace_against_the_weighed_payload_counts_packages_by_the_count(after: list[DriveRobotLoad],
+                                                                          expected: str) -> None:
+    result = check_misplace(_station(0, 0.0), after, 0.61, MisplaceConfig(), measured=True)
+    assert result.verdict == expected, result.reasons
+
+
+def test_a_second_package_on_a_robot_that_already_carried_one_is_a_misplace() -> None:
+    result = check_misplace(_station(1, 0.3), _station(2, 0.6), 0.3, MisplaceConfig())
+    assert result.verdict == 'misplace' and 'more than 1' in result.reasons[0]

@@ -87,12 +87,13 @@ def test_drop_during_transfer() -> None:
     assert final(events).verdict == 'drop'
 
 
-def test_two_packages_on_one_drive_robot_is_a_misplace_alert() -> None:
+def test_two_packages_placed_from_one_release_are_a_double_pick_and_an_alert() -> None:
     run = Run()
     events = run.pick('r1', packages_placed=2)
     placed = final(events)
-    assert placed.verdict == 'misplace' and placed.alert and placed.recovery == 'call_human'
+    assert placed.verdict == 'double_pick' and placed.alert and placed.recovery == 'call_human'
     assert run.alert_changes == 1 and run.engine.alert_state(0.0).active
+    assert 'placed together' in run.engine.alert_state(0.0).reason
 
 
 def test_missed_pick() -> None:
