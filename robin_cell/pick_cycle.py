@@ -202,6 +202,7 @@ class PickCycle:
         self._hold_requested = False
         self._released_sent = False
         self._lifted_sent = False
+        self._replanned_for: str | None = None  # record whose approach was re-planned after a start mismatch
         # (segmenter, model version, model sha256) from perception/model_info; a decision's own wins
         self.model_info: tuple[str, str | None, str | None] = ('none', None, None)
 
@@ -274,6 +275,14 @@ class PickCycle:
             return self._finish(now)
         if expected.get(self.phase) != segment:
             return []
+        if not ok and self.phase == Phase.APPROACH and reason.startswith('start_mismatch') \
+                and self._replanned_for != pick_id and self._decision is not None:
+            # the arm was not where the plan began (it was still moving when the plan was made):
+            # nothing has touched the pile yet, so plan the same grasp again from where it is now
+            self._replanned_for = pick_id
+            self.record.plan['replanned_after'] = reason
+            self._enter(Phase.PLAN, now)
+            return [RequestPlan(pick_id, self._option(), self._decision.frame_stamp_ns)]
         if not ok:
             cmds: list[Command] = [SetCups(0)]
             self.record.failure_reason = f'{segment} failed: {reason}'

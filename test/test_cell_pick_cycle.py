@@ -369,3 +369,18 @@ def test_an_uncommanded_belt_run_while_holding_a_package_does_not_abort() -> Non
     t = run_to_verify(c, 1.0)
     assert c.on_belt_speed(0.3, False, t + 0.01) == [] and c.phase == Phase.VERIFY  # the package is in the cups
     assert c.stats.uncommanded_belt_runs == 1
+
+
+def test_an_approach_that_did_not_start_where_the_arm_is_is_planned_again_once() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick = of(c.on_decision(decision(1.0, option()), 1.1), RequestPlan)[0].pick_id
+    c.on_plan(pick, True, '', 1.2)
+    cmds = c.on_segment(pick, 'approach', False, 'start_mismatch: arm is 0.227 rad from the segment start', 1.3)
+    again = of(cmds, RequestPlan)
+    assert again and again[0].pick_id == pick and c.phase == Phase.PLAN and not of(cmds, EmitRecord)
+    assert c.record.plan['replanned_after'].startswith('start_mismatch')
+    cmds = c.on_plan(pick, True, '', 1.5)
+    assert ExecuteSegment(pick, 'approach') in cmds
+    cmds = c.on_segment(pick, 'approach', False, 'start_mismatch: arm is 0.3 rad from the segment start', 1.6)
+    assert ExecuteSegment(pick, 'retreat') in cmds and 'start_mismatch' in c.record.failure_reason  # only once
