@@ -163,6 +163,7 @@ class CycleStats:
     feed_wait_s: float = 0.0  # arm idle while the belt brought new packages
     stale_decisions: int = 0  # decisions refused because their frame was older than max_decision_age_s
     last_fresh_frame_s: float | None = None  # newest frame time of a decision young enough to act on
+    arm_clearing_retreats: int = 0  # plans refused because the arm started in collision: retreated first
     uncommanded_belt_runs: int = 0  # times the belt was seen moving without the controller's command
     last_uncommanded_belt_s: float | None = None  # when it was last seen doing so
 
@@ -259,6 +260,13 @@ class PickCycle:
                 self._first_approach_at = now
             self._enter(Phase.APPROACH, now)
             return [self._qa('approach'), ExecuteSegment(pick_id, 'approach')]
+        if reason.startswith('start_in_collision'):
+            # the arm itself is stuck in the pile (a recovery that ended short): every plan from
+            # here fails alike, so clear the arm first (the retreat escapes straight up), then re-perceive
+            self.record.outcome = 'aborted'
+            self.record.failure_reason = f'plan failed: {reason}: the arm retreats first'
+            self.stats.arm_clearing_retreats += 1
+            return [SetCups(0), *self._recover('retreat', now)]
         return self._next_option(f'plan failed: {reason}', now)
 
     def on_segment(self, pick_id: str, segment: str, ok: bool, reason: str, now: float) -> list[Command]:
@@ -452,9 +460,10 @@ class PickCycle:
         assert rec is not None
         if rec.outcome == 'in_progress':
             rec.outcome = 'failed'
-        self.stats.attempts += 1
         first = rec.attempt == 1
-        self.stats.first_attempts += int(first)
+        if rec.outcome != 'aborted':  # aborted before any motion (a plan failure): not an attempt
+            self.stats.attempts += 1
+            self.stats.first_attempts += int(first)
         if rec.outcome == 'succeeded':
             self.stats.succeeded += 1
             self.stats.first_attempt_succeeded += int(first)

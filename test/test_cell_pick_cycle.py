@@ -384,3 +384,17 @@ def test_an_approach_that_did_not_start_where_the_arm_is_is_planned_again_once()
     assert ExecuteSegment(pick, 'approach') in cmds
     cmds = c.on_segment(pick, 'approach', False, 'start_mismatch: arm is 0.3 rad from the segment start', 1.6)
     assert ExecuteSegment(pick, 'retreat') in cmds and 'start_mismatch' in c.record.failure_reason  # only once
+
+
+def test_an_arm_stuck_in_the_pile_retreats_before_planning_again() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick = of(c.on_decision(decision(1.0, option(1), option(2, x=0.6)), 1.1), RequestPlan)[0].pick_id
+    cmds = c.on_plan(pick, False, 'start_in_collision: the start state collides with the pile', 1.2)
+    assert ExecuteSegment(pick, 'retreat') in cmds and not of(cmds, RequestPlan)  # not the next option: clear first
+    assert c.phase == Phase.RECOVER and c.stats.arm_clearing_retreats == 1
+    rec = of(c.on_segment(pick, 'retreat', True, '', 3.0), EmitRecord)[0].record
+    assert rec.outcome == 'aborted' and 'the arm retreats first' in rec.failure_reason
+    assert c.stats.attempts == 0 and c.phase == Phase.WAIT_SCENE  # no attempt: nothing touched a package
+    assert c.on_decision(decision(2.9, option(1)), 3.1) == []  # frames from before the arm was parked
+    assert of(c.on_decision(decision(3.05, option(1)), 3.1), RequestPlan)  # the pick that was refused is retried
