@@ -37,16 +37,23 @@ from robin_learning.training_set import build_training_set
 from robin_learning.uncertainty import score_frame
 
 
+def _case_errors(v: dict) -> float:
+    """Missed + found-with-a-wrong-type packages of one evaluation case."""
+    if not v['count']:
+        return 0.0
+    found = v['count'] - v['missed']
+    acc = v['type_accuracy'] if isinstance(v['type_accuracy'], float) and not math.isnan(v['type_accuracy']) else 1
+    return v['missed'] + found * (1.0 - acc)
+
+
 def errors_from_eval(res: dict) -> int:
     """Missed packages + found packages with a wrong type, from ``robin_perception.evaluate`` JSON."""
-    total = 0.0
-    for name, v in res['per_case'].items():
-        if not name.startswith('type:') or not v['count']:
-            continue
-        found = v['count'] - v['missed']
-        acc = v['type_accuracy'] if isinstance(v['type_accuracy'], float) and not math.isnan(v['type_accuracy']) else 1
-        total += v['missed'] + found * (1.0 - acc)
-    return round(total)
+    return round(sum(_case_errors(v) for name, v in res['per_case'].items() if name.startswith('type:')))
+
+
+def pickable_errors_from_eval(res: dict) -> int:
+    """The same over the pickable packages only (nothing resting on them): the ones the cell picks next."""
+    return round(_case_errors(res['per_case']['pickable']))
 
 
 def rounds_to_half(errors: list[int]) -> int | None:
@@ -121,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--smoke', action='store_true', help='plumbing only: geometric predictions, no training')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2, help='torch / onnxruntime threads for training and evaluation')
+    ap.add_argument('--tabulate', action='store_true',
+                    help='only rebuild the table and JSON from the evaluations already in --work')
     a = ap.parse_args(argv)
+    if a.tabulate:
+        return tabulate(a, a.model)
 
     from robin_learning.perception_backend import RobinPerceptionBackend
     from robin_learning.registry import ModelRegistry, resolve_model
@@ -160,15 +171,34 @@ def main(argv: list[str] | None = None) -> int:
             arm.model = backend.export(ckpt, out, f'bench-{arm.name}-{rnd}', data)
             arm.weights = out / 'weights.pt'
         print(f'round {rnd + 1}: ' + ', '.join(f'{arm.name} {arm.errors[-1]}' for arm in arms), file=sys.stderr)
-    result = {'rounds': list(range(a.rounds + 1)), 'active_errors': arms[0].errors, 'random_errors': arms[1].errors,
-              'rounds_to_half': {arm.name: rounds_to_half(arm.errors) for arm in arms},
+    return tabulate(a, str(start))
+
+
+def tabulate(a: argparse.Namespace, start_model: str) -> int:
+    """Build the table and the JSON from the per-round evaluations kept in ``--work``."""
+    series: dict[str, dict[str, list[int]]] = {}
+    for name in ('active', 'random'):
+        evals = [json.loads((a.work / name / f'eval_{r}.json').read_text()) for r in range(a.rounds + 1)
+                 if (a.work / name / f'eval_{r}.json').is_file()]
+        series[name] = {'all': [errors_from_eval(e) for e in evals],
+                        'pickable': [pickable_errors_from_eval(e) for e in evals]}
+    n = min(len(series['active']['all']), len(series['random']['all']))
+    result = {'rounds': list(range(n)),
+              'active_errors': series['active']['all'][:n], 'random_errors': series['random']['all'][:n],
+              'rounds_to_half': {k: rounds_to_half(v['all'][:n]) for k, v in series.items()},
+              'active_pickable_errors': series['active']['pickable'][:n],
+              'random_pickable_errors': series['random']['pickable'][:n],
+              'pickable_rounds_to_half': {k: rounds_to_half(v['pickable'][:n]) for k, v in series.items()},
+              'complete': n == a.rounds + 1,
               'budget_per_round': a.budget, 'steps_per_round': a.steps, 'hours_cap_per_round': a.hours,
               'pool_per_round': a.pool, 'test_frames': a.test, 'domain': a.domain,
-              'start_model': str(start), 'smoke': a.smoke}
-    print(f"{'round':>5} {'active':>8} {'random':>8}")
-    for r, ea, er in zip(result['rounds'], result['active_errors'], result['random_errors'], strict=True):
-        print(f'{r:>5} {ea:>8} {er:>8}')
-    print(f"rounds to half the starting errors: {result['rounds_to_half']}")
+              'start_model': start_model, 'smoke': a.smoke}
+    print(f"{'round':>5} {'active':>8} {'random':>8} {'active pickable':>16} {'random pickable':>16}")
+    for r in result['rounds']:
+        print(f"{r:>5} {result['active_errors'][r]:>8} {result['random_errors'][r]:>8} "
+              f"{result['active_pickable_errors'][r]:>16} {result['random_pickable_errors'][r]:>16}")
+    print(f"rounds to half the starting errors: {result['rounds_to_half']} "
+          f"(pickable: {result['pickable_rounds_to_half']})")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + '\n')
     return 0
