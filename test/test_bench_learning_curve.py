@@ -43,7 +43,7 @@ def test_tabulate_counts_missed_and_wrong_types_per_round(tmp_path: Path) -> Non
     assert res['active_errors'] == [60, 32, 14]  # 20 missed + 80 found x (1 - 0.5) = 60, ...
     assert res['random_errors'] == [60, 59, 49]
     assert res['active_pickable_errors'] == [30, 16, 7] and res['random_pickable_errors'] == [30, 25, 25]
-    assert res['rounds_to_half'] == {'active': 1, 'random': None}
+    assert res['rounds_to_half'] == {'active': 2, 'random': None}  # 32 > 60 / 2: not yet at round 1
     assert res['pickable_rounds_to_half'] == {'active': 2, 'random': None}
 
 
