@@ -188,8 +188,11 @@ class CellControllerNode(Node):
             self._bad(f'motion event ignored: {exc}')
             return
         now = self._now()
-        if ev.event in ('planned', 'plan_failed') or (ev.event == 'rejected' and ev.request_id in self._options
-                                                       and ev.request_id not in self._requests):
+        # plan events of a pick plan go to on_plan; those of a recovery move (a segment request:
+        # putback, retreat) are the segment's: its plan failing must fail the segment, not vanish
+        segment_request = ev.request_id in self._requests
+        if (ev.event in ('planned', 'plan_failed') and not segment_request) or (
+                ev.event == 'rejected' and ev.request_id in self._options and not segment_request):
             ok = ev.event == 'planned'
             self._run(self.cycle.on_plan(ev.request_id, ok, ev.reason or ev.detail, now, ev.planning_ms))
             return

@@ -405,7 +405,8 @@ class PickCycle:
             return self._next_option('planning timeout', now)
         if self.phase in (Phase.APPROACH, Phase.LIFT, Phase.TRANSFER, Phase.RECOVER) and elapsed > c.segment_timeout_s:
             assert self.record is not None
-            self.record.outcome = 'failed'
+            if self.record.outcome != 'aborted':  # an arm-clearing retreat stays a plan-only abort
+                self.record.outcome = 'failed'
             self.record.failure_reason = f'{self.phase.value} timed out after {elapsed:.1f} s'
             if self.phase == Phase.RECOVER:  # where the arm is now is unknown: best effort
                 self._scene_valid_after_ns = int((now + c.scene_clear_delay_s) * 1e9)

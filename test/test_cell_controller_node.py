@@ -114,3 +114,34 @@ def test_the_fault_injection_rate_applies_at_run_time_and_out_of_range_is_refuse
     assert ok.successful and ctrl.cycle.config.fault_all_cups_rate == 0.4
     (bad,) = ctrl.set_parameters([Parameter('fault_injection.all_cups_rate', value=1.5)])
     assert not bad.successful and ctrl.cycle.config.fault_all_cups_rate == 0.4
+
+
+def test_a_stuck_arm_retreats_and_a_retreat_that_cannot_be_planned_ends_at_once(ros, tmp_path: Path) -> None:
+    ctrl = ros.add(CellControllerNode(context=ros.context, parameter_overrides=[
+        Parameter('journal_dir', value=str(tmp_path / 'journal')), Parameter('tick_rate', value=200.0),
+        Parameter('pipeline.startup_grace', value=0.0)]))
+    peer = ros.node('scripted_executor')
+    decision_pub = peer.create_publisher(String, topics.GRASP_DECISION, qos.RECORDS)
+    motion_pub = peer.create_publisher(String, topics.MOTION_EVENT, qos.RECORDS)
+    requests: list[dict] = []
+    records: list[PickRecord] = []
+    peer.create_subscription(String, topics.MOTION_REQUEST, lambda m: requests.append(json.loads(m.data)),
+                             qos.RELIABLE)
+    peer.create_subscription(String, topics.PICK_RECORDS, lambda m: records.append(from_json(m.data, PickRecord)),
+                             qos.RECORDS)
+    assert ros.spin_until(lambda: decision_pub.get_subscription_count() > 0
+                          and motion_pub.get_subscription_count() > 0, 10)
+    decision_pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds)))
+    assert ros.spin_until(lambda: len(requests) == 1, 10)
+    motion_pub.publish(_event(requests[0]['id'], 'plan_failed', reason='start_in_collision', detail='stuck'))
+    assert ros.spin_until(lambda: len(requests) == 2, 10)
+    retreat = requests[1]
+    assert retreat['op'] == 'plan_move' and ctrl.cycle.phase.value == 'recover'  # clear the arm first
+    t0 = ctrl.get_clock().now().nanoseconds * 1e-9
+    motion_pub.publish(_event(retreat['id'], 'plan_failed', reason='start_in_collision', detail='still stuck'))
+    assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'wait_scene', 5)
+    waited = ctrl.get_clock().now().nanoseconds * 1e-9 - t0
+    assert waited < ctrl.cycle.config.segment_timeout_s / 2  # the failure arrived: no 8 s timeout
+    assert ctrl.cycle.stats.attempts == 0 and ctrl.cycle.stats.arm_clearing_retreats == 1
+    assert ros.spin_until(lambda: bool(records) and records[-1].outcome == 'aborted', 5)
+    assert 'the arm retreats first' in records[-1].failure_reason

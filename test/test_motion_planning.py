@@ -219,3 +219,28 @@ def test_a_tilted_package_is_cleared_along_its_top_plane():
     level = Scene(height_map=hm, pile_clear_xy=(0.5, 0.0, 0.2, 0.06 - 0.02))
     backend.checker.apply_scene(level)
     assert backend.checker.contacts(q_grasp), 'with a level disc the low cups would be in the pile'
+
+
+def test_an_arm_stuck_in_its_own_image_in_the_pile_map_is_self_filtered_out():
+    """A frame taken while the arm was stuck over the pile puts the arm into the pile map: every
+    plan from there started in collision (the session-3 fault run stalled on it)."""
+    cell = default_cell()
+    backend = build_builtin_backend(cell, configured_settings())
+    q_stuck = backend.solve_ik(HOME, down_pose(0.5, 0.0, cell.pick_area.belt_z + 0.06))
+    assert not isinstance(q_stuck, PlanFailure)
+    # what a top-down camera sees: the highest arm surface over each cell (bounding spheres)
+    pm, res = backend.checker.model, 0.01
+    xs, ys = np.meshgrid(np.arange(0.1, 0.9, res), np.arange(-0.5, 0.5, res))
+    seen = np.full(xs.shape, cell.pick_area.belt_z + 0.05)  # a 5 cm layer of packages under the tool
+    pm.set_joints(q_stuck)
+    for g in pm.robot_geoms:
+        cx, cy, cz = pm.data.geom_xpos[g]
+        r = float(pm.model.geom_rbound[g])
+        seen = np.where((xs - cx) ** 2 + (ys - cy) ** 2 <= r * r, np.maximum(seen, cz + r), seen)
+    scene = Scene(height_map=HeightMap((0.1, -0.5), res, seen))
+    traj = backend.plan(q_stuck, JointGoal(HOME), scene, timeout_s=30.0)
+    assert not isinstance(traj, PlanFailure), traj
+    assert backend.stats.self_filtered and backend.stats.planner.startswith('escape+')
+    assert np.allclose(traj.positions[-1], HOME, atol=1e-6)
+    free = backend.plan(HOME, JointGoal(HOME), scene, timeout_s=5.0)  # a free start: nothing filtered
+    assert not isinstance(free, PlanFailure) and not backend.stats.self_filtered

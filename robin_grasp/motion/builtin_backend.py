@@ -41,6 +41,7 @@ class PlanStats:
     ik_ms: float = 0.0
     path_ms: float = 0.0
     timing_ms: float = 0.0
+    self_filtered: bool = False  # the arm's own image was taken out of the pile map (stuck start)
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -106,6 +107,10 @@ class BuiltinBackend:
             # the arm rests on something (a put-back that ended on the package, a pile that
             # shifted under it): back out straight up first, then plan from there
             escape = self._escape_up(start)
+            if escape is None and self.checker.filter_self(start):
+                # the frame showed the arm itself over the pile: take its image out and try again
+                self.stats.self_filtered = True
+                escape = self._escape_up(start)
             if escape is None:
                 return PlanFailure(FailureReason.START_IN_COLLISION, 'start state collides and lifting the tool '
                                    f'{ESCAPE_MAX_M:.2f} m straight up does not free it')

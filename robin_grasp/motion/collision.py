@@ -36,6 +36,7 @@ class CollisionChecker:
         first = int(model.joint_bodies[0])
         # the first moving body always overlaps its mount (base housing); that is not a collision
         self._ignored_pairs = {frozenset((first, int(m.body_parentid[first])))}
+        self._grid: FloatArray | None = None  # the pile grid last loaded (for the self filter)
 
     def apply_scene(self, scene: Scene) -> None:
         """Load a scene's pile, boxes and carried package into the model."""
@@ -52,7 +53,34 @@ class CollisionChecker:
             inside = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius**2
             floor = scene.cleared_height(xs, ys)
             grid = np.where(inside, np.minimum(np.nan_to_num(grid, nan=-np.inf), floor), grid)
+        self._grid = grid
         pm.set_pile(grid)
+
+    def filter_self(self, q: FloatArray, margin: float = 0.03) -> bool:
+        """Remove the arm's own image from the loaded pile map (a robot self filter).
+
+        The pile map comes from a camera frame; when the arm was in view (it got stuck over the
+        pile), its links are in the map as "pile", and every plan from there starts in collision
+        with itself. Cells under each arm geom at ``q`` (within its bounding radius + ``margin``)
+        are lowered to below that geom. Returns whether anything was lowered.
+        """
+        pm = self.model
+        if pm.pile is None or self._grid is None:
+            return False
+        m, d = pm.model, pm.data
+        pm.set_joints(q)
+        xs, ys = pile_cell_centres(pm)
+        grid = np.nan_to_num(self._grid, nan=-np.inf)
+        before = grid.copy()
+        for g in pm.robot_geoms:
+            cx, cy, cz = d.geom_xpos[g]
+            r = float(m.geom_rbound[g]) + margin
+            under = (xs - cx) ** 2 + (ys - cy) ** 2 <= r * r
+            grid = np.where(under, np.minimum(grid, cz - r), grid)
+        changed = bool(np.any(grid < before))
+        self._grid = np.where(np.isneginf(grid), np.nan, grid)
+        pm.set_pile(self._grid)
+        return changed
 
     def contacts(self, q: FloatArray) -> list[Contact]:
         """All contacts closer than the clearance at joint positions ``q`` [rad]."""
