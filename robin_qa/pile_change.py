@@ -79,14 +79,7 @@ def compare_tables(
     """
     b = _usable(before, config.min_score)
     a = _usable(after, config.min_score)
-    pb = np.stack([b['x'], b['y'], b['z']], axis=1).astype(float) + np.asarray(shift_m, float)
-    pa = np.stack([a['x'], a['y'], a['z']], axis=1).astype(float)
-    matched = np.zeros(len(b), dtype=bool)
-    if len(b) and len(a):
-        cost = np.linalg.norm(pb[:, None, :] - pa[None, :, :], axis=2)
-        gated = np.where(cost <= config.match_radius_m, cost, 1e6)  # forbid matches beyond the radius
-        rows, cols = linear_sum_assignment(gated)
-        matched[rows[gated[rows, cols] < 1e6]] = True
+    matched = ~unmatched_rows(centroids(b) + np.asarray(shift_m, float), centroids(a), config.match_radius_m)
     beneath = _beneath(b, target_id, config.beneath_margin_m)
     far = _out_of_reach(b, target_id, config.reach_m, config.height_tol_m)
     removed = tuple(int(i) for i in b['id'][~matched & ~beneath & ~far])
@@ -95,6 +88,23 @@ def compare_tables(
         target_removed = target_id in removed
     return PileChange(removed, target_removed, tuple(int(i) for i in b['id'][~matched & beneath]),
                       tuple(int(i) for i in b['id'][~matched & far & ~beneath]))
+
+
+def centroids(rows: np.ndarray) -> np.ndarray:
+    """(N, 3) instance centroids [m] of instance-table rows."""
+    return np.stack([rows['x'], rows['y'], rows['z']], axis=1).astype(float)
+
+
+def unmatched_rows(pa: np.ndarray, pb: np.ndarray, radius_m: float) -> np.ndarray:
+    """Mask over the points ``pa``: no partner in ``pb`` within ``radius_m`` under the optimal
+    one-to-one assignment (matches beyond the radius are forbidden)."""
+    matched = np.zeros(len(pa), dtype=bool)
+    if len(pa) and len(pb):
+        cost = np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2)
+        gated = np.where(cost <= radius_m, cost, 1e6)
+        rows, cols = linear_sum_assignment(gated)
+        matched[rows[gated[rows, cols] < 1e6]] = True
+    return ~matched
 
 
 def _out_of_reach(rows: np.ndarray, target_id: int | None, reach_m: float, height_tol_m: float) -> np.ndarray:

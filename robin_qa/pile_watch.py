@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from robin_qa.config_fields import setting
+from robin_qa.pile_change import centroids, unmatched_rows
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,6 @@ def _usable(table: np.ndarray, config: PileWatchConfig) -> np.ndarray:
     return table[keep & (table['area_px'] >= config.min_area_px)]
 
 
-def _unmatched(a: np.ndarray, b: np.ndarray, radius_m: float) -> np.ndarray:
-    """Mask over ``a``: rows with no centroid partner in ``b`` within ``radius_m`` (optimal assignment)."""
-    matched = np.zeros(len(a), dtype=bool)
-    if len(a) and len(b):
-        pa = np.stack([a['x'], a['y'], a['z']], axis=1).astype(float)
-        pb = np.stack([b['x'], b['y'], b['z']], axis=1).astype(float)
-        cost = np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2)
-        gated = np.where(cost <= radius_m, cost, 1e6)
-        rows, cols = linear_sum_assignment(gated)
-        matched[rows[gated[rows, cols] < 1e6]] = True
-    return ~matched
-
-
 def _covered(rows: np.ndarray, other: np.ndarray, tol_m: float) -> np.ndarray:
     """Mask over ``rows``: some row of ``other`` has its box over the row's box centre with a top no
     lower than the row's top minus ``tol_m``."""
@@ -73,7 +60,7 @@ def _covered(rows: np.ndarray, other: np.ndarray, tol_m: float) -> np.ndarray:
 def vacated(before: np.ndarray, after: np.ndarray, config: PileWatchConfig) -> tuple[int, ...]:
     """Ids (in ``before``) of packages gone from the pick area in ``after``."""
     b, a = _usable(before, config), _usable(after, config)
-    gone = _unmatched(b, a, config.match_radius_m) & ~_covered(b, a, config.height_tol_m)
+    gone = unmatched_rows(centroids(b), centroids(a), config.match_radius_m) & ~_covered(b, a, config.height_tol_m)
     return tuple(int(i) for i in b['id'][gone])
 
 
