@@ -180,6 +180,11 @@ class GraspPlannerNode(Node):
         return np.flatnonzero(self._unhealthy).tolist()
 
     @property
+    def suspect_cups(self) -> list[int]:
+        """Indices of the cups QA wants tested."""
+        return np.flatnonzero(self._suspect).tolist()
+
+    @property
     def has_camera_info(self) -> bool:
         return self._intrinsics is not None
 

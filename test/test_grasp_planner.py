@@ -210,3 +210,9 @@ def test_an_unhealthy_cup_is_never_probed():
     both = np.ones(8, bool)
     res = plan_grasps(scene, GRIPPER, PICK_AREA, unhealthy=both, suspect=both)
     assert res.chosen is None
+
+
+def test_a_suspect_cup_set_of_the_wrong_length_is_refused():
+    _pile, scene = _scene(Package(1, 0.5, 0.0, 0.3, 0.2, 0.1))
+    with pytest.raises(ValueError, match='suspect has 3 entries'):
+        plan_grasps(scene, GRIPPER, PICK_AREA, suspect=np.ones(3, bool))

@@ -110,3 +110,17 @@ def test_node_reports_bad_input_without_crashing(ros):
     assert d.status == 'bad_input' and 'differ' in d.reason
     d = h.send(6_000_000_000, table, labels, depth)  # and recovers on the next good frame
     assert d.status == 'ok'
+
+
+def test_node_records_suspect_cups_and_ignores_a_malformed_suspect_set(ros):
+    h = _Harness(ros)
+    pub = h.ros.node('fake_qa').create_publisher(UInt8MultiArray, topics.QA_SUSPECT_CUPS, qos.LATCHED)
+    table, labels, depth = _scene(h.cell, Package(1, 0.5, 0.0, 0.3, 0.2, 0.1))
+    pub.publish(UInt8MultiArray(data=[0, 0, 0, 1, 0, 0, 0, 0]))
+    assert ros.spin_until(lambda: h.planner.suspect_cups == [3], 5.0)
+    d = h.send(1_000_000_000, table, labels, depth)
+    assert d.status == 'ok' and d.suspect_cups == [3]
+    pub.publish(UInt8MultiArray(data=[1, 1, 1]))  # wrong length: logged and ignored, the last set stays
+    ros.spin_for(0.5)
+    d = h.send(2_000_000_000, table, labels, depth)
+    assert d.status == 'ok' and d.suspect_cups == [3]
