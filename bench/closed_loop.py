@@ -1,15 +1,19 @@
-"""Closed-loop benchmark: the whole simulated cell, model perception vs the depth-only baseline.
+"""Closed-loop benchmark: the whole simulated cell as shipped next to its baselines.
 
 Runs ``robin-cell demo --profile sim`` (every node a real process over DDS, MuJoCo simulator)
-twice in a scratch directory on a private ROS domain: once as shipped (segmentation model) and
-once with the segmentation node on its depth-only geometric fallback (no model file), each until
-``--picks`` attempts or ``--duration`` wall seconds. From each run's report: picks per hour (sim
+in a scratch directory on a private ROS domain: once as shipped (segmentation model, grasp
+planner) and once per baseline — ``depth_only`` (the segmentation node on its depth-only
+geometric fallback, no model file) and ``naive_grasp`` (the grasp planner node's naive strategy:
+largest visible instance at its centroid, all 8 cups on) — each until ``--picks`` attempts or
+``--duration`` wall seconds. The simulator's scenario seed is fixed (config/sim.yaml), so every
+run starts from the same piles. From each run's report: picks per hour (sim
 time), pick success (the controller's outcome and the simulator's ground truth), the real-time
 factor (sim s / wall s over the whole run, start-up included), the QA confusion (final verdict vs
 ground truth, robin_bringup/pick_truth.py), memory per node process and the record accounting.
 Memory baseline: the RSS of a bare rclpy node process on this machine.
 
-    python bench/closed_loop.py [--picks 8] [--duration 300] [--no-baseline] [--json PATH]
+    python bench/closed_loop.py [--picks 8] [--duration 300] [--baselines depth_only,naive_grasp]
+                                [--no-baseline] [--json PATH]
 
 A few picks give noisy rates: the tables print the counts they come from. Use ``--picks 50
 --duration 1800`` for steadier numbers.
@@ -35,6 +39,11 @@ from robin_core.ros_env import ros_environment
 from robin_qa.confusion import TRUTHS, VERDICTS
 
 MISSING_MODEL = 'no-model-depth-only-baseline.onnx'  # a path that does not exist: geometric fallback
+#: baseline runs: node parameter overrides on top of the shipped graph
+BASELINES: dict[str, list[str]] = {
+    'depth_only': [f'segmentation:model_path={MISSING_MODEL}'],
+    'naive_grasp': ['grasp_planner:strategy=naive'],
+}
 BARE_NODE = ('import rclpy, time; rclpy.init(); n = rclpy.create_node("bench_bare_node"); '
              'time.sleep(4.0); n.destroy_node(); rclpy.shutdown()')
 
@@ -90,7 +99,7 @@ def summary(r: dict) -> dict:
         'sim_seconds': r.get('sim_seconds'), 'wall_seconds': r.get('wall_seconds'),
         'decision_latency_ms': r.get('decision_latency_ms'), 'first_attempt_success': r.get('first_attempt_success'),
         'memory_total_mb': r.get('memory_total_mb'), 'records_lost': rec.get('records_lost'),
-        'exit_reason': r.get('exit_reason'),
+        'arm_wait_fraction': r.get('arm_wait_fraction'), 'exit_reason': r.get('exit_reason'),
     }
 
 
@@ -98,8 +107,8 @@ def print_tables(runs: dict[str, dict], bare_mb: float) -> None:
     names = list(runs)
     print(f'\n{"closed loop":<28}' + ''.join(f'{n:>22}' for n in names))
     keys = ('picks_attempted', 'picks_succeeded', 'truth_ok', 'picks_per_hour_sim', 'first_attempt_success',
-            'realtime_factor', 'realtime_factor_running', 'sim_seconds', 'wall_seconds', 'memory_total_mb',
-            'records_lost', 'exit_reason')
+            'arm_wait_fraction', 'realtime_factor', 'realtime_factor_running', 'sim_seconds', 'wall_seconds',
+            'memory_total_mb', 'records_lost', 'exit_reason')
     sums = {n: summary(r) for n, r in runs.items()}
     for k in keys:
         print(f'{k:<28}' + ''.join(f'{sums[n].get(k, sums[n].get("error", "-"))!s:>22}' for n in names))
@@ -124,7 +133,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--picks', type=int, default=8, help='stop each run after this many attempts')
     ap.add_argument('--duration', type=float, default=300.0, help='wall-time cap per run [s]')
-    ap.add_argument('--no-baseline', action='store_true', help='skip the depth-only segmenter run')
+    ap.add_argument('--baselines', default='depth_only,naive_grasp',
+                    help=f'comma-separated baseline runs, of: {", ".join(BASELINES)}')
+    ap.add_argument('--no-baseline', action='store_true', help='run the shipped cell only')
     ap.add_argument('--profile', action='append', default=None, help='graph profiles (default: sim)')
     ap.add_argument('--domain-id', type=int, default=92 + os.getpid() % 10,
                     help='private ROS domain (default: 92..101 by pid, clear of the test domains)')
@@ -134,8 +145,10 @@ def main() -> int:
     profiles = a.profile or ['sim']
     work = a.work or Path(tempfile.mkdtemp(prefix='robin_bench_cell_'))
     configs: dict[str, list[str]] = {'model': []}
-    if not a.no_baseline:
-        configs['depth_only'] = [f'segmentation:model_path={MISSING_MODEL}']
+    for name in ([] if a.no_baseline else [b for b in a.baselines.split(',') if b]):
+        if name not in BASELINES:
+            ap.error(f'unknown baseline {name!r}; known: {", ".join(BASELINES)}')
+        configs[name] = BASELINES[name]
     runs = {name: run_cell(name, work / name, picks=a.picks, duration=a.duration, domain=a.domain_id, params=params,
                            profiles=profiles) for name, params in configs.items()}
     bare = bare_node_rss_mb(a.domain_id)

@@ -10,7 +10,8 @@ each next to its baseline from the same run, and writes them to ``bench/results/
   (``grasp_planning.py``);
 - ``motion_plan_ms``: direct + RRTConnect vs direct interpolation only (``motion_planning.py``);
 - ``picks_per_hour_sim``, ``pick_success``, ``qa_confusion``, ``memory_mb``, ``records``: short
-  closed-loop runs of the whole simulated cell, model vs depth-only segmentation (``closed_loop.py``);
+  closed-loop runs of the whole simulated cell, as shipped vs depth-only segmentation and vs the naive
+  grasp baseline (``closed_loop.py``);
 - ``realtime_factor``: of that closed-loop run, next to the simulator alone (physics only, and physics +
   camera in its render thread; ``sim_rtf.py``);
 - ``pick_store_query_ms``: audit list query, indexed vs unindexed (``pick_store_query.py``).
@@ -112,7 +113,7 @@ def combine(results: dict[str, dict | None]) -> dict:
                                      'cycle_s': r['cycle_s'], 'n': mp['n']} for k, r in rows.items()}
     cl = results.get('closed_loop')
     runs = (cl or {}).get('runs', {})
-    model, base = runs.get('model', {}), runs.get('depth_only', {})
+    model, base, naive = runs.get('model', {}), runs.get('depth_only', {}), runs.get('naive_grasp', {})
     if cl:
         def pick_line(r: dict) -> dict:
             qa = r.get('qa_confusion') or {}
@@ -120,14 +121,16 @@ def combine(results: dict[str, dict | None]) -> dict:
                     'succeeded': r.get('picks_succeeded'), 'truth_ok': qa.get('truth_ok'),
                     'sim_seconds': r.get('sim_seconds')}
         out['picks_per_hour_sim'] = {'model': pick_line(model),
-                                     'baseline_depth_only': pick_line(base) if base else None}
+                                     'baseline_depth_only': pick_line(base) if base else None,
+                                     'baseline_naive_grasp': pick_line(naive) if naive else None}
         out['pick_success'] = {
             k: (None if not r or not r.get('picks_attempted') else
                 {'controller': round(r['picks_succeeded'] / r['picks_attempted'], 3),
                  'first_attempt': r.get('first_attempt_success')})
-            for k, r in (('model', model), ('baseline_depth_only', base))}
+            for k, r in (('model', model), ('baseline_depth_only', base), ('baseline_naive_grasp', naive))}
         out['qa_confusion'] = {'model': model.get('qa_confusion'),
-                               'baseline_depth_only': base.get('qa_confusion') if base else None}
+                               'baseline_depth_only': base.get('qa_confusion') if base else None,
+                               'baseline_naive_grasp': naive.get('qa_confusion') if naive else None}
         out['memory_mb'] = {'per_node': model.get('memory_mb'), 'total_mb': model.get('memory_total_mb'),
                             'baseline_bare_rclpy_node_mb': cl.get('bare_rclpy_node_mb'),
                             'baseline_depth_only_total_mb': base.get('memory_total_mb') if base else None}
@@ -174,6 +177,9 @@ def print_table(latest: dict) -> None:
             f'{m["picks_per_hour_sim"]} [{m["succeeded"]}/{m["attempted"]}, {m["truth_ok"]}]',
             f'depth-only {b.get("picks_per_hour_sim", "-")} [{b.get("succeeded", "-")}/{b.get("attempted", "-")}, '
             f'{b.get("truth_ok", "-")}]')
+        if n := pph.get('baseline_naive_grasp'):
+            row('picks/hour (sim), naive grasp baseline', '',
+                f'naive {n["picks_per_hour_sim"]} [{n["succeeded"]}/{n["attempted"]}, {n["truth_ok"]}]')
     if rtf := latest.get('realtime_factor'):
         row('real-time factor closed loop (whole / running)',
             f'{_p(rtf["closed_loop"], 2)} / {_p(rtf.get("closed_loop_running"), 2)}',

@@ -91,6 +91,10 @@ class RunReport:
             'decision_latency_ms': {'p50': round(float(np.percentile(lat, 50)), 1),
                                     'p99': round(float(np.percentile(lat, 99)), 1)} if lat.size else None,
             'arm_wait_fraction': round(float(st.get('arm_wait_s', 0.0)) / cycle_s, 4) if cycle_s > 0 else None,
+            # where the cell's time went (controller phases; 'feed': the belt ran and the pile settled)
+            'time_in_phase_s': dict(st.get('time_in_phase_s') or {}),
+            'plans_ahead': {'made': st.get('plans_ahead', 0), 'used': st.get('plans_ahead_used', 0),
+                            'skipped': dict(st.get('plan_ahead_skipped') or {})},
             'verdicts': {v: sum(r.verdict == v for r in attempts) for v in sorted({r.verdict for r in attempts})},
             'failure_reasons': sorted({r.failure_reason for r in self.records.values() if r.failure_reason})[:20],
         }

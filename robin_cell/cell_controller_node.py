@@ -25,6 +25,7 @@ from robin_cell.controller_io import (
     move_request,
     phase_message,
     plan_request,
+    segment_end,
 )
 from robin_cell.pick_cycle import (
     AdvanceBelt,
@@ -95,6 +96,14 @@ class CellControllerNode(Node):
                                                 d.empty_scenes_before_advance,
                                                 'consecutive empty-scene decisions before the belt advances',
                                                 low=1, high=1000),
+            plan_ahead=declare(self, 'pipeline.plan_ahead', d.plan_ahead,
+                               'plan the next pick from the place pose while the current package is carried'),
+            belt_settle_s=declare(self, 'belt.settle', d.belt_settle_s,
+                                  'frames this long after a belt run show the pile at rest [s]', low=0.0, high=10.0),
+            entering_scenes_before_nudge=declare(self, 'belt.entering_decisions_before_nudge',
+                                                 d.entering_scenes_before_nudge,
+                                                 'consecutive unpickable decisions before a nudge while packages '
+                                                 'are still entering the view upstream', low=1, high=1000),
             startup_grace_s=declare(self, 'pipeline.startup_grace', d.startup_grace_s,
                                     'ignore the scene this long after start-up (it is settling) [s]',
                                     low=0.0, high=60.0),
@@ -194,7 +203,8 @@ class CellControllerNode(Node):
         if (ev.event in ('planned', 'plan_failed') and not segment_request) or (
                 ev.event == 'rejected' and ev.request_id in self._options and not segment_request):
             ok = ev.event == 'planned'
-            self._run(self.cycle.on_plan(ev.request_id, ok, ev.reason or ev.detail, now, ev.planning_ms))
+            self._run(self.cycle.on_plan(ev.request_id, ok, ev.reason or ev.detail, now, ev.planning_ms,
+                                         place_joints=segment_end(ev, 'transfer') if ok else None))
             return
         target = self._requests.get(ev.request_id)
         if target is None:
@@ -291,7 +301,8 @@ class CellControllerNode(Node):
             elif isinstance(cmd, RequestPlan):
                 self._options[cmd.pick_id] = cmd.option
                 self._scene_stamps[cmd.pick_id] = cmd.scene_stamp_ns
-                self._motion_pub.publish(String(data=plan_request(cmd.pick_id, cmd.option, cmd.scene_stamp_ns)))
+                self._motion_pub.publish(String(data=plan_request(cmd.pick_id, cmd.option, cmd.scene_stamp_ns,
+                                                                  cmd.start)))
             elif isinstance(cmd, ExecuteSegment):
                 self._execute(cmd)
             elif isinstance(cmd, SetCups):
@@ -332,7 +343,10 @@ class CellControllerNode(Node):
                 'attempts': s.attempts, 'succeeded': s.succeeded, 'first_attempts': s.first_attempts,
                 'first_attempt_succeeded': s.first_attempt_succeeded, 'arm_wait_s': round(s.arm_wait_s, 3),
                 'feed_wait_s': round(s.feed_wait_s, 3), 'cycle_s': round(s.cycle_s, 3),
-                'belt_advances': s.belt_advances, 'stamp_s': self._now()}
+                'belt_advances': s.belt_advances, 'plans_ahead': s.plans_ahead,
+                'plans_ahead_used': s.plans_ahead_used, 'plan_ahead_skipped': dict(s.plan_ahead_skipped),
+                'time_in_phase_s': self.cycle.time_budget(self._now()),
+                'stamp_s': self._now()}
         self._status_pub.publish(String(data=json.dumps(body)))
 
     def _status(self) -> diagnostics.Status:

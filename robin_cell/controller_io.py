@@ -49,6 +49,7 @@ def decision_from_json(text: str, now_ns: int) -> Decision:
         latency_ms=max(0.0, (now_ns - raw.stamp_ns) * 1e-6),
         instance_count=len(raw.targets) + len(raw.rejected),
         unhealthy_cups=tuple(raw.unhealthy_cups),
+        entering=len(raw.entering),
     )
 
 
@@ -70,9 +71,10 @@ def _option(c: GraspRecord, rank: int) -> GraspOption:
     )
 
 
-def plan_request(request_id: str, option: GraspOption, scene_stamp_ns: int | None = None) -> str:
+def plan_request(request_id: str, option: GraspOption, scene_stamp_ns: int | None = None,
+                 start: tuple[float, ...] | None = None) -> str:
     """A ``plan_pick`` request that plans every segment and executes none yet, around the pile of
-    frame ``scene_stamp_ns`` (the decision's).
+    frame ``scene_stamp_ns`` (the decision's), from joints ``start`` (None: where the arm is).
 
     The carried box is given in the tool frame. The cup pattern's heading relative to the
     package's long side is not part of the decision, so the box is the package's long side
@@ -85,7 +87,7 @@ def plan_request(request_id: str, option: GraspOption, scene_stamp_ns: int | Non
         'schema': MOTION_REQUEST_SCHEMA, 'op': 'plan_pick', 'id': request_id,
         'grasp': {'position': list(option.position), 'orientation': list(option.orientation)},
         'place': None, 'package_size': list(package_size) if package_size else None, 'execute': False,
-        'scene_stamp_ns': scene_stamp_ns,
+        'scene_stamp_ns': scene_stamp_ns, 'start': list(start) if start is not None else None,
     })
 
 
@@ -119,6 +121,14 @@ class MotionEvent:
     segment: str = ''
     duration_s: float = 0.0
     segments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def segment_end(event: MotionEvent, name: str) -> tuple[float, ...] | None:
+    """End joints of segment ``name`` of a ``planned`` event (None when it has no such segment)."""
+    for seg in event.segments:
+        if isinstance(seg, dict) and seg.get('name') == name and isinstance(seg.get('end_joints'), list):
+            return tuple(float(v) for v in seg['end_joints'])
+    return None
 
 
 def motion_event_from_json(text: str) -> MotionEvent:

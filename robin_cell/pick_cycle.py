@@ -74,6 +74,7 @@ class Decision:
     depth_stamp_ns: int | None = None
     instance_count: int = 0  # packages perceived in the frame (clutter)
     unhealthy_cups: tuple[int, ...] = ()  # cups the planner excluded (QA's view when it planned)
+    entering: int = 0  # packages only partly in view upstream: the belt is still bringing them in
 
 
 # -- commands (what the node must do) ---------------------------------------------------------
@@ -82,6 +83,7 @@ class RequestPlan:
     pick_id: str
     option: GraspOption
     scene_stamp_ns: int | None = None  # the decision's frame: the motion planner plans around that pile
+    start: tuple[float, ...] | None = None  # plan from these joints (the place pose: planning ahead); None: the arm's
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,16 @@ class CycleConfig:
     max_decision_age_s: float = 3.0  # never act on a frame older than this
     belt_still_mps: float = 0.005  # measured belt speeds below this count as standing still [m/s]
     belt_advance_s: float = 2.0
+    belt_settle_s: float = 0.4  # frames from this long after a belt run show a pile at rest [s]
     empty_scenes_before_advance: int = 10  # consecutive empty decisions (~1 s): a single bad frame is not a fact
     startup_grace_s: float = 3.0  # let the scene settle after start-up before acting on it [s]
     unpickable_scenes_before_nudge: int = 15  # consecutive decisions with packages but no option
     belt_nudge_s: float = 0.5  # short belt run to change an unpickable scene [s]
+    # an unpickable scene with packages still entering the view upstream: the belt run is what
+    # helps, so nudge after a few agreeing decisions instead of unpickable_scenes_before_nudge
+    entering_scenes_before_nudge: int = 3
+    # plan the next pick from the place pose while the current package is carried and released
+    plan_ahead: bool = True
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
@@ -166,6 +174,23 @@ class CycleStats:
     arm_clearing_retreats: int = 0  # plans refused because the arm started in collision: retreated first
     uncommanded_belt_runs: int = 0  # times the belt was seen moving without the controller's command
     last_uncommanded_belt_s: float | None = None  # when it was last seen doing so
+    plans_ahead: int = 0  # next picks planned while the current package was carried
+    plans_ahead_used: int = 0  # ... of them executed without planning again
+    plan_ahead_skipped: dict[str, int] = field(default_factory=dict)  # decisions not planned ahead, by reason
+    # where the cell's time goes: seconds per phase; wait_scene is split into 'feed' (the belt
+    # runs and the pile settles) and 'wait_scene' (waiting for a decision that can be acted on)
+    time_in_phase_s: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _PlanAhead:
+    """The next pick, planned from the place pose while the current package is carried."""
+
+    record: PickRecord
+    decision: Decision
+    option_index: int
+    planned: bool | None = None  # None: the plan is still being made
+    place_joints: tuple[float, ...] | None = None  # where its own transfer will end
 
 
 @dataclass
@@ -204,6 +229,11 @@ class PickCycle:
         self._released_sent = False
         self._lifted_sent = False
         self._replanned_for: str | None = None  # record whose approach was re-planned after a start mismatch
+        self._place_joints: tuple[float, ...] | None = None  # where the current pick's transfer ends
+        self._ahead: _PlanAhead | None = None
+        self._ahead_tried = False  # one plan ahead per carried package: failures fall back to the normal flow
+        self._dropped_in_transfer = False
+        self._feed_until = 0.0  # the belt runs and the pile settles until then (time accounting)
         # (segmenter, model version, model sha256) from perception/model_info; a decision's own wins
         self.model_info: tuple[str, str | None, str | None] = ('none', None, None)
 
@@ -215,31 +245,29 @@ class PickCycle:
         return []
 
     def on_decision(self, decision: Decision, now: float) -> list[Command]:
-        """A decision arrived; used only in WAIT_SCENE and only if its frame is fresh and clear."""
+        """A decision arrived: acted on in WAIT_SCENE, planned ahead while a package is carried,
+        and only if its frame is fresh and was taken with the arm out of view."""
+        if self.phase in (Phase.TRANSFER, Phase.RELEASE):
+            return self._plan_ahead(decision, now)
         if self.phase != Phase.WAIT_SCENE:
             return []
-        if decision.frame_stamp_ns < self._scene_valid_after_ns:
-            return []  # taken while the arm was over the pile
-        if now - decision.frame_stamp_ns * 1e-9 > self.config.max_decision_age_s:
-            self.stats.stale_decisions += 1
-            return []  # stale: the pile may have changed since
-        self.stats.last_fresh_frame_s = decision.frame_stamp_ns * 1e-9
-        self.stats.decision_latency_ms.append(decision.latency_ms)
-        self._plan_failed = [f for f in self._plan_failed if f[2] > now]
-        usable = tuple(o for o in decision.options if self._usable(o))
-        if len(usable) != len(decision.options):
-            decision = Decision(**{**decision.__dict__, 'options': usable, 'reason': decision.reason
-                                   or 'remaining packages wait for a human or failed to plan just now'})
+        accepted = self._acceptable(decision, now)
+        if accepted is None:
+            return []
+        decision = accepted
         if not decision.options:
             # an empty pick area: bring the next packages. Packages that are there but cannot be
-            # picked yet (not fully in view, ambiguous stacking): nudge the belt only after a
-            # while, so the pile is not carried away downstream.
+            # picked yet (ambiguous stacking): nudge the belt only after a while, so the pile is
+            # not carried away downstream — unless some are still entering the view upstream,
+            # where running the belt is exactly what makes them pickable.
             empty = decision.reason.startswith('empty')
             self._empty_scenes += 1
-            if empty and self._empty_scenes >= self.config.empty_scenes_before_advance:
-                return self._advance_belt(now, self.config.belt_advance_s)
-            if not empty and self._empty_scenes >= self.config.unpickable_scenes_before_nudge:
-                return self._advance_belt(now, self.config.belt_nudge_s)
+            c = self.config
+            if empty and self._empty_scenes >= c.empty_scenes_before_advance:
+                return self._advance_belt(now, c.belt_advance_s)
+            patience = c.entering_scenes_before_nudge if decision.entering else c.unpickable_scenes_before_nudge
+            if not empty and self._empty_scenes >= patience:
+                return self._advance_belt(now, c.belt_nudge_s)
             return []
         self._empty_scenes = 0
         self._decision = decision
@@ -247,19 +275,20 @@ class PickCycle:
         self._failed_in_decision = {}
         return self._plan_current(now)
 
-    def on_plan(self, pick_id: str, ok: bool, reason: str, now: float, planning_ms: float = 0.0) -> list[Command]:
+    def on_plan(self, pick_id: str, ok: bool, reason: str, now: float, planning_ms: float = 0.0, *,
+                place_joints: tuple[float, ...] | None = None) -> list[Command]:
+        """The motion plan of a pick; ``place_joints``: where its transfer ends (the next pick's
+        plan-ahead start)."""
+        ahead = self._ahead
+        if ahead is not None and pick_id == ahead.record.record_id:
+            return self._on_plan_ahead(ahead, ok, reason, planning_ms, place_joints)
         if not self._is_current(pick_id, Phase.PLAN):
             return []
         assert self.record is not None
         self.record.plan['planning_ms'] = round(planning_ms, 2)
         if ok:
-            if self._arm_idle_since is not None:
-                self._count_wait(now)
-                self._arm_idle_since = None
-            if self._first_approach_at is None:
-                self._first_approach_at = now
-            self._enter(Phase.APPROACH, now)
-            return [self._qa('approach'), ExecuteSegment(pick_id, 'approach')]
+            self._place_joints = place_joints
+            return self._start_approach(now)
         if reason.startswith('start_in_collision'):
             # the arm itself is stuck in the pile (a recovery that ended short): every plan from
             # here fails alike, so clear the arm first (the retreat escapes straight up), then re-perceive
@@ -328,6 +357,7 @@ class PickCycle:
             # start from a stale state (start_mismatch) in closed-loop runs
             self.record.outcome = 'failed'
             self.record.failure_reason = 'dropped during transfer'
+            self._dropped_in_transfer = True  # where it fell is unknown: perhaps on the pile
             return [SetCups(0)]
         if self.phase == Phase.RELEASE and event.final:
             self.record.outcome = 'succeeded' if verdict == 'ok' else 'failed'
@@ -459,6 +489,9 @@ class PickCycle:
     def _finish(self, now: float) -> list[Command]:
         rec = self.record
         assert rec is not None
+        # a plan made ahead starts at the place pose, around the pile as it was after this lift
+        at_place = self.phase == Phase.RELEASE and not self._dropped_in_transfer
+        ahead, self._ahead, self._ahead_tried, self._dropped_in_transfer = self._ahead, None, False, False
         if rec.outcome == 'in_progress':
             rec.outcome = 'failed'
         first = rec.attempt == 1
@@ -479,7 +512,111 @@ class PickCycle:
         self._decision = None
         self._enter(Phase.HOLD if self._hold_requested else Phase.WAIT_SCENE, now)
         self._arm_idle_since = now
-        return [*cmds, SetCups(0), EmitRecord(rec, final=True)]
+        cmds += [SetCups(0), EmitRecord(rec, final=True)]
+        if ahead is not None:
+            cmds += self._take_ahead(ahead, at_place, now)
+        return cmds
+
+    def _take_ahead(self, ahead: _PlanAhead, at_place: bool, now: float) -> list[Command]:
+        """Continue with the pick planned ahead when it is still valid; otherwise close its record."""
+        why = ''
+        if self.phase != Phase.WAIT_SCENE:
+            why = 'the cell holds'
+        elif not at_place:
+            why = 'the arm did not end at the place pose (or the package fell on the way)'
+        elif now - ahead.decision.frame_stamp_ns * 1e-9 > self.config.max_decision_age_s:
+            why = 'its frame grew stale'
+        if why:
+            ahead.record.outcome = 'aborted'
+            ahead.record.failure_reason = f'planned ahead, not used: {why}'
+            return [EmitRecord(ahead.record, final=True)]
+        self.record, self._decision, self._option_index = ahead.record, ahead.decision, ahead.option_index
+        self._failed_in_decision = {}
+        self._place_joints = ahead.place_joints
+        self.stats.plans_ahead_used += 1
+        if ahead.planned:
+            return self._start_approach(now)
+        self._enter(Phase.PLAN, now)  # its plan is still being made: on_plan goes on from here
+        return []
+
+    def _plan_ahead(self, decision: Decision, now: float) -> list[Command]:
+        """While a package is carried: plan the next pick from the place pose (once per pick)."""
+        rec = self.record
+        if not self.config.plan_ahead or self._ahead is not None or self._ahead_tried or rec is None:
+            return []
+        why = ('the place pose is unknown' if self._place_joints is None else 'the cell is to hold'
+               if self._hold_requested else 'the pick in flight is failing' if rec.failure_reason else '')
+        accepted = None if why else self._acceptable(decision, now)
+        if not why and accepted is None:
+            why = 'its frame shows the arm or is stale'
+        elif accepted is not None and not accepted.options:
+            why = 'nothing to pick in its frame'
+        if why or accepted is None:
+            skipped = self.stats.plan_ahead_skipped
+            skipped[why] = skipped.get(why, 0) + 1
+            return []
+        self._ahead_tried = True
+        self.stats.plans_ahead += 1
+        injected, opt = self._inject_all_cups(accepted, 0)
+        record = self._new_record(accepted, opt, now, accepted.options[0].cup_mask)
+        record.plan['start'] = 'place_pose'
+        self._ahead = _PlanAhead(record, injected, 0)
+        return [RequestPlan(record.record_id, opt, accepted.frame_stamp_ns, start=self._place_joints),
+                EmitRecord(record, final=False)]
+
+    def _on_plan_ahead(self, ahead: _PlanAhead, ok: bool, reason: str, planning_ms: float,
+                       place_joints: tuple[float, ...] | None) -> list[Command]:
+        ahead.record.plan['planning_ms'] = round(planning_ms, 2)
+        ahead.planned, ahead.place_joints = ok, place_joints
+        if ok:
+            return []
+        # the normal flow plans again from where the arm is once this pick is done
+        self._ahead = None
+        ahead.record.outcome = 'aborted'
+        ahead.record.failure_reason = f'plan failed (planned ahead from the place pose): {reason}'
+        return [EmitRecord(ahead.record, final=True)]
+
+    def _start_approach(self, now: float) -> list[Command]:
+        assert self.record is not None
+        if self._arm_idle_since is not None:
+            self._count_wait(now)
+            self._arm_idle_since = None
+        if self._first_approach_at is None:
+            self._first_approach_at = now
+        self._enter(Phase.APPROACH, now)
+        return [self._qa('approach'), ExecuteSegment(self.record.record_id, 'approach')]
+
+    def _acceptable(self, decision: Decision, now: float) -> Decision | None:
+        """The decision with its unusable options removed, or None when its frame may not be
+        acted on (taken while the arm was over the pile or the belt ran, or stale)."""
+        if decision.frame_stamp_ns < self._scene_valid_after_ns:
+            return None
+        if now - decision.frame_stamp_ns * 1e-9 > self.config.max_decision_age_s:
+            self.stats.stale_decisions += 1
+            return None  # stale: the pile may have changed since
+        self.stats.last_fresh_frame_s = decision.frame_stamp_ns * 1e-9
+        self.stats.decision_latency_ms.append(decision.latency_ms)
+        self._plan_failed = [f for f in self._plan_failed if f[2] > now]
+        usable = tuple(o for o in decision.options if self._usable(o))
+        if len(usable) != len(decision.options):
+            decision = replace(decision, options=usable, reason=decision.reason
+                               or 'remaining packages wait for a human or failed to plan just now')
+        return decision
+
+    def time_budget(self, now: float) -> dict[str, float]:
+        """Seconds spent per phase so far, the current phase included."""
+        out = dict(self.stats.time_in_phase_s)
+        for key, spent in self._phase_time(now):
+            out[key] = out.get(key, 0.0) + spent
+        return {k: round(v, 3) for k, v in sorted(out.items())}
+
+    def _phase_time(self, now: float) -> list[tuple[str, float]]:
+        """The current phase's time so far, with belt feeding split off waiting for a scene."""
+        spent = max(0.0, now - self.phase_since)
+        if self.phase == Phase.WAIT_SCENE and self._feed_until > self.phase_since:
+            feed = min(spent, self._feed_until - self.phase_since)
+            return [('feed', feed), (self.phase.value, spent - feed)]
+        return [(self.phase.value, spent)]
 
     def _advance_belt(self, now: float, seconds: float) -> list[Command]:
         self._empty_scenes = 0
@@ -488,12 +625,13 @@ class PickCycle:
         if self._arm_idle_since is not None:
             # waiting for the belt to bring packages is feed time, not waiting for a decision
             self._count_wait(now)
-            resume = now + seconds + self.config.scene_clear_delay_s
+            resume = now + seconds + self.config.belt_settle_s
             self.stats.feed_wait_s += resume - now
             self._arm_idle_since = resume
         self._enter(Phase.WAIT_SCENE, now)
         # frames during and right after the belt move show a moving pile
-        self._scene_valid_after_ns = int((now + seconds + self.config.scene_clear_delay_s) * 1e9)
+        self._feed_until = now + seconds + self.config.belt_settle_s
+        self._scene_valid_after_ns = int(self._feed_until * 1e9)
         return [AdvanceBelt(seconds)]
 
     def _count_wait(self, now: float) -> None:
@@ -504,12 +642,22 @@ class PickCycle:
             self.stats.arm_wait_s += max(0.0, now - self._arm_idle_since)
 
     def _plan_current(self, now: float) -> list[Command]:
-        d = self._decision
-        assert d is not None
-        planner_mask = d.options[self._option_index].cup_mask
-        opt = self._inject_all_cups(d)
+        assert self._decision is not None
+        planned = self._decision  # the planner's own choices stay in the audit
+        self._decision, opt = self._inject_all_cups(planned, self._option_index)
+        self.record = None  # the new record carries its own 'plan' state
+        self._enter(Phase.PLAN, now)
+        self.record = self._new_record(planned, opt, now, planned.options[self._option_index].cup_mask)
+        self._place_joints = None
+        return [RequestPlan(self.record.record_id, opt, self._decision.frame_stamp_ns),
+                EmitRecord(self.record, final=False)]
+
+    def _new_record(self, d: Decision, opt: GraspOption, now: float, planner_mask: int) -> PickRecord:
+        """The record of an attempt at ``opt`` (an option of the planner's decision ``d``), in its
+        'plan' state since ``now``; ``planner_mask``: the planner's cups for it, which a fault
+        injection may have overridden in ``opt``."""
         package_id, attempt = self._track(opt.position)
-        self.record = PickRecord(
+        record = PickRecord(
             cell_id=self.cell_id,
             attempt=attempt,
             package_id=package_id,
@@ -532,25 +680,24 @@ class PickCycle:
             scene={'instance_count': d.instance_count, 'options': len(d.options)},
         )
         if opt.cup_mask != planner_mask:  # the audit must show the attempt was a forced fault
-            self.record.scene.update(fault_injection='all_cups', planner_cup_mask=planner_mask)
-        self._enter(Phase.PLAN, now)
-        return [RequestPlan(self.record.record_id, opt, d.frame_stamp_ns), EmitRecord(self.record, final=False)]
+            record.scene.update(fault_injection='all_cups', planner_cup_mask=planner_mask)
+        record.states.append((Phase.PLAN.value, now))
+        return record
 
-    def _inject_all_cups(self, d: Decision) -> GraspOption:
-        """The current option; for a ``fault_all_cups_rate`` share of attempts with every cup the
-        planner did not exclude as unhealthy switched on (the decision is updated to match)."""
-        opt = d.options[self._option_index]
+    def _inject_all_cups(self, d: Decision, index: int) -> tuple[Decision, GraspOption]:
+        """``d`` and its option ``index``; for a ``fault_all_cups_rate`` share of attempts with every
+        cup the planner did not exclude as unhealthy switched on (the decision updated to match)."""
+        opt = d.options[index]
         rate = self.config.fault_all_cups_rate
         if rate <= 0.0 or self._fault_rng.random() >= rate:
-            return opt
+            return d, opt
         mask = (1 << NUM_CUPS) - 1
         for cup in d.unhealthy_cups:
             mask &= ~(1 << cup)
         forced = replace(opt, cup_mask=mask)
         options = list(d.options)
-        options[self._option_index] = forced
-        self._decision = replace(d, options=tuple(options))
-        return forced
+        options[index] = forced
+        return replace(d, options=tuple(options)), forced
 
     def _track(self, position: tuple[float, float, float]) -> tuple[str, int]:
         """(package id, attempt number) for a target at ``position``.
@@ -631,6 +778,8 @@ class PickCycle:
         return self.phase == phase and self.record is not None and self.record.record_id == pick_id
 
     def _enter(self, phase: Phase, now: float) -> None:
+        for key, spent in self._phase_time(now):
+            self.stats.time_in_phase_s[key] = self.stats.time_in_phase_s.get(key, 0.0) + spent
         self.phase = phase
         self.phase_since = now
         if self.record is not None:

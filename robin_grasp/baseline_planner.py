@@ -11,18 +11,27 @@ import time
 import numpy as np
 
 from robin_core.cell_description import GripperDescription
+from robin_core.instance_table import PACKAGE_TYPES
 from robin_grasp.grasp_candidates import GraspCandidate, ReasonCode
 from robin_grasp.grasp_planner import STATUS_EMPTY, STATUS_OK, PlanResult, Scene
 from robin_grasp.height_map import backproject
+from robin_grasp.mass_prior import estimate_mass
 from robin_grasp.suction_pose import rotation_to_quaternion, tool_rotation, tool_yaw
+from robin_grasp.target_selection import SelectionResult, TargetScore
 
 
-def plan_naive(scene: Scene, gripper: GripperDescription) -> PlanResult:
+def plan_naive(scene: Scene, gripper: GripperDescription, belt_z: float = 0.0,
+               type_names: tuple[str, ...] = PACKAGE_TYPES) -> PlanResult:
     """Largest visible instance (by pixel area), tcp at its centroid pointing straight down, all cups on.
+
+    The result carries the target's size and a mass from the same type prior the real planner
+    uses, so the pick record and QA's weight check see the baseline's picks like any other.
 
     Args:
         scene: the perception frame.
         gripper: cup layout (all cups are switched on).
+        belt_z: belt surface height in the planning frame [m] (the package's height above it).
+        type_names: class names indexed by ``type_id``.
 
     Returns:
         A one-candidate result, or an empty-scene result.
@@ -48,13 +57,23 @@ def plan_naive(scene: Scene, gripper: GripperDescription) -> PlanResult:
     up = np.array([0.0, 0.0, 1.0])
     rot = tool_rotation(up, major)
     n = gripper.num_cups
+    along, across = xy @ major[:2], xy @ np.array([-major[1], major[0]])
+    length, width = float(np.ptp(along)), float(np.ptp(across))
+    type_id = int(row['type_id'])
+    type_name = type_names[type_id] if type_id < len(type_names) else 'unknown'
+    mass = estimate_mass(length, width, float(centre[2] - belt_z), type_name, float(row['type_score']))
+    target = TargetScore(instance_id=iid, type_name=type_name, type_score=float(row['type_score']),
+                         score=float(row['score']), terms={'confidence': float(row['score'])}, centroid=centre,
+                         top=float(centre[2]), length=length, width=width, thickness=float('nan'),
+                         clearance=float('nan'))
     cand = GraspCandidate(
         target_id=iid, type_id=int(row['type_id']), position=centre, quaternion=rotation_to_quaternion(rot),
         yaw=tool_yaw(rot), normal=up, cup_mask=(1 << n) - 1, cup_states=np.zeros(n, np.uint8), feasible=True,
         reason_code=ReasonCode.OK, reason='', target_score=float(row['score']), pose_score=1.0,
-        score=float(row['score']), force_available=n * gripper.rated_force_per_cup,
+        score=float(row['score']), force_available=n * gripper.rated_force_per_cup, mass=mass.mass,
+        mass_upper=mass.mass_upper,
     )  # fmt: skip
-    return PlanResult(STATUS_OK, '', [cand], None, {}, {'total': _ms(t0)})
+    return PlanResult(STATUS_OK, '', [cand], SelectionResult([target], {}, None), {}, {'total': _ms(t0)})
 
 
 def _ms(t_start: float) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robin_core.cell_description import CameraIntrinsics, CellDescription
+from robin_grasp.baseline_planner import plan_naive
 from robin_grasp.cup_selection import unhealthy_from_flags
 from robin_grasp.grasp_decision import GraspDecision, decision_from_plan
 from robin_grasp.grasp_planner import PlannerConfig, PlanResult, Scene, plan_grasps
@@ -75,6 +76,8 @@ def plan_frame(
     config: PlannerConfig,
     unhealthy: np.ndarray,
     suspect: np.ndarray | None = None,
+    *,
+    strategy: str = 'planner',
 ) -> tuple[GraspDecision, PlanResult | None]:
     """Plan one frame and build its decision record (``bad_input`` when the inputs disagree).
 
@@ -84,6 +87,7 @@ def plan_frame(
         config: planner configuration (``config/grasp.yaml``).
         unhealthy: (C,) bool, cups QA excluded.
         suspect: (C,) bool, cups QA wants tested (None: none).
+        strategy: 'planner', or 'naive' for the benchmark baseline (which ignores cup health).
 
     Returns:
         The decision (latency not yet filled in by the caller) and the planner result (None for bad input).
@@ -98,7 +102,11 @@ def plan_frame(
                   f'{intr.height}x{intr.width} differ')
         return bad_input_decision(frame.stamp_ns, frame_id, reason, bad_cups), None
     scene = Scene(frame.instances, frame.labels, frame.depth_m, intr, cell.camera.T_base_optical)
-    result = plan_grasps(scene, cell.gripper, cell.pick_area, unhealthy=unhealthy, suspect=suspect, config=config)
+    if strategy == 'naive':
+        result = plan_naive(scene, cell.gripper, cell.pick_area.belt_z)
+    else:
+        result = plan_grasps(scene, cell.gripper, cell.pick_area, unhealthy=unhealthy, suspect=suspect,
+                             config=config)
     decision = decision_from_plan(result, frame.stamp_ns, frame_id, unhealthy=bad_cups,
                                   suspect=[] if suspect is None else unhealthy_indices(suspect),
                                   num_cups=cell.gripper.num_cups, belt_z=cell.pick_area.belt_z)

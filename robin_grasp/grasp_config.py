@@ -35,7 +35,13 @@ class ParamSpec:
 
 _P, _S, _C = PlannerConfig(), SelectionConfig(), CupCheckConfig()
 
+#: grasp strategies the node can run: the planner, or the naive benchmark baseline
+#: (robin_grasp/baseline_planner.py: largest visible instance, all cups on)
+STRATEGIES = ('planner', 'naive')
+
 NODE_SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec('strategy', 'planner', 'planner: the grasp planner; naive: the benchmark baseline (largest visible '
+              'instance at its centroid, all cups on) — never for production', choices=STRATEGIES),
     ParamSpec('stamp_tolerance_s', 0.02, 'largest depth-to-colour stamp difference accepted [s]', 0.0, 1.0),
     ParamSpec('camera_info_timeout_s', 5.0, 'after this without camera_info the node reports STALE [s]', 0.1, 600.0),
     ParamSpec('pile_map_resolution', 0.01, 'cell of the pile height map published for the motion planner [m]',

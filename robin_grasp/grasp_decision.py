@@ -84,6 +84,8 @@ class GraspDecision(BaseModel):
     alternatives: list[GraspRecord] = Field(default_factory=list)  #: next-best grasps, best first
     targets: list[TargetRecord] = Field(default_factory=list)
     rejected: dict[str, str] = Field(default_factory=dict)  #: instance id -> reason
+    #: instances only partly in view on the upstream side: running the belt brings them in
+    entering: list[int] = Field(default_factory=list)
     n_candidates: int = 0
     candidates: list[CandidateSummary] = Field(default_factory=list)  #: ranked, as on grasp/candidates
     unhealthy_cups: list[int] = Field(default_factory=list)  #: cup indices not used
@@ -144,6 +146,7 @@ def decision_from_plan(
         alternatives=records[1:],
         targets=targets,
         rejected={str(k): v for k, v in sorted(result.rejected.items())},
+        entering=list(result.selection.entering) if result.selection is not None else [],
         n_candidates=len(result.candidates),
         candidates=[
             CandidateSummary(instance_id=k.target_id, score=k.score, cup_mask=k.cup_mask, yaw=k.yaw)

@@ -58,6 +58,9 @@ class GraspPlannerNode(Node):
         self._sync: FrameSync[PointCloud2, Image, Image] = FrameSync(int(values['stamp_tolerance_s'] * 1e9))
         self._info_timeout = float(values['camera_info_timeout_s'])
         self._pile_res = float(values['pile_map_resolution'])
+        self._strategy = str(values['strategy'])
+        if self._strategy != 'planner':
+            self.get_logger().warning(f'grasp strategy {self._strategy!r}: a benchmark baseline, not for production')
         n = self._cell.gripper.num_cups
         self._unhealthy = np.zeros(n, bool)
         self._suspect = np.zeros(n, bool)
@@ -149,7 +152,8 @@ class GraspPlannerNode(Node):
             decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
                                                   unhealthy_indices(unhealthy)), None
         else:
-            decision, result = plan_frame(frame, self._cell, self._config, unhealthy, suspect)
+            decision, result = plan_frame(frame, self._cell, self._config, unhealthy, suspect,
+                                          strategy=self._strategy)
         if result is None:
             self._bad += 1
         self._publish(header, decision, result, t0)

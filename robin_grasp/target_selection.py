@@ -84,11 +84,16 @@ class TargetScore:
 
 @dataclass(frozen=True)
 class SelectionResult:
-    """Ranked pickable instances (best first) and a reason for every rejected one."""
+    """Ranked pickable instances (best first) and a reason for every rejected one.
+
+    ``entering``: instances cut by the view or the planning map on the upstream side of the pick
+    area — the belt brings them fully in, so running it (not waiting) makes them pickable.
+    """
 
     ranked: list[TargetScore]
     rejected: dict[int, str]
-    stats: InstanceStats
+    stats: InstanceStats | None  # None: the target was not chosen from a height map (naive baseline)
+    entering: list[int] = field(default_factory=list)
 
 
 def select_targets(
@@ -138,7 +143,17 @@ def select_targets(
             t.terms['height'] = (t.top - float(tops.min())) / span if span > 1e-6 else 1.0
         ranked = [_with_total(t, cfg.weights) for t in ranked]
         ranked.sort(key=lambda t: -t.score)
-    return SelectionResult(ranked, rejected, stats)
+    return SelectionResult(ranked, rejected, stats, entering_instances(instances, stats, pick_area))
+
+
+def entering_instances(instances: np.ndarray, stats: InstanceStats, area: PickArea) -> list[int]:
+    """Ids of the instances only partly seen (image border or planning-map edge) whose visible
+    part lies upstream of the pick area's centre: packages the belt is still bringing in."""
+    centre = np.array([sum(area.x_range) / 2.0, sum(area.y_range) / 2.0])
+    flow = np.asarray(area.flow_direction, float)[:2]
+    cut = instances['touches_border'].astype(bool) | np.asarray(stats.touches_edge, bool)
+    upstream = (np.asarray(stats.centroid, float)[:, :2] - centre) @ flow < 0.0
+    return [int(i) for i in instances['id'][cut & upstream]]
 
 
 def _hard_reject(

@@ -38,6 +38,9 @@ class DoublePickConfig:
     vision_max_removed: int = setting(1, 'instances that may leave the pile in one pick', 1, 10)
     single_evidence_verdict: str = setting('suspect', 'verdict for one medium finding',
                                            choices=('suspect', 'double_pick'))
+    placement_settles_suspect: bool = setting(
+        True, 'a suspicion (one medium finding) is cleared when the place station counts exactly one package '
+        'arriving from the release')
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,23 @@ def check_double_pick(inputs: DoublePickInputs, config: DoublePickConfig) -> Det
         verdict = 'double_pick' if config.single_evidence_verdict == 'double_pick' else 'suspect'
         return DetectorResult(NAME, verdict, (*reasons, 'single medium evidence of a double pick'), signals)
     return DetectorResult(NAME, 'ok', (), signals)
+
+
+def settle_with_placement(suspicion: DetectorResult, placement: DetectorResult) -> DetectorResult | None:
+    """The double-pick check after the place station counted what arrived, or None when it does
+    not change.
+
+    A suspicion rests on one medium finding (an extra instance gone from the pile, a payload a
+    little over the mass prior); the drive robot's package count is a direct observation of how
+    many packages the release brought. Exactly one, counted (not inferred from the load), clears
+    the suspicion: the extra instance was pushed aside or re-segmented, not carried — and if it
+    left the cell, the pile watch accounts for it.
+    """
+    if suspicion.detector != NAME or suspicion.verdict != 'suspect' or placement.verdict != 'ok':
+        return None
+    before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
+    if placement.signals.get('finding') != 'one' or before is None or after is None:
+        return None
+    robot = placement.signals.get('robot_id', '?')
+    return DetectorResult(NAME, 'ok', (f'suspicion settled: drive robot {robot} counted one package arriving '
+                                       f'({before} -> {after})',), dict(suspicion.signals))

@@ -18,7 +18,8 @@ from robin_qa.combiner import CombinedVerdict, combine
 from robin_qa.config_fields import setting
 from robin_qa.cup_health import CupHealthConfig, CupHealthMonitor
 from robin_qa.cup_signals import GRAVITY, holding, mask_to_bools
-from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
+from robin_qa.double_pick import NAME as DOUBLE_PICK
+from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick, settle_with_placement
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
 from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
@@ -332,6 +333,11 @@ class QaEngine:
             result = DetectorResult(result.detector, 'ok', ('nothing placed: consistent with the drop',),
                                     result.signals)
         pick.results.append(result)
+        suspicion = next((r for r in reversed(pick.results) if r.detector == DOUBLE_PICK), None)
+        if suspicion is not None and self.config.double_pick.placement_settles_suspect:
+            settled = settle_with_placement(suspicion, result)
+            if settled is not None:
+                pick.results.append(settled)
         out = self._emit(pick, 'placed', now, final=True)
         self.picks.pop(pick.last.record_id, None)
         return out

@@ -145,3 +145,49 @@ def test_a_stuck_arm_retreats_and_a_retreat_that_cannot_be_planned_ends_at_once(
     assert ctrl.cycle.stats.attempts == 0 and ctrl.cycle.stats.arm_clearing_retreats == 1
     assert ros.spin_until(lambda: bool(records) and records[-1].outcome == 'aborted', 5)
     assert 'the arm retreats first' in records[-1].failure_reason
+
+
+def test_the_next_pick_is_planned_from_the_place_pose_while_the_package_is_carried(ros, tmp_path: Path) -> None:
+    ctrl = ros.add(CellControllerNode(context=ros.context, parameter_overrides=[
+        Parameter('journal_dir', value=str(tmp_path / 'journal')), Parameter('tick_rate', value=200.0),
+        Parameter('pipeline.startup_grace', value=0.0), Parameter('pipeline.scene_clear_delay', value=0.0)]))
+    peer = ros.node('scripted_neighbours')
+    decision_pub = peer.create_publisher(String, topics.GRASP_DECISION, qos.RECORDS)
+    motion_pub = peer.create_publisher(String, topics.MOTION_EVENT, qos.RECORDS)
+    qa_pub = peer.create_publisher(String, topics.QA_EVENTS, qos.RECORDS)
+    requests: list[dict] = []
+    peer.create_subscription(String, topics.MOTION_REQUEST, lambda m: requests.append(json.loads(m.data)),
+                             qos.RELIABLE)
+    assert ros.spin_until(lambda: decision_pub.get_subscription_count() > 0
+                          and motion_pub.get_subscription_count() > 0 and qa_pub.get_subscription_count() > 0, 10)
+    place = [-0.27, -0.7, 2.12, -3.0, -1.57, 2.8]
+    segments = [{'name': 'approach', 'duration_s': 1.0, 'end_joints': [0.0] * 6},
+                {'name': 'transfer', 'duration_s': 1.3, 'end_joints': place}]
+    decision_pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds)))
+    assert ros.spin_until(lambda: len(requests) == 1, 10)
+    first = requests[0]
+    assert first['start'] is None  # from wherever the arm is
+    motion_pub.publish(_event(first['id'], 'planned', planning_ms=40.0, segments=segments))
+    for segment in (['approach', 'descend'], ['lift']):
+        assert ros.spin_until(lambda seg=segment: requests[-1].get('segments') == seg, 10), requests[-1]
+        motion_pub.publish(_event(requests[-1]['id'], 'done', plan_id=first['id']))
+    assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'verify', 10)
+    ros.spin_for(0.3)  # QA weighs the still load first
+    qa_pub.publish(to_msg(QaEvent(record_id=first['id'], phase='lifted', verdict='ok')))
+    assert ros.spin_until(lambda: requests[-1].get('segments') == ['transfer'], 10)
+    # the arm is carrying: a frame from now on shows the pile without it
+    decision_pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds, instance_id=5,
+                                                         position=[0.5, -0.1, 0.1])))
+    assert ros.spin_until(lambda: requests[-1].get('op') == 'plan_pick', 10), requests[-1]
+    ahead = requests[-1]
+    assert ahead['start'] == place and ahead['grasp']['position'] == [0.5, -0.1, 0.1]
+    motion_pub.publish(_event(ahead['id'], 'planned', planning_ms=40.0, segments=segments))
+    ros.spin_for(0.2)
+    assert ctrl.cycle.phase.value == 'transfer'  # the carried package comes first
+    transfer = next(r for r in requests if r.get('segments') == ['transfer'])
+    motion_pub.publish(_event(transfer['id'], 'done', plan_id=first['id']))
+    assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'release', 10)
+    qa_pub.publish(to_msg(QaEvent(record_id=first['id'], phase='placed', verdict='ok', final=True)))
+    # placed: the next approach goes at once, no planning in between
+    assert ros.spin_until(lambda: requests[-1].get('segments') == ['approach', 'descend'], 10), requests[-1]
+    assert requests[-1]['plan_id'] == ahead['id'] and ctrl.cycle.stats.plans_ahead_used == 1

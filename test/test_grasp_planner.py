@@ -160,6 +160,16 @@ def test_naive_baseline_takes_the_largest_instance_with_all_cups():
     assert plan_naive(empty, GRIPPER).status == STATUS_EMPTY
 
 
+def test_naive_baseline_decisions_carry_size_and_mass_like_the_planners():
+    _, scene = _scene(Package(1, 0.45, -0.1, 0.3, 0.2, 0.1), Package(2, 0.6, 0.15, 0.2, 0.1, 0.05))
+    res = plan_naive(scene, GRIPPER, belt_z=PICK_AREA.belt_z)
+    rec = decision_from_plan(res, 5, 'base_link', unhealthy=[], num_cups=8, belt_z=PICK_AREA.belt_z)
+    assert rec.status == 'ok' and rec.chosen is not None and rec.chosen.cup_mask == 0xFF
+    length, width, thickness = rec.chosen.package_size_m
+    assert length == pytest.approx(0.3, abs=0.03) and width == pytest.approx(0.2, abs=0.03)
+    assert thickness == pytest.approx(0.1, abs=0.01) and rec.chosen.mass_kg > 0
+
+
 def test_shipped_cell_matches_the_test_gripper():
     from robin_core.cell_description import default_cell
 

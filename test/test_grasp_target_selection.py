@@ -124,3 +124,16 @@ def test_clearance_and_support():
     assert neighbour_clearance(hm, 1, band=0.03, horizon=0.05) == pytest.approx(0.02, abs=RES * 1.5)
     assert neighbour_clearance(hm, 1, band=0.03, horizon=0.01) == pytest.approx(0.01)
     assert support_height(hm, 1, ring=0.02, min_step=0.004) == pytest.approx(BELT_Z)
+
+
+def test_packages_cut_by_the_view_upstream_are_entering_and_downstream_ones_are_not():
+    # the belt flows +y: a package cut at the upstream (-y) edge is still coming in
+    pile, hm = _ortho(Package(1, 0.5, -0.25, 0.25, 0.18, 0.05), Package(2, 0.5, 0.25, 0.25, 0.18, 0.05),
+                      Package(3, 0.5, 0.0, 0.20, 0.15, 0.05))
+    inst = pile_instances(pile)
+    inst['touches_border'] = [1, 1, 0]
+    res = select_targets(inst, hm, PICK_AREA)
+    assert res.entering == [1]
+    assert 'border' in res.rejected[1] and 'border' in res.rejected[2]
+    inst['touches_border'] = 0
+    assert select_targets(inst, hm, PICK_AREA).entering == []

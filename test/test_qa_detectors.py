@@ -9,7 +9,7 @@ from robin_core.instance_table import empty_table
 from robin_qa.combiner import combine
 from robin_qa.config_fields import ConfigError, build_config
 from robin_qa.cup_signals import bools_to_mask, mask_to_bools
-from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
+from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick, settle_with_placement
 from robin_qa.drop import DropConfig, TransferSeries, check_drop, sustained_onset
 from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
@@ -300,3 +300,15 @@ def test_misplace_against_the_weighed_payload_counts_packages_by_the_count(after
 def test_a_second_package_on_a_robot_that_already_carried_one_is_a_misplace() -> None:
     result = check_misplace(_station(1, 0.3), _station(2, 0.6), 0.3, MisplaceConfig())
     assert result.verdict == 'misplace' and 'more than 1' in result.reasons[0]
+
+
+def test_settling_a_suspicion_needs_a_counted_single_arrival() -> None:
+    suspicion = DetectorResult('double_pick', 'suspect', ('2 left',), {'vision_removed_instances': 2})
+    counted_one = DetectorResult('misplace', 'ok', (), {'finding': 'one', 'packages_before': 0, 'packages_after': 1,
+                                                        'robot_id': 'r0'})
+    settled = settle_with_placement(suspicion, counted_one)
+    assert settled is not None and settled.verdict == 'ok' and settled.signals['vision_removed_instances'] == 2
+    load_only = DetectorResult('misplace', 'ok', (), {'finding': 'one'})
+    assert settle_with_placement(suspicion, load_only) is None  # the load cannot tell one from a light pair
+    confirmed = DetectorResult('double_pick', 'double_pick', ('payload 2x',), {})
+    assert settle_with_placement(confirmed, counted_one) is None

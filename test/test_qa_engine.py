@@ -181,3 +181,42 @@ def test_vision_check_confirms_a_double_pick_after_the_lift() -> None:
     vision = run.events[-1]
     assert vision.phase == 'vision' and vision.verdict == 'double_pick' and vision.recovery == 'rework_spot'
     assert vision.signals.vision_removed_instances == 2
+
+
+def _vision_only_suspicion(run: Run, rid: str) -> None:
+    """A pick whose weight is right but after which two instances are gone from the pile."""
+    run.engine.add_instances(run.script.t, _table([0.0, 0.1, 0.2]))
+    s, e = run.script, run.engine
+    s.hold(0.3, FOUR, 0.0, FOUR)
+    run.take(e.on_phase(s.phase(rid, 'grasped', target=1), s.t))
+    s.hold(0.4, FOUR, 0.3, FOUR)
+    run.take(e.on_phase(s.phase(rid, 'lifted', target=1), s.t))
+    run.take(e.on_phase(s.phase(rid, 'transferring', target=1), s.t))
+    s.hold(e.config.vision.vision_delay_s + 0.1, FOUR, 0.3, FOUR)
+    run.take(e.add_instances(s.t, _table([0.2])))
+    assert run.events[-1].phase == 'vision' and run.events[-1].verdict == 'suspect'
+    run.take(e.on_phase(s.phase(rid, 'released', target=1), s.t))
+
+
+def test_one_package_counted_on_the_robot_settles_a_vision_only_suspicion() -> None:
+    run = Run()
+    _vision_only_suspicion(run, 'r1')
+    s = run.script
+    s.station_count += 1
+    s.hold(run.engine.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
+    run.take(run.engine.tick(s.t))
+    placed = run.events[-1]
+    assert placed.final and placed.verdict == 'ok' and placed.recovery == 'none'
+    assert any('suspicion settled' in r for r in placed.reasons)
+
+
+def test_without_settling_or_with_nothing_counted_the_suspicion_stands() -> None:
+    config = QaConfig()
+    config = QaConfig(double_pick=type(config.double_pick)(placement_settles_suspect=False))
+    run = Run(config)
+    _vision_only_suspicion(run, 'r1')
+    s = run.script
+    s.station_count += 1
+    s.hold(run.engine.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
+    run.take(run.engine.tick(s.t))
+    assert run.events[-1].final and run.events[-1].verdict == 'suspect'

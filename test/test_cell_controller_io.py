@@ -1,0 +1,40 @@
+"""The controller's message mapping: decisions in, plan requests out, planned segments read back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from robin_cell.controller_io import decision_from_json, motion_event_from_json, plan_request, segment_end
+from robin_cell.pick_cycle import GraspOption
+from robin_core.records import RecordError
+from robin_grasp.grasp_decision import GraspDecision
+
+OPTION = GraspOption(instance_id=1, package_type='box', score=0.9, type_score=0.9, grasp_score=0.8, cup_mask=0b11,
+                     position=(0.5, 0.0, 0.1), orientation=(1.0, 0.0, 0.0, 0.0), expected_mass_kg=1.0)
+
+
+def test_an_unpickable_decision_says_how_many_packages_are_still_entering():
+    raw = GraspDecision(stamp_ns=2_000_000_000, frame_id='base_link', status='no_pickable_target',
+                        reason='no pickable package', rejected={'4': 'not fully visible'}, entering=[4])
+    d = decision_from_json(raw.to_json(), now_ns=2_300_000_000)
+    assert d.entering == 1 and not d.options and d.reason == 'no pickable package'
+    assert d.latency_ms == pytest.approx(300.0)
+    with pytest.raises(RecordError):
+        decision_from_json('{"schema": "robin.grasp_decision/1"}', now_ns=0)
+
+
+def test_a_plan_request_carries_its_start_joints_only_when_planning_ahead():
+    body = json.loads(plan_request('p1', OPTION, 5, start=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6)))
+    assert body['start'] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] and body['scene_stamp_ns'] == 5
+    assert json.loads(plan_request('p1', OPTION))['start'] is None
+
+
+def test_the_transfer_end_is_read_from_a_planned_event():
+    text = json.dumps({'schema': 'robin.motion.event/1', 'id': 'p1', 'event': 'planned', 'segments': [
+        {'name': 'approach', 'duration_s': 1.0, 'end_joints': [0.0] * 6},
+        {'name': 'transfer', 'duration_s': 1.3, 'end_joints': [1.0, -1.2, 1.1, -1.5, -1.57, 0.3]}]})
+    ev = motion_event_from_json(text)
+    assert segment_end(ev, 'transfer') == (1.0, -1.2, 1.1, -1.5, -1.57, 0.3)
+    assert segment_end(ev, 'putback') is None

@@ -1,0 +1,169 @@
+"""Pipelining in the pick state machine: the next pick is planned from the place pose while the
+current package is carried, the belt is nudged at once for packages still entering the view, and
+the cycle's time is accounted per phase (plain data, no ROS)."""
+
+from __future__ import annotations
+
+from test_cell_pick_cycle import CFG, decision, of, option, qa, run_to_verify
+
+from robin_cell.pick_cycle import (
+    AdvanceBelt,
+    CycleConfig,
+    Decision,
+    EmitRecord,
+    ExecuteSegment,
+    NotifyQa,
+    Phase,
+    PickCycle,
+    RequestPlan,
+)
+
+PLACE = (1.0, -1.2, 1.1, -1.5, -1.57, 0.3)  # where the transfer ends [rad]
+
+
+def carrying(cycle: PickCycle, t: float = 1.0) -> tuple[str, float]:
+    """Drive a cycle whose plan reported ``PLACE`` to the TRANSFER state; (pick id, transfer start)."""
+    cmds = cycle.on_decision(decision(t, option(1)), t + 0.1)
+    pick = of(cmds, RequestPlan)[0].pick_id
+    cycle.on_plan(pick, True, '', t + 0.2, place_joints=PLACE)
+    cycle.on_segment(pick, 'approach', True, '', t + 1.2)
+    cycle.on_tick(t + 1.2 + CFG.seal_settle_s + 1e-6)
+    cycle.on_segment(pick, 'lift', True, '', t + 1.7)
+    cycle.on_tick(t + 1.7 + CFG.lift_settle_s + 1e-6)
+    t_transfer = t + 1.7 + CFG.lift_settle_s + 0.05
+    assert ExecuteSegment(pick, 'transfer') in cycle.on_qa(qa(cycle, 'lifted'), t_transfer)
+    return pick, t_transfer
+
+
+def placed(cycle: PickCycle, pick: str, t: float, verdict: str = 'ok') -> list:
+    """Finish the transfer at ``t`` and give the placement verdict 0.3 s later."""
+    cycle.on_segment(pick, 'transfer', True, '', t)
+    return cycle.on_qa(qa(cycle, 'placed', verdict=verdict, final=True), t + 0.3)
+
+
+def test_the_next_pick_is_planned_from_the_place_pose_and_starts_as_soon_as_this_one_is_placed() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    # a frame from before the arm left the pile is not planned on
+    assert c.on_decision(decision(t0 + 0.1, option(2, x=0.6)), t0 + 0.5) == []
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    cmds = c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.2)
+    ahead = of(cmds, RequestPlan)[0]
+    assert ahead.start == PLACE and ahead.option.instance_id == 2 and ahead.scene_stamp_ns == int(frame * 1e9)
+    assert not of(cmds, EmitRecord)[0].final  # journalled in flight like any pick
+    # one plan ahead per carried package
+    assert c.on_decision(decision(frame + 0.1, option(3, x=0.4)), frame + 0.3) == []
+    assert c.on_plan(ahead.pick_id, True, '', frame + 0.5, place_joints=PLACE) == []
+    assert c.phase == Phase.TRANSFER
+    cmds = placed(c, pick, t0 + 1.4)
+    records = [e.record for e in of(cmds, EmitRecord)]
+    assert [r.outcome for r in records] == ['succeeded']
+    assert ExecuteSegment(ahead.pick_id, 'approach') in cmds and c.phase == Phase.APPROACH
+    assert [q.phase for q in of(cmds, NotifyQa)] == ['approach']
+    assert c.record.record_id == ahead.pick_id and c.record.plan['start'] == 'place_pose'
+    assert [s for s, _ in c.record.states] == ['plan', 'approach']
+    assert (c.stats.plans_ahead, c.stats.plans_ahead_used) == (1, 1)
+    assert c.stats.arm_wait_s == 0.0  # the arm went on at once
+
+
+def test_a_plan_still_being_made_when_the_package_is_placed_is_waited_for() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    cmds = placed(c, pick, t0 + 1.4)
+    assert c.phase == Phase.PLAN and c.record.record_id == ahead.pick_id
+    assert not of(cmds, ExecuteSegment)
+    cmds = c.on_plan(ahead.pick_id, True, '', t0 + 2.0, place_joints=PLACE)
+    assert ExecuteSegment(ahead.pick_id, 'approach') in cmds
+
+
+def test_a_failed_plan_ahead_is_recorded_and_the_normal_flow_takes_over() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    cmds = c.on_plan(ahead.pick_id, False, 'goal_in_collision', frame + 0.3)
+    rec = of(cmds, EmitRecord)[0].record
+    assert rec.outcome == 'aborted' and 'planned ahead' in rec.failure_reason
+    assert 'goal_in_collision' in rec.failure_reason
+    assert c.phase == Phase.TRANSFER and c.record.record_id == pick  # the carried package is unaffected
+    cmds = placed(c, pick, t0 + 1.4)
+    assert c.phase == Phase.WAIT_SCENE and not of(cmds, ExecuteSegment)
+    later = t0 + 1.8
+    assert of(c.on_decision(decision(later, option(2, x=0.6)), later + 0.1), RequestPlan)[0].start is None
+
+
+def test_a_package_dropped_on_the_way_voids_the_plan_made_ahead() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    c.on_plan(ahead.pick_id, True, '', frame + 0.3, place_joints=PLACE)
+    c.on_qa(qa(c, 'transferring', verdict='drop'), frame + 0.4)  # it may have fallen on the pile
+    cmds = placed(c, pick, t0 + 1.4, verdict='drop')
+    records = {e.record.record_id: e.record for e in of(cmds, EmitRecord)}
+    assert records[pick].outcome == 'failed'
+    assert records[ahead.pick_id].outcome == 'aborted' and 'not used' in records[ahead.pick_id].failure_reason
+    assert c.phase == Phase.WAIT_SCENE and not of(cmds, ExecuteSegment) and c.stats.plans_ahead_used == 0
+
+
+def test_a_plan_ahead_whose_frame_grew_stale_is_not_executed() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    c.on_plan(ahead.pick_id, True, '', frame + 0.3, place_joints=PLACE)
+    c.on_segment(pick, 'transfer', True, '', frame + 0.5)
+    cmds = c.on_qa(qa(c, 'placed', final=True), frame + CFG.max_decision_age_s + 0.1)  # a slow verdict
+    stale = next(e.record for e in of(cmds, EmitRecord) if e.record.record_id == ahead.pick_id)
+    assert 'stale' in stale.failure_reason and c.phase == Phase.WAIT_SCENE
+
+
+def test_no_plan_ahead_when_switched_off_or_the_place_pose_is_unknown() -> None:
+    off = PickCycle(CycleConfig(startup_grace_s=0.0, plan_ahead=False))
+    off.start(0.0)
+    _, t0 = carrying(off)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    assert off.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1) == []
+    unknown = PickCycle(CFG)
+    unknown.start(0.0)
+    t = run_to_verify(unknown, 1.0)  # its plan reported no transfer end
+    unknown.on_qa(qa(unknown, 'lifted'), t)
+    frame = t + CFG.scene_clear_delay_s + 0.05
+    assert unknown.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1) == []
+
+
+def test_packages_entering_the_view_get_the_belt_nudged_after_a_few_decisions() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    entering = Decision(frame_stamp_ns=int(1e9), options=(), reason='no pickable package', entering=1)
+    for k in range(CFG.entering_scenes_before_nudge - 1):
+        assert c.on_decision(entering, 1.05 + 0.01 * k) == []
+    assert of(c.on_decision(entering, 1.1), AdvanceBelt)[0].seconds == CFG.belt_nudge_s
+    assert CFG.entering_scenes_before_nudge < CFG.unpickable_scenes_before_nudge
+    # frames are trusted again once the pile has settled after the belt stopped
+    settled = 1.1 + CFG.belt_nudge_s + CFG.belt_settle_s
+    assert c.on_decision(decision(settled - 0.05, option()), settled) == []
+    assert of(c.on_decision(decision(settled + 0.01, option()), settled + 0.05), RequestPlan)
+
+
+def test_time_in_phase_splits_belt_feeding_from_waiting_for_a_decision() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    for k in range(CFG.empty_scenes_before_advance):
+        cmds = c.on_decision(decision(1.0, reason='empty scene'), 1.0 + 0.01 * k)
+    assert of(cmds, AdvanceBelt)
+    t_belt = 1.0 + 0.01 * (CFG.empty_scenes_before_advance - 1)
+    feed = CFG.belt_advance_s + CFG.belt_settle_s
+    t = t_belt + feed + 0.5  # half a second of waiting after the pile settled
+    of(c.on_decision(decision(t - 0.1, option()), t), RequestPlan)
+    budget = c.time_budget(t + 0.2)
+    assert abs(budget['feed'] - feed) < 1e-6
+    assert abs(budget['wait_scene'] - (t - feed)) < 1e-6  # start-up wait included
+    assert abs(budget['plan'] - 0.2) < 1e-6
