@@ -141,7 +141,7 @@ class CycleConfig:
     belt_settle_s: float = 0.4  # frames from this long after a belt run show a pile at rest [s]
     empty_scenes_before_advance: int = 10  # consecutive empty decisions (~1 s): a single bad frame is not a fact
     startup_grace_s: float = 3.0  # let the scene settle after start-up before acting on it [s]
-    unpickable_scenes_before_nudge: int = 15  # consecutive decisions with packages but no option
+    unpickable_scenes_before_nudge: int = 6  # consecutive decisions with packages but no option (~2-4 s here)
     belt_nudge_s: float = 0.5  # short belt run to change an unpickable scene [s]
     # an unpickable scene with packages still entering the view upstream: the belt run is what
     # helps, so nudge after a few agreeing decisions instead of unpickable_scenes_before_nudge
