@@ -244,7 +244,8 @@ class MotionExecutorNode(Node):
                     self._emit(a.request_id, 'done', plan_id=a.plan_id)
             else:
                 self._fail_segment(a.request_id, a.plan_id, a.segment, 'timeout',
-                                   f'not within {self._tol} rad of the segment end (error {verdict.error:.4f} rad)')
+                                   f'{a.segment} not within {self._tol} rad of its end (error {verdict.error:.4f} rad '
+                                   f'on {self._joint_names[verdict.joint] if verdict.joint >= 0 else "?"})')
                 return
         if not self._pending:
             return

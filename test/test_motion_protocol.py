@@ -127,3 +127,7 @@ def test_monitor_done_only_after_duration_and_within_tolerance():
     assert mon.check(11.1, end - 0.005).progress is Progress.DONE
     assert mon.check(11.6, end - 0.05).progress is Progress.TIMEOUT
     assert mon.check(11.6, None).progress is Progress.TIMEOUT
+    stuck = end.copy()
+    stuck[3] -= 0.03  # one joint held back (e.g. a contact): the verdict names it
+    late = mon.check(11.6, stuck)
+    assert late.progress is Progress.TIMEOUT and late.joint == 3 and abs(late.error - 0.03) < 1e-9

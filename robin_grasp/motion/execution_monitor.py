@@ -18,10 +18,12 @@ class Progress(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """Outcome of one check: progress and the largest joint error to the segment end [rad]."""
+    """Outcome of one check: progress, the largest joint error to the segment end [rad] and the
+    joint it is on (-1 without a joint state)."""
 
     progress: Progress
     error: float
+    joint: int = -1
 
 
 class ExecutionMonitor:
@@ -42,9 +44,14 @@ class ExecutionMonitor:
 
     def check(self, now: float, q: FloatArray | None) -> Verdict:
         """Arrived when the nominal duration has passed and every joint is within tolerance."""
-        err = float('inf') if q is None else float(np.max(np.abs(np.asarray(q) - self.trajectory.end)))
+        if q is None:
+            err, joint = float('inf'), -1
+        else:
+            diff = np.abs(np.asarray(q) - self.trajectory.end)
+            joint = int(np.argmax(diff))
+            err = float(diff[joint])
         if now - self.start_time >= self.trajectory.duration and err <= self.tolerance:
-            return Verdict(Progress.DONE, err)
+            return Verdict(Progress.DONE, err, joint)
         if now > self.deadline:
-            return Verdict(Progress.TIMEOUT, err)
-        return Verdict(Progress.RUNNING, err)
+            return Verdict(Progress.TIMEOUT, err, joint)
+        return Verdict(Progress.RUNNING, err, joint)
