@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robin_core.records import QaEvent, QaSignals
+from robin_qa.belt_end_watch import BeltEndWatch, BeltEndWatchConfig, BeltGeometry, BeltOdometer
 from robin_qa.combiner import CombinedVerdict, combine
 from robin_qa.config_fields import setting
 from robin_qa.cup_health import CupHealthConfig, CupHealthMonitor
@@ -52,6 +53,7 @@ class QaConfig:
     misplace: MisplaceConfig = field(default_factory=MisplaceConfig)
     vision: PileChangeConfig = field(default_factory=PileChangeConfig)
     pile_watch: PileWatchConfig = field(default_factory=PileWatchConfig)
+    belt_end: BeltEndWatchConfig = field(default_factory=BeltEndWatchConfig)
     cup_health: CupHealthConfig = field(default_factory=CupHealthConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
 
@@ -96,7 +98,9 @@ class _Pick:
 class QaEngine:
     """Signals in, QA events / alert / unhealthy cups out."""
 
-    def __init__(self, config: QaConfig | None = None) -> None:
+    def __init__(self, config: QaConfig | None = None, belt: BeltGeometry | None = None) -> None:
+        """``belt``: the camera's view and the belt's end along the flow; without it, packages the
+        belt carries out of view are not followed."""
         self.config = config or QaConfig()
         self.vacuum: TimeSeries[np.ndarray] = TimeSeries()
         self.sealed: TimeSeries[np.ndarray] = TimeSeries()
@@ -106,6 +110,9 @@ class QaEngine:
         self.tables: TimeSeries[np.ndarray] = TimeSeries(max_samples=30)
         self.belt_speed: TimeSeries[float] = TimeSeries(max_samples=2000)
         self.pile = PileAccount(self.config.pile_watch)
+        self.odometer = BeltOdometer()
+        self.belt_end = BeltEndWatch(belt, self.config.belt_end) if belt is not None else None
+        self._belt_end_at: float | None = None  # followed packages are advanced up to this time
         self.cup_health = CupHealthMonitor(self.config.cup_health)
         self.recovery = RecoveryPolicy(self.config.recovery)
         self.tare_n = np.zeros(3)  # wrist force with an empty gripper [N]
@@ -146,6 +153,7 @@ class QaEngine:
             self.bad_messages += 1
             return
         self.belt_speed.add(t, speed_mps)
+        self.odometer.add(t, speed_mps)
 
     def add_instances(self, t: float, table: np.ndarray) -> EngineOutput:
         self.tables.add(t, table)
@@ -167,8 +175,12 @@ class QaEngine:
         return handler(pick, t, now)
 
     def tick(self, now: float) -> EngineOutput:
-        """Run due deferred checks and forget stale records."""
+        """Run due deferred checks, follow packages carried out of view, forget stale records."""
         out = self._run_due(now)
+        if self.belt_end is not None:
+            since = self._belt_end_at if self._belt_end_at is not None else now
+            self._belt_end_at = max(now, since)
+            out.merge(self._raise_losses(self.belt_end.advance(self.odometer.travel(since, now), now), ''))
         ttl = self.config.engine.record_ttl_s
         for rid in [r for r, p in self.picks.items() if now - p.started_s > ttl]:
             del self.picks[rid]
@@ -179,6 +191,8 @@ class QaEngine:
         self.config = config
         self.cup_health.config = config.cup_health
         self.pile.config = config.pile_watch
+        if self.belt_end is not None:
+            self.belt_end.config = config.belt_end
         self.recovery.config = config.recovery
 
     def acknowledge(self) -> bool:
@@ -409,6 +423,12 @@ class QaEngine:
         """Account for the pick area at a settled frame; alert on packages that left it unexplained."""
         ref = self.pile.reference
         moved = ref is not None and self._belt_moved(ref[0], t)
+        if moved and ref is not None and self.belt_end is not None and t > ref[0]:
+            # the followed packages were already advanced up to _belt_end_at: bring the new ones there too
+            since_frame = self.odometer.travel(t, self._belt_end_at) if self._belt_end_at is not None else 0.0
+            n = self.belt_end.carried_out(ref[1], table, self.odometer.travel(ref[0], t), t, since_frame)
+            if n:
+                pick.signals.notes.append(f'belt end watch: {n} package(s) carried out of view unpicked')
         findings = self.pile.settle(t, table, moved)
         for f in findings:
             pick.signals.notes.append(f'pile watch: {f.reason}')

@@ -18,12 +18,14 @@ from std_msgs.msg import Float32MultiArray, Float64, String, UInt8MultiArray
 from std_srvs.srv import Trigger
 
 from robin_core import qos, topics
+from robin_core.cell_description import default_cell
 from robin_core.diagnostics import ERROR, OK, WARN, DiagnosticsPublisher, Status
 from robin_core.instance_table import cloud_to_instances
 from robin_core.node_main import run_node
 from robin_core.params import declare, on_set
 from robin_core.records import RecordError, from_msg, to_msg
 from robin_qa import conversions as conv
+from robin_qa.belt_end_watch import BeltGeometry
 from robin_qa.config_fields import check_value, settings_of
 from robin_qa.cup_signals import NUM_CUPS
 from robin_qa.protocol import PickPhase
@@ -43,7 +45,8 @@ class QaNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('qa', **kwargs)
-        self.engine = QaEngine(self._declare_config())
+        # the camera's footprint and the belt's end, to follow packages the belt carries out of view
+        self.engine = QaEngine(self._declare_config(), BeltGeometry.from_cell(default_cell()))
         on_set(self, self._validate_param)
         self.add_post_set_parameters_callback(self._apply_params)
 
