@@ -1,8 +1,9 @@
 """The recorder's write path: a bounded queue drained by one thread into a :class:`SplitWriter`.
 
 Subscription callbacks only enqueue (never touch the disk), so a slow disk shows up as a drop
-count in /diagnostics rather than as a stalled executor. ``close()`` drains the queue, so nothing
-accepted before a clean shutdown is lost.
+count in /diagnostics rather than as a stalled executor. The queue is bounded in messages *and*
+bytes: 2000 camera frames would be ~2 GB, so a stalled disk must cost drops, not the machine's RAM.
+``close()`` drains the queue, so nothing accepted before a clean shutdown is lost.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ class RecorderStats:
 class BagRecorder:
     """Accepts serialized messages from any thread and writes them from its own thread."""
 
-    def __init__(self, writer: SplitWriter, max_queue: int = 2000) -> None:
+    def __init__(self, writer: SplitWriter, max_queue: int = 2000, max_queue_bytes: int = 256 * 2**20) -> None:
         self.writer = writer
         self.stats = RecorderStats()
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._max_bytes = max_queue_bytes
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._lock = threading.Lock()  # guards writer state read by status() (splits list)
         self._thread = threading.Thread(target=self._run, name='bag_writer', daemon=True)
         self._thread.start()
@@ -45,12 +49,26 @@ class BagRecorder:
         if self._closed:
             self.stats.dropped += 1
             return False
+        with self._bytes_lock:
+            if self._queued_bytes + len(data) > self._max_bytes:
+                self.stats.dropped += 1
+                return False
+            self._queued_bytes += len(data)
         try:
             self._queue.put_nowait((topic, type_name, data, stamp_ns))
         except queue.Full:
+            self._release(len(data))
             self.stats.dropped += 1
             return False
         return True
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    def _release(self, n: int) -> None:
+        with self._bytes_lock:
+            self._queued_bytes -= n
 
     @property
     def queue_depth(self) -> int:
@@ -74,6 +92,7 @@ class BagRecorder:
             if item is _STOP:
                 break
             topic, type_name, data, stamp_ns = item
+            self._release(len(data))
             with self._lock:
                 try:
                     if topic == '__rotate__':

@@ -39,12 +39,15 @@ class RecorderNode(Node):
         total_mb = declare(self, 'max_total_mb', 8192.0, 'delete oldest splits beyond this [MiB], 0 = unbounded',
                            low=0.0, high=1e9)
         max_queue = declare(self, 'max_queue', 2000, 'messages waiting for the disk before drops', low=1, high=10**6)
+        max_queue_mb = declare(self, 'max_queue_mb', 256.0, 'bytes waiting for the disk before drops [MiB]',
+                               low=1.0, high=65536.0)
         try:
             self._filter = TopicFilter(include, exclude)
         except ValueError as exc:
             raise ParameterError('include/exclude', str(exc)) from exc
         policy = SplitPolicy(int(split_mb * MB), float(split_s), int(total_mb * MB))
-        self.recorder = BagRecorder(SplitWriter(Path(output_dir), policy, types=default_bag_types()), int(max_queue))
+        self.recorder = BagRecorder(SplitWriter(Path(output_dir), policy, types=default_bag_types()), int(max_queue),
+                                    int(max_queue_mb * 2**20))
         self._subs: dict[str, tuple[str, object]] = {}  # topic -> (type name, subscription)
         self.skipped: dict[str, str] = {}  # topic -> reason (unknown type, several types, ...)
         self._diag = DiagnosticsPublisher(self)
@@ -118,7 +121,7 @@ class RecorderNode(Node):
             'received': st.received,
             'written': st.written,
             'dropped': st.dropped,
-            'queue_depth': self.recorder.queue_depth,
+            'queue_depth': self.recorder.queue_depth, 'queued_mb': round(self.recorder.queued_bytes / 2**20, 1),
             'current_split': str(w.current_path or ''),
             'closed_splits': len(w.splits),
             'deleted_splits': len(w.deleted),

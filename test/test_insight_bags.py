@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
 from robin_core.image_codec import image_to_numpy, numpy_to_image
+from robin_insight.bag_recorder import BagRecorder
 from robin_insight.bag_source import SkipReport, find_splits, read_bag
 from robin_insight.bag_splits import SplitPolicy, SplitWriter, dir_bytes, read_index
 from robin_insight.replay import Player, PublishSkippedError, ReplayOptions
@@ -136,3 +138,28 @@ def test_player_timing_rate_offset_and_skips(tmp_path):
 def test_player_rejects_negative_rate():
     with pytest.raises(ValueError, match='rate'):
         Player(list, print, ReplayOptions(rate=-1), SkipReport())
+
+
+class _SlowDisk(SplitWriter):
+    """A real split writer behind a disk that stalls until ``go`` is set."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.go = threading.Event()
+
+    def write(self, *args, **kwargs) -> None:
+        self.go.wait(10.0)
+        super().write(*args, **kwargs)
+
+
+def test_a_stalled_disk_costs_drops_not_memory(tmp_path):
+    writer = _SlowDisk(tmp_path, SplitPolicy(), prefix='t')
+    rec = BagRecorder(writer, max_queue=1000, max_queue_bytes=3 * MB)
+    frame = serialize_message(numpy_to_image(np.zeros((480, 640, 3), np.uint8), 'rgb8'))  # ~0.9 MB
+    accepted = [rec.put('/camera/color/image_raw', 'sensor_msgs/msg/Image', frame, 10**9 + i) for i in range(10)]
+    assert 3 <= sum(accepted) <= 4  # the byte bound, not the 1000-message bound, stops the queue
+    assert rec.queued_bytes <= 3 * MB and rec.stats.dropped == 10 - sum(accepted)
+    writer.go.set()
+    rec.close()
+    assert rec.stats.written == sum(accepted) and rec.queued_bytes == 0
+    assert rec.stats.received == rec.stats.written + rec.stats.dropped
