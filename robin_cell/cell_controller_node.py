@@ -45,6 +45,7 @@ from robin_core.fleet_env import CELL_ID_ENV, env_override
 from robin_core.node_main import run_node
 from robin_core.params import ParameterError, declare
 from robin_core.records import ModelInfo, QaEvent, RecordError, from_json, to_msg
+from robin_qa.conversions import place_station_from_msg
 
 #: the arm's elbow-up, wrist-down posture over the place-station side: out of the camera's view [rad]
 PARK_JOINTS = (0.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0)
@@ -74,6 +75,9 @@ class CellControllerNode(Node):
             verify_timeout_s=declare(self, 'timeouts.verify', d.verify_timeout_s,
                                      'wait for the post-lift QA verdict, then treat as suspect [s]',
                                      low=0.1, high=30.0),
+            robot_wait_warn_s=declare(self, 'timeouts.robot_wait_warn', d.robot_wait_warn_s,
+                                      'holding over an empty place station this long is reported in /diagnostics '
+                                      '(the package is never released without a drive robot) [s]', low=0.5, high=600.0),
             placement_timeout_s=declare(self, 'timeouts.placement', d.placement_timeout_s,
                                         'wait for the placement verdict [s]', low=0.1, high=30.0),
             release_s=declare(self, 'timeouts.release', d.release_s, 'cups off → package settled [s]',
@@ -157,6 +161,8 @@ class CellControllerNode(Node):
         self.create_subscription(String, topics.QA_ALERT, self._on_alert, qos.LATCHED)
         self.create_subscription(String, topics.PERCEPTION_MODEL_INFO, self._on_model_info, qos.LATCHED)
         self.create_subscription(Float64, topics.BELT_SPEED, self._on_belt_speed, qos.SENSOR)
+        # releases wait for an empty drive robot at the place station
+        self.create_subscription(String, topics.PLACE_STATION, self._on_station, qos.SENSOR)
 
         self._diag = diagnostics.DiagnosticsPublisher(self)
         self._diag.add('pick cycle', self._status)
@@ -246,6 +252,14 @@ class CellControllerNode(Node):
             self.get_logger().warning(f"QA calls a human: {alert.get('reason', '')}")
         skipped = tuple(str(p) for p in alert.get('skipped_packages', []) or [])
         self._run(self.cycle.on_alert(active, bool(alert.get('pause_cell', False)), self._now(), skipped))
+
+    def _on_station(self, msg: String) -> None:
+        robots = place_station_from_msg(msg)
+        if robots is None:
+            self._bad(f'place station state ignored: not readable: {msg.data[:80]!r}')
+            return
+        ready = any(r.at_station and not r.package_count for r in robots)
+        self._run(self.cycle.on_station(ready, self._now()))
 
     def _on_belt_speed(self, msg: Float64) -> None:
         if not math.isfinite(msg.data):
@@ -343,7 +357,7 @@ class CellControllerNode(Node):
                 'attempts': s.attempts, 'succeeded': s.succeeded, 'first_attempts': s.first_attempts,
                 'first_attempt_succeeded': s.first_attempt_succeeded, 'arm_wait_s': round(s.arm_wait_s, 3),
                 'feed_wait_s': round(s.feed_wait_s, 3), 'cycle_s': round(s.cycle_s, 3),
-                'belt_advances': s.belt_advances, 'plans_ahead': s.plans_ahead,
+                'belt_advances': s.belt_advances, 'robot_waits': s.robot_waits, 'plans_ahead': s.plans_ahead,
                 'plans_ahead_used': s.plans_ahead_used, 'plan_ahead_skipped': dict(s.plan_ahead_skipped),
                 'time_in_phase_s': self.cycle.time_budget(self._now()),
                 'stamp_s': self._now()}
@@ -360,6 +374,10 @@ class CellControllerNode(Node):
         if self.cycle.belt_uncommanded(self._now()):
             return diagnostics.Status(diagnostics.WARN, 'belt moving without command: frames refused, the arm '
                                       'holds', values)
+        held = self.cycle.waiting_for_robot_s(self._now())
+        if held is not None:
+            return diagnostics.Status(diagnostics.WARN, f'holding a package over the place station for {held:.0f} s: '
+                                      'no empty drive robot docked', values)
         stale = self.cycle.perception_stale_s(self._now())
         if stale is not None:
             return diagnostics.Status(diagnostics.WARN, f'perception stale: no fresh frame for {stale:.1f} s (limit '

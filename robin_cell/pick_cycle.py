@@ -31,6 +31,7 @@ class Phase(enum.StrEnum):
     LIFT = 'lift'
     VERIFY = 'verify'  # waiting for QA's post-lift verdict
     TRANSFER = 'transfer'  # carrying to the drive robot
+    WAIT_ROBOT = 'wait_robot'  # over the station, holding the package until an empty drive robot docks
     RELEASE = 'release'  # cups off over the tray, waiting for QA's placement verdict
     RECOVER = 'recover'  # a recovery motion (put back, retreat)
     HOLD = 'hold'  # a human was called and the cell must not continue
@@ -133,6 +134,7 @@ class CycleConfig:
     lift_settle_s: float = 0.2  # hold still after the lift so QA weighs a still load (its sample window)
     verify_timeout_s: float = 1.0
     placement_timeout_s: float = 1.5  # QA's placement verdict waits for the drive robot to settle
+    robot_wait_warn_s: float = 10.0  # holding over an empty station this long is reported (it never releases)
     release_s: float = 0.25
     scene_clear_delay_s: float = 0.9  # the arm leaves the pick area ~0.65 s into a transfer
     max_decision_age_s: float = 3.0  # never act on a frame older than this
@@ -175,6 +177,7 @@ class CycleStats:
     uncommanded_belt_runs: int = 0  # times the belt was seen moving without the controller's command
     last_uncommanded_belt_s: float | None = None  # when it was last seen doing so
     plans_ahead: int = 0  # next picks planned while the current package was carried
+    robot_waits: int = 0  # transfers that ended before an empty drive robot was docked
     plans_ahead_used: int = 0  # ... of them executed without planning again
     plan_ahead_skipped: dict[str, int] = field(default_factory=dict)  # decisions not planned ahead, by reason
     # where the cell's time goes: seconds per phase; wait_scene is split into 'feed' (the belt
@@ -234,6 +237,8 @@ class PickCycle:
         self._ahead_tried = False  # one plan ahead per carried package: failures fall back to the normal flow
         self._dropped_in_transfer = False
         self._feed_until = 0.0  # the belt runs and the pile settles until then (time accounting)
+        # an empty drive robot is docked at the place station; None: no station state yet (cannot wait)
+        self._robot_ready: bool | None = None
         # (segmenter, model version, model sha256) from perception/model_info; a decision's own wins
         self.model_info: tuple[str, str | None, str | None] = ('none', None, None)
 
@@ -247,7 +252,7 @@ class PickCycle:
     def on_decision(self, decision: Decision, now: float) -> list[Command]:
         """A decision arrived: acted on in WAIT_SCENE, planned ahead while a package is carried,
         and only if its frame is fresh and was taken with the arm out of view."""
-        if self.phase in (Phase.TRANSFER, Phase.RELEASE):
+        if self.phase in (Phase.TRANSFER, Phase.WAIT_ROBOT, Phase.RELEASE):
             return self._plan_ahead(decision, now)
         if self.phase != Phase.WAIT_SCENE:
             return []
@@ -334,7 +339,26 @@ class PickCycle:
             self._enter(Phase.VERIFY, now)
             self._lifted_sent = False  # QA is told once the package has hung still a moment
             return []
-        # transfer done: release over the tray
+        # transfer done: release over the tray — only onto an empty drive robot
+        if self._robot_ready is False:
+            self.stats.robot_waits += 1
+            self._enter(Phase.WAIT_ROBOT, now)
+            return []
+        return self._release(now)
+
+    def on_station(self, robot_ready: bool, now: float) -> list[Command]:
+        """The place station's state: whether an empty drive robot is docked."""
+        self._robot_ready = robot_ready
+        if robot_ready and self.phase == Phase.WAIT_ROBOT:
+            return self._release(now)
+        return []
+
+    def waiting_for_robot_s(self, now: float) -> float | None:
+        """How long the arm has held a package over an empty station, beyond ``robot_wait_warn_s``."""
+        waited = now - self.phase_since
+        return waited if self.phase == Phase.WAIT_ROBOT and waited > self.config.robot_wait_warn_s else None
+
+    def _release(self, now: float) -> list[Command]:
         self._enter(Phase.RELEASE, now)
         return [SetCups(0), self._qa('released')]
 
@@ -351,6 +375,10 @@ class PickCycle:
             self.record.recovery = recovery
         if self.phase == Phase.VERIFY and phase == 'lifted':
             return self._after_verify(verdict, recovery, now)
+        if self.phase == Phase.WAIT_ROBOT and verdict == 'drop':  # nothing left to wait for
+            self.record.outcome = 'failed'
+            self.record.failure_reason = 'dropped over the place station while waiting for a drive robot'
+            return self._release(now)  # the pile is untouched: a plan made ahead stays valid
         if self.phase == Phase.TRANSFER and verdict == 'drop':
             # let the transfer finish (the arm leaves the pile, out of view) and close the pick as
             # usual: interrupting it with a retreat while the arm still moved made the next plan

@@ -191,3 +191,47 @@ def test_the_next_pick_is_planned_from_the_place_pose_while_the_package_is_carri
     # placed: the next approach goes at once, no planning in between
     assert ros.spin_until(lambda: requests[-1].get('segments') == ['approach', 'descend'], 10), requests[-1]
     assert requests[-1]['plan_id'] == ahead['id'] and ctrl.cycle.stats.plans_ahead_used == 1
+
+
+def test_the_release_waits_for_an_empty_drive_robot_at_the_station(ros, tmp_path: Path) -> None:
+    ctrl = ros.add(CellControllerNode(context=ros.context, parameter_overrides=[
+        Parameter('journal_dir', value=str(tmp_path / 'journal')), Parameter('tick_rate', value=200.0),
+        Parameter('pipeline.startup_grace', value=0.0)]))
+    peer = ros.node('scripted_station')
+    decision_pub = peer.create_publisher(String, topics.GRASP_DECISION, qos.RECORDS)
+    motion_pub = peer.create_publisher(String, topics.MOTION_EVENT, qos.RECORDS)
+    qa_pub = peer.create_publisher(String, topics.QA_EVENTS, qos.RECORDS)
+    station_pub = peer.create_publisher(String, topics.PLACE_STATION, qos.SENSOR)
+    requests: list[dict] = []
+    cups: list[list[int]] = []
+    peer.create_subscription(String, topics.MOTION_REQUEST, lambda m: requests.append(json.loads(m.data)),
+                             qos.RELIABLE)
+    peer.create_subscription(UInt8MultiArray, topics.CUP_COMMAND, lambda m: cups.append(list(m.data)), qos.RELIABLE)
+    assert ros.spin_until(lambda: station_pub.get_subscription_count() > 0 and qa_pub.get_subscription_count() > 0
+                          and decision_pub.get_subscription_count() > 0, 10)
+    station_pub.publish(String(data='{not json'))
+    assert ros.spin_until(lambda: ctrl._bad_messages == 1, 10)  # unreadable: reported, nothing changes
+    leaving = {'robots': [{'name': 'r0', 'phase': 'leaving', 'package_count': 1},
+                          {'name': 'r1', 'phase': 'arriving', 'package_count': 0}]}
+    station_pub.publish(String(data=json.dumps(leaving)))
+    decision_pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds)))
+    assert ros.spin_until(lambda: len(requests) == 1, 10)
+    motion_pub.publish(_event(requests[0]['id'], 'planned', planning_ms=10.0, segments=[]))
+    for segment in (['approach', 'descend'], ['lift'], ['transfer']):
+        assert ros.spin_until(lambda seg=segment: requests[-1].get('segments') == seg, 10), requests[-1]
+        if segment == ['transfer']:
+            break
+        motion_pub.publish(_event(requests[-1]['id'], 'done', plan_id=requests[0]['id']))
+        if segment == ['lift']:
+            assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'verify', 10)
+            ros.spin_for(0.3)
+            qa_pub.publish(to_msg(QaEvent(record_id=requests[0]['id'], phase='lifted', verdict='ok')))
+    motion_pub.publish(_event(requests[-1]['id'], 'done', plan_id=requests[0]['id']))
+    assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'wait_robot', 10)
+    held = len(cups)
+    ros.spin_for(0.3)
+    assert len(cups) == held  # the cups stay on: nothing is released over an empty station
+    docked = {'robots': [{'name': 'r1', 'phase': 'waiting', 'package_count': 0}]}
+    station_pub.publish(String(data=json.dumps(docked)))
+    assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'release', 10)
+    assert ros.spin_until(lambda: cups[-1] == [0] * 8, 10)  # released onto the robot
