@@ -67,6 +67,9 @@ class MotionExecutorNode(Node):
         self._tol = declare(self, 'arrival_tolerance', 0.02, 'per-joint arrival tolerance [rad]', low=1e-4, high=0.5)
         self._settle = declare(self, 'settle_timeout', 1.0, 'time after a segment end to arrive [s]',
                                low=0.05, high=30.0)
+        self._contact_tol = declare(self, 'descend_contact_tolerance', 0.06,
+                                    'the descent onto a package is a guarded move: stopped within this of its end, '
+                                    'it arrived on contact (0 = off) [rad]', low=0.0, high=0.5)
         self._start_tol = declare(self, 'start_tolerance', 0.05, 'arm-to-segment-start mismatch allowed [rad]',
                                   low=1e-3, high=1.0)
         period = declare(self, 'monitor_period', 0.01, 'execution check period [s]', low=0.002, high=0.5)
@@ -239,7 +242,8 @@ class MotionExecutorNode(Node):
             if verdict.progress is Progress.DONE:
                 self._counts['segments_done'] += 1
                 self._emit(a.request_id, 'segment_done', plan_id=a.plan_id, segment=a.segment,
-                           duration_s=round(now - a.monitor.start_time, 4), error_rad=round(verdict.error, 5))
+                           duration_s=round(now - a.monitor.start_time, 4), error_rad=round(verdict.error, 5),
+                           contact=verdict.contact)
                 if not self._pending:
                     self._emit(a.request_id, 'done', plan_id=a.plan_id)
             else:
@@ -263,7 +267,9 @@ class MotionExecutorNode(Node):
                                f'arm is {mismatch:.3f} rad from the segment start')
             return
         self._traj_pub.publish(_to_msg(traj))
-        self._active = _Active(request_id, plan_id, segment, ExecutionMonitor(traj, now, self._tol, self._settle))
+        contact = self._contact_tol if segment == 'descend' else 0.0  # only the descent may end on contact
+        self._active = _Active(request_id, plan_id, segment,
+                               ExecutionMonitor(traj, now, self._tol, self._settle, contact_tolerance=contact))
         self._emit(request_id, 'segment_started', plan_id=plan_id, segment=segment, duration_s=round(traj.duration, 4))
 
     def _fail_segment(self, request_id: str, plan_id: str, segment: str, reason: str, detail: str) -> None:

@@ -131,3 +131,22 @@ def test_monitor_done_only_after_duration_and_within_tolerance():
     stuck[3] -= 0.03  # one joint held back (e.g. a contact): the verdict names it
     late = mon.check(11.6, stuck)
     assert late.progress is Progress.TIMEOUT and late.joint == 3 and abs(late.error - 0.03) < 1e-9
+
+
+def test_a_guarded_descent_that_stops_on_the_package_arrives_on_contact():
+    mon = ExecutionMonitor(_traj(), start_time=10.0, tolerance=0.01, settle_timeout=0.5, contact_tolerance=0.05)
+    short = np.ones(6) - 0.04  # the cups met the package 0.04 rad before the end
+    assert mon.check(10.8, short).progress is Progress.RUNNING  # not before the nominal end
+    assert mon.check(11.0, short).progress is Progress.RUNNING  # stopped, but not for long enough yet
+    done = mon.check(11.2, short)
+    assert done.progress is Progress.DONE and done.contact
+    moving = ExecutionMonitor(_traj(), start_time=10.0, tolerance=0.01, settle_timeout=0.5, contact_tolerance=0.05)
+    for k, t in enumerate(np.arange(11.0, 11.45, 0.05)):  # still creeping towards the end: not a contact
+        assert moving.check(float(t), np.ones(6) - 0.045 + 0.004 * k).progress is Progress.RUNNING
+    far = ExecutionMonitor(_traj(), start_time=10.0, tolerance=0.01, settle_timeout=0.5, contact_tolerance=0.05)
+    far.check(11.0, np.ones(6) - 0.2)
+    assert far.check(11.3, np.ones(6) - 0.2).progress is Progress.RUNNING  # blocked too early: no contact
+    assert far.check(11.6, np.ones(6) - 0.2).progress is Progress.TIMEOUT
+    free = ExecutionMonitor(_traj(), start_time=10.0, tolerance=0.01, settle_timeout=0.5)  # a free-space move
+    free.check(11.0, short)
+    assert free.check(11.4, short).progress is Progress.RUNNING

@@ -19,7 +19,7 @@ Events (``motion/event``), ``schema`` = :data:`EVENT_SCHEMA`, ``id`` = the reque
 
     {"event": "planned", "plan_id", "segments": [{"name", "duration_s", "end_joints"}], "planning_ms", "backend"}
     {"event": "plan_failed", "reason": "ik_failed|goal_in_collision|...", "segment", "detail"}
-    {"event": "segment_started" | "segment_done", "plan_id", "segment", "duration_s"}
+    {"event": "segment_started" | "segment_done", "plan_id", "segment", "duration_s"[, "error_rad", "contact"]}
     {"event": "segment_failed", "plan_id", "segment", "detail",
      "reason": "timeout|start_mismatch|stopped|no_joint_state|unknown_segment"}
     {"event": "done", "plan_id"}                        # all requested segments executed
