@@ -107,8 +107,15 @@ def killed_mid_pick(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         resumed = decide_until_plan_request(1)
         delivered = spin_until(lambda: any(r['record_id'] == plan['id'] for r in records), 20)
         assert delivered, 'the recovered record was not published'
-        entries = [json.loads(line) for line in journal.read_text().splitlines()]
-        last = [e for e in entries if e['record']['record_id'] == plan['id']][-1]
+
+        def last_entry() -> dict:
+            entries = [json.loads(line) for line in journal.read_text().splitlines()]
+            return [e for e in entries if e['record']['record_id'] == plan['id']][-1]
+
+        # the controller publishes a recovered record first and journals it final right after (a
+        # crash in between re-reports it): give that append a moment instead of racing it
+        spin_until(lambda: last_entry()['final'], 5)
+        last = last_entry()
         return Outcome(plan['id'], runner.restart_counts()['cell_controller'], last, resumed['id'] if resumed else None)
     finally:
         runner.stop(grace_s=5.0)
