@@ -572,13 +572,17 @@ class PickCycle:
         rec = self.record
         if not self.config.plan_ahead or self._ahead is not None or self._ahead_tried or rec is None:
             return []
-        why = ('the place pose is unknown' if self._place_joints is None else 'the cell is to hold'
-               if self._hold_requested else 'the pick in flight is failing' if rec.failure_reason else '')
-        accepted = None if why else self._acceptable(decision, now)
-        if not why and accepted is None:
+        accepted = None
+        if self._place_joints is None:
+            why = 'the place pose is unknown'
+        elif self._hold_requested:
+            why = 'the cell is to hold'
+        elif rec.failure_reason:
+            why = 'the pick in flight is failing'
+        elif (accepted := self._acceptable(decision, now)) is None:
             why = 'its frame shows the arm or is stale'
-        elif accepted is not None and not accepted.options:
-            why = 'nothing to pick in its frame'
+        else:
+            why = '' if accepted.options else 'nothing to pick in its frame'
         if why or accepted is None:
             skipped = self.stats.plan_ahead_skipped
             skipped[why] = skipped.get(why, 0) + 1
@@ -650,16 +654,15 @@ class PickCycle:
         self._empty_scenes = 0
         self._plan_failed.clear()  # the packages have moved: the failed spots mean nothing now
         self.stats.belt_advances += 1
+        settled = now + seconds + self.config.belt_settle_s  # frames before this show a moving pile
         if self._arm_idle_since is not None:
             # waiting for the belt to bring packages is feed time, not waiting for a decision
             self._count_wait(now)
-            resume = now + seconds + self.config.belt_settle_s
-            self.stats.feed_wait_s += resume - now
-            self._arm_idle_since = resume
+            self.stats.feed_wait_s += settled - now
+            self._arm_idle_since = settled
         self._enter(Phase.WAIT_SCENE, now)
-        # frames during and right after the belt move show a moving pile
-        self._feed_until = now + seconds + self.config.belt_settle_s
-        self._scene_valid_after_ns = int(self._feed_until * 1e9)
+        self._feed_until = settled
+        self._scene_valid_after_ns = int(settled * 1e9)
         return [AdvanceBelt(seconds)]
 
     def _count_wait(self, now: float) -> None:

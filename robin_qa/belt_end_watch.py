@@ -15,6 +15,8 @@ end, when a :class:`~robin_qa.pile_watch.Finding` says it left the cell.
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,34 +89,36 @@ class BeltOdometer:
     """
 
     def __init__(self, max_changes: int = 4000) -> None:
-        # (time [s], distance run by then [m], speed from then on [m/s])
-        self._knots: list[tuple[float, float, float]] = []
+        # knot k: from time _t[k] on, the belt had run _d[k] [m] and moved at _v[k] [m/s]
+        self._t: list[float] = []
+        self._d: list[float] = []
+        self._v: list[float] = []
         self._max = max_changes
 
     def add(self, t: float, speed_mps: float) -> None:
+        """One speed sample; non-finite speeds and out-of-order samples change nothing."""
+        if not (math.isfinite(t) and math.isfinite(speed_mps)):
+            return
         speed = max(float(speed_mps), 0.0)  # the belt does not run backwards here
-        if self._knots:
-            t_last, d_last, v_last = self._knots[-1]
-            if t < t_last:
-                return  # out of order: the stream is time-ordered, a stale sample changes nothing
-            if abs(speed - v_last) < 1e-6:
+        if self._t:
+            if t < self._t[-1] or abs(speed - self._v[-1]) < 1e-6:
                 return
-            self._knots.append((t, d_last + v_last * (t - t_last), speed))
+            d = self._d[-1] + self._v[-1] * (t - self._t[-1])
         else:
-            self._knots.append((t, 0.0, speed))
-        del self._knots[: max(0, len(self._knots) - self._max)]
+            d = 0.0
+        self._t.append(float(t))
+        self._d.append(d)
+        self._v.append(speed)
+        if len(self._t) > self._max:
+            del self._t[0], self._d[0], self._v[0]
 
     def distance_at(self, t: float) -> float:
-        """Belt distance run up to ``t`` [m] (0 before the first sample)."""
-        best = None
-        for knot in self._knots:
-            if knot[0] > t:
-                break
-            best = knot
-        if best is None:
+        """Belt distance run up to ``t`` [m] (0 before the first sample); called every QA tick,
+        so the knot is found by bisection."""
+        k = bisect.bisect_right(self._t, t) - 1
+        if k < 0:
             return 0.0
-        t0, d0, v0 = best
-        return d0 + v0 * (t - t0)
+        return self._d[k] + self._v[k] * (t - self._t[k])
 
     def travel(self, t0: float, t1: float) -> float:
         """Distance run between ``t0`` and ``t1`` [m]."""

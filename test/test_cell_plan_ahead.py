@@ -137,6 +137,7 @@ def test_no_plan_ahead_when_switched_off_or_the_place_pose_is_unknown() -> None:
     unknown.on_qa(qa(unknown, 'lifted'), t)
     frame = t + CFG.scene_clear_delay_s + 0.05
     assert unknown.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1) == []
+    assert unknown.stats.plan_ahead_skipped == {'the place pose is unknown': 1}  # and the status says why
 
 
 def test_packages_entering_the_view_get_the_belt_nudged_after_a_few_decisions() -> None:

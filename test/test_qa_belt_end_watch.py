@@ -34,6 +34,8 @@ def test_the_odometer_integrates_speed_changes_only() -> None:
     odo.add(2.0, 0.25)  # unchanged speed: nothing new to keep
     odo.add(3.0, 0.0)
     odo.add(2.5, 1.0)  # out of order: ignored
+    odo.add(3.5, float('nan'))  # a corrupt sample: ignored, the odometer stays usable
+    odo.add(float('inf'), 0.5)
     assert odo.travel(0.0, 5.0) == pytest.approx(0.5)
     assert odo.travel(1.5, 2.5) == pytest.approx(0.25)
     assert odo.travel(4.0, 3.0) == 0.0
