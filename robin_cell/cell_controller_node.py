@@ -102,6 +102,9 @@ class CellControllerNode(Node):
                                                 low=1, high=1000),
             plan_ahead=declare(self, 'pipeline.plan_ahead', d.plan_ahead,
                                'plan the next pick from the place pose while the current package is carried'),
+            carry_suspect=declare(self, 'pipeline.carry_suspect', d.carry_suspect,
+                                  "carry a package QA suspects after the lift (verify) and let the drive "
+                                  "robot's count settle it, instead of putting it back"),
             belt_settle_s=declare(self, 'belt.settle', d.belt_settle_s,
                                   'frames this long after a belt run show the pile at rest [s]', low=0.0, high=10.0),
             entering_scenes_before_nudge=declare(self, 'belt.entering_decisions_before_nudge',

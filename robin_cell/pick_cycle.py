@@ -150,6 +150,10 @@ class CycleConfig:
     entering_scenes_before_nudge: int = 3
     # plan the next pick from the place pose while the current package is carried and released
     plan_ahead: bool = True
+    # a suspicion after the lift (QA's ``verify``: one medium finding) is carried and settled by
+    # the drive robot's package count; a put-back re-picks the same package and reads the same
+    # signals again, so it only loops (see docs/qa.md)
+    carry_suspect: bool = True
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
@@ -492,7 +496,7 @@ class PickCycle:
     # -- internals ------------------------------------------------------------------------------
     def _after_verify(self, verdict: Verdict, recovery: RecoveryAction, now: float) -> list[Command]:
         assert self.record is not None
-        if verdict == 'ok':
+        if verdict == 'ok' or (verdict == 'suspect' and recovery == 'verify' and self.config.carry_suspect):
             self._enter(Phase.TRANSFER, now)
             # the arm leaves the camera's view now: frames from a little later show the new pile
             self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)

@@ -30,6 +30,11 @@ class MissedPickConfig:
         0.8, 'a payload pulling this share of the holding cups\' rated force did not come up (pinned)', 0.1, 10.0)
 
 
+def cups_pull_kg(n_cups: int, config: MissedPickConfig) -> float:
+    """The mass [kg] ``n_cups`` cups can hold at their rated force, hanging still."""
+    return n_cups * config.cup_force_n / GRAVITY
+
+
 def check_missed_pick(
     cup_mask: np.ndarray,
     sealed: np.ndarray | None,
@@ -81,7 +86,7 @@ def check_missed_pick(
     if not lifted:
         why = f'payload {payload_kg:.3f} kg < {floor:.3f} kg, {n_hold}/{n_on} cups hold'
         return DetectorResult(NAME, 'missed', (why,), signals)
-    pull_limit_kg = config.pinned_fraction * n_hold * config.cup_force_n / GRAVITY
+    pull_limit_kg = config.pinned_fraction * cups_pull_kg(n_hold, config)
     if n_hold and payload_kg is not None and payload_kg >= pull_limit_kg:
         # the planner sizes the cups for (g + transfer acceleration) x a safety factor, so no
         # package it chose can weigh this much on the cups while hanging still

@@ -9,7 +9,7 @@ the node clock (ROS time) [s].
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_doubl
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
 from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
-from robin_qa.missed_pick import MissedPickConfig, check_missed_pick
+from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.pile_watch import Finding, PileAccount, PileWatchConfig
 from robin_qa.protocol import AlertEntry, PickPhase, QaAlert
@@ -246,7 +246,9 @@ class QaEngine:
         payload = self._payload_at(t, now)
         cups = mask_to_bools(msg.cup_mask)
         on_target = mask_to_bools(msg.target_cup_mask if msg.target_cup_mask is not None else msg.cup_mask)
-        pick.lifted = DoublePickInputs(cups, on_target, sealed, vac, payload, msg.expected_mass_kg)
+        pull_kg = cups_pull_kg(int(cups.sum()), self.config.missed)
+        pick.lifted = DoublePickInputs(cups, on_target, sealed, vac, payload, msg.expected_mass_kg,
+                                       payload_limit_kg=pull_kg)
         hold = holding(sealed, vac, self.config.missed.seal_vacuum_kpa)
         pick.held_cups = None if hold is None else hold & cups
         pick.signals.payload_kg = payload
@@ -329,8 +331,7 @@ class QaEngine:
         if pick.lifted is None:
             return self._settle(after[0], after[1], pick)
         lifted = pick.lifted
-        with_vision = DoublePickInputs(lifted.cup_mask, lifted.target_cup_mask, lifted.sealed, lifted.vacuum_kpa,
-                                       lifted.payload_kg, lifted.expected_mass_kg, change.removed_count)
+        with_vision = replace(lifted, removed_instances=change.removed_count)
         pick.results.append(check_double_pick(with_vision, self.config.double_pick))
         if combine(pick.results).verdict == 'double_pick':  # the camera confirmed a second package
             self.pile.took(pick.stamps.get('lifted', now), 2, pick.last.record_id)

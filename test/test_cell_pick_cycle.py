@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from robin_cell.pick_cycle import (
@@ -186,6 +188,28 @@ def test_double_pick_is_put_back_and_never_carried() -> None:
     # frames from before the retreat ended show the arm over the pile: only later ones count
     assert c.on_decision(decision(t + 1.4, option()), t + 1.6) == []
     assert of(c.on_decision(decision(t + 1.55, option()), t + 1.6), RequestPlan)
+
+
+def test_a_suspicion_after_the_lift_is_carried_and_the_placement_decides() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    pick = c.record.record_id
+    cmds = c.on_qa(qa(c, 'lifted', 'suspect', 'verify'), t + 0.1)
+    assert ExecuteSegment(pick, 'transfer') in cmds and c.phase == Phase.TRANSFER
+    assert c.record.verdict == 'suspect'  # kept until the placement verdict replaces it
+    c.on_segment(pick, 'transfer', True, '', t + 1.0)
+    cmds = c.on_qa(qa(c, 'placed', 'ok', final=True), t + 2.0)
+    rec = of(cmds, EmitRecord)[0].record
+    assert (rec.outcome, rec.verdict) == ('succeeded', 'ok')
+
+
+def test_a_suspicion_is_put_back_when_carrying_suspects_is_off() -> None:
+    c = PickCycle(replace(CFG, carry_suspect=False))
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    cmds = c.on_qa(qa(c, 'lifted', 'suspect', 'verify'), t + 0.1)
+    assert ExecuteSegment(c.record.record_id, 'putback') in cmds and c.phase == Phase.RECOVER
 
 
 def test_missing_qa_verdict_is_treated_as_suspect() -> None:

@@ -13,7 +13,7 @@ from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_doubl
 from robin_qa.drop import DropConfig, TransferSeries, check_drop, sustained_onset
 from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
-from robin_qa.missed_pick import MissedPickConfig, check_missed_pick
+from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.result import DetectorResult
 
@@ -70,11 +70,12 @@ def test_a_pinned_package_is_a_miss_not_a_double_pick() -> None:
     assert weight.verdict == 'double_pick'  # the weight alone looks like many packages ...
     combined = combine([pinned, weight])
     assert combined.verdict == 'missed'  # ... but nothing came up: release it, do not put it back
-    # two real packages on the same cups weigh far less than the cups' pull: still a double pick
+    # two real packages on the same cups weigh far less than the cups' pull: not a miss but a
+    # double-pick suspicion (2.3x the prior is within what single packages weigh: medium evidence)
     light = check_missed_pick(three, sealed, vac, 1.4, 0.6, config=MissedPickConfig())
     assert light.verdict == 'ok'
     assert combine([light, check_double_pick(DoublePickInputs(three, three, sealed, vac, 1.4, 0.6),
-                                             DoublePickConfig())]).verdict == 'double_pick'
+                                             DoublePickConfig())]).verdict == 'suspect'
 
 
 def test_missed_pick_without_any_data_is_suspect() -> None:
@@ -93,8 +94,9 @@ def _dp(payload: float | None = 0.30, removed: int | None = None, hold: np.ndarr
     ('inputs', 'expected'),
     [
         (_dp(0.31), 'ok'),
-        (_dp(0.62), 'double_pick'),  # twice the expected mass: strong
+        (_dp(0.62), 'suspect'),  # twice the prior: single packages weigh that much too (medium)
         (_dp(0.50), 'suspect'),  # 1.67x: medium only
+        (_dp(3.20), 'double_pick'),  # above what any single package reached (> 10x + tol): strong
         (_dp(0.50, removed=2), 'double_pick'),  # medium weight + vision
         (_dp(0.31, removed=2), 'suspect'),  # vision alone
         (_dp(0.31, removed=1), 'ok'),
@@ -107,6 +109,19 @@ def _dp(payload: float | None = 0.30, removed: int | None = None, hold: np.ndarr
 def test_double_pick(inputs: DoublePickInputs, expected: str) -> None:
     result = check_double_pick(inputs, DoublePickConfig())
     assert result.verdict == expected, result.reasons
+
+
+def test_a_wrist_force_beyond_what_the_cups_can_hold_is_no_weight_evidence() -> None:
+    # the wrist read 39 kg on one cup (the tool pressed on the pile): contact, not a second package
+    one = mask_to_bools(0b0001)
+    sealed, vac = cups(one)
+    limit = cups_pull_kg(1, MissedPickConfig())
+    result = check_double_pick(DoublePickInputs(one, one, sealed, vac, 39.0, 0.36, payload_limit_kg=limit),
+                               DoublePickConfig())
+    assert result.verdict == 'not_run' and 'contact force' in result.reasons[0]
+    assert result.signals['payload_beyond_cup_limit_kg'] == limit
+    heavy = check_double_pick(DoublePickInputs(one, one, sealed, vac, 39.0, 0.36), DoublePickConfig())
+    assert heavy.verdict == 'double_pick'  # without the limit the same reading is 108x the prior
 
 
 def test_double_pick_single_evidence_verdict_is_configurable() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from qa_harness import ScriptedPick
 
@@ -73,11 +75,22 @@ def test_good_pick_is_ok_at_every_phase() -> None:
     assert run.engine.counts == {'ok': 1}
 
 
-def test_double_pick_by_weight() -> None:
-    events = Run().pick('r1', lifted_kg=0.65, packages_placed=2)
+def test_double_pick_by_weight_alone_is_a_suspicion_the_count_confirms() -> None:
+    run = Run()
+    events = run.pick('r1', lifted_kg=0.65, packages_placed=2)
+    lifted = next(ev for ev in events if ev.phase == 'lifted')
+    assert lifted.verdict == 'suspect' and lifted.recovery == 'verify'
+    assert any('payload' in r for r in lifted.reasons)
+    placed = final(events)
+    assert placed.verdict == 'double_pick' and placed.alert and placed.recovery == 'call_human'
+
+
+def test_double_pick_by_weight_far_beyond_any_single_package() -> None:
+    config = QaConfig()
+    config = QaConfig(double_pick=replace(config.double_pick, mass_ratio_strong=1.8))
+    events = Run(config).pick('r1', lifted_kg=0.65, packages_placed=2)
     lifted = next(ev for ev in events if ev.phase == 'lifted')
     assert lifted.verdict == 'double_pick' and lifted.recovery == 'put_back_and_repick'
-    assert any('payload' in r for r in lifted.reasons)
 
 
 def test_drop_during_transfer() -> None:
