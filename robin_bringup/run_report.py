@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ import numpy as np
 from robin_bringup.memory_sampler import MemorySampler
 from robin_bringup.pick_truth import TruthTrack, qa_confusion
 from robin_core.records import PickRecord
+
+
+def failure_counts(reasons: Iterable[str | None]) -> dict[str, int]:
+    """How often each kind of failure occurred, most frequent first. The kind is the reason
+    without its parenthesised detail (``plan failed: ik_failed (approach: no IK solution for …)``
+    counts as ``plan failed: ik_failed``)."""
+    counts = Counter(r.split(' (', 1)[0] for r in reasons if r)
+    return dict(counts.most_common())
 
 
 @dataclass
@@ -97,6 +106,7 @@ class RunReport:
                             'skipped': dict(st.get('plan_ahead_skipped') or {})},
             'verdicts': {v: sum(r.verdict == v for r in attempts) for v in sorted({r.verdict for r in attempts})},
             'failure_reasons': sorted({r.failure_reason for r in self.records.values() if r.failure_reason})[:20],
+            'failure_counts': failure_counts(r.failure_reason for r in self.records.values()),
         }
 
     def camera_hz(self) -> float:

@@ -24,6 +24,7 @@ from robin_cell.controller_io import (
     motion_event_from_json,
     move_request,
     phase_message,
+    plan_failure_text,
     plan_request,
     segment_end,
 )
@@ -212,7 +213,7 @@ class CellControllerNode(Node):
         if (ev.event in ('planned', 'plan_failed') and not segment_request) or (
                 ev.event == 'rejected' and ev.request_id in self._options and not segment_request):
             ok = ev.event == 'planned'
-            self._run(self.cycle.on_plan(ev.request_id, ok, ev.reason or ev.detail, now, ev.planning_ms,
+            self._run(self.cycle.on_plan(ev.request_id, ok, plan_failure_text(ev), now, ev.planning_ms,
                                          place_joints=segment_end(ev, 'transfer') if ok else None))
             return
         target = self._requests.get(ev.request_id)

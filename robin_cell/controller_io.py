@@ -123,6 +123,16 @@ class MotionEvent:
     segments: list[dict[str, Any]] = field(default_factory=list)
 
 
+def plan_failure_text(event: MotionEvent) -> str:
+    """A failed plan's reason for the pick record: the reason first (the controller branches on
+    it), then which segment failed and the planner's detail, e.g.
+    ``ik_failed (approach: no IK solution for [0.68, 0.21, 0.43])``."""
+    where = ': '.join(x for x in (event.segment, event.detail) if x)
+    if not event.reason:
+        return where
+    return f'{event.reason} ({where})' if where else event.reason
+
+
 def segment_end(event: MotionEvent, name: str) -> tuple[float, ...] | None:
     """End joints of segment ``name`` of a ``planned`` event (None when it has no such segment)."""
     for seg in event.segments:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from robin_bringup.run_report import RunReport
+from robin_bringup.run_report import RunReport, failure_counts
 from robin_core.records import PickRecord
 
 
@@ -38,6 +38,18 @@ def test_pick_metrics_from_records_and_status(tmp_path: Path) -> None:
     assert on_disk == json.loads(json.dumps(data))
     for key in ('packages_spawned', 'sim_seconds', 'wall_seconds', 'camera_hz', 'picks_attempted'):
         assert key in on_disk
+
+
+def test_failures_are_counted_by_kind_without_their_detail() -> None:
+    reasons = ['plan failed: ik_failed (approach: no IK solution for [0.68, 0.21, 0.43])',
+               'plan failed: ik_failed (lift: no IK solution for [0.6, 0.2, 0.5])',
+               'placement: drop', None, '']
+    assert failure_counts(reasons) == {'plan failed: ik_failed': 2, 'placement: drop': 1}
+    r = RunReport()
+    for k, why in enumerate(reasons):
+        r.on_pick_record(PickRecord(outcome='failed' if why else 'succeeded', failure_reason=why or '',
+                                    states=[('approach', float(k)), ('report', k + 0.5)]))
+    assert r.pick_metrics()['failure_counts'] == {'plan failed: ik_failed': 2, 'placement: drop': 1}
 
 
 def test_empty_run_reports_zeros_not_errors() -> None:

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from robin_cell.controller_io import decision_from_json, motion_event_from_json, plan_request, segment_end
+from robin_cell.controller_io import (
+    MotionEvent,
+    decision_from_json,
+    motion_event_from_json,
+    plan_failure_text,
+    plan_request,
+    segment_end,
+)
 from robin_cell.pick_cycle import GraspOption
 from robin_core.records import RecordError
 from robin_grasp.grasp_decision import GraspDecision
@@ -38,3 +45,12 @@ def test_the_transfer_end_is_read_from_a_planned_event():
     ev = motion_event_from_json(text)
     assert segment_end(ev, 'transfer') == (1.0, -1.2, 1.1, -1.5, -1.57, 0.3)
     assert segment_end(ev, 'putback') is None
+
+
+def test_a_plan_failure_names_its_segment_and_detail_after_the_reason():
+    ev = MotionEvent('p', 'plan_failed', reason='ik_failed', segment='approach',
+                     detail='no IK solution for [0.68, 0.21, 0.43]')
+    text = plan_failure_text(ev)
+    assert text == 'ik_failed (approach: no IK solution for [0.68, 0.21, 0.43])'
+    assert text.startswith('ik_failed')  # the controller branches on the reason
+    assert plan_failure_text(MotionEvent('p', 'plan_failed', reason='timeout')) == 'timeout'
