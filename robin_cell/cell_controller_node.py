@@ -103,6 +103,9 @@ class CellControllerNode(Node):
                                                 low=1, high=1000),
             plan_ahead=declare(self, 'pipeline.plan_ahead', d.plan_ahead,
                                'plan the next pick from the place pose while the current package is carried'),
+            overlap_placement=declare(self, 'pipeline.overlap_placement', d.overlap_placement,
+                                      "move on release_s after the cups are off; the record closes on QA's "
+                                      'placement verdict'),
             carry_suspect=declare(self, 'pipeline.carry_suspect', d.carry_suspect,
                                   "carry a package QA suspects after the lift (verify) and let the drive "
                                   "robot's count settle it, instead of putting it back"),

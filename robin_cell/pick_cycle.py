@@ -154,6 +154,9 @@ class CycleConfig:
     # the drive robot's package count; a put-back re-picks the same package and reads the same
     # signals again, so it only loops (see docs/qa.md)
     carry_suspect: bool = True
+    # the arm moves on release_s after the cups are off; the record closes when QA's placement
+    # verdict arrives (it waits ~0.5 s for the drive robot to settle, which the arm need not)
+    overlap_placement: bool = True
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
@@ -240,6 +243,8 @@ class PickCycle:
         self._ahead: _PlanAhead | None = None
         self._ahead_tried = False  # one plan ahead per carried package: failures fall back to the normal flow
         self._dropped_in_transfer = False
+        # a released pick whose placement verdict is still to come, and when to stop waiting for it
+        self._placing: tuple[PickRecord, float] | None = None
         self._feed_until = 0.0  # the belt runs and the pile settles until then (time accounting)
         # an empty drive robot is docked at the place station; None: no station state yet (cannot wait)
         self._robot_ready: bool | None = None
@@ -368,6 +373,8 @@ class PickCycle:
 
     def on_qa(self, event: QaEvent, now: float) -> list[Command]:
         """A QA verdict for the current record (post-lift, during transfer, or after release)."""
+        if self._placing is not None and event.record_id == self._placing[0].record_id:
+            return self._on_placing_qa(event, now)
         if self.record is None or event.record_id != self.record.record_id:
             return []
         phase, verdict, reasons, recovery = event.phase or '', event.verdict, event.reasons, event.recovery
@@ -458,7 +465,13 @@ class PickCycle:
         return waited if waited > self.config.max_decision_age_s else None
 
     def on_tick(self, now: float) -> list[Command]:
-        """Check the current state's timeout."""
+        """Check the current state's timeout (and that of a record waiting for its placement)."""
+        cmds: list[Command] = []
+        if self._placing is not None and now > self._placing[1]:
+            cmds = self._close_placing(f'none within {self.config.placement_timeout_s} s', now)
+        return cmds + self._phase_tick(now)
+
+    def _phase_tick(self, now: float) -> list[Command]:
         c = self.config
         elapsed = now - self.phase_since
         if self.phase == Phase.WAIT_SCENE and elapsed > c.decision_timeout_s:
@@ -485,6 +498,8 @@ class PickCycle:
             assert self.record is not None
             self.record.verdict_reasons.append(f'no QA verdict within {c.verify_timeout_s} s: treated as suspect')
             return self._after_verify('suspect', 'put_back_and_repick', now)
+        if self.phase == Phase.RELEASE and c.overlap_placement and elapsed >= c.release_s:
+            return self._hand_over(now)
         if self.phase == Phase.RELEASE and elapsed > c.release_s + c.placement_timeout_s:
             assert self.record is not None
             self.record.outcome = 'failed'
@@ -518,12 +533,29 @@ class PickCycle:
         # putback keeps the cups on until the package is back down (see on_segment)
         return [ExecuteSegment(self.record.record_id, segment)]
 
-    def _finish(self, now: float) -> list[Command]:
+    def _finish(self, now: float, *, close: bool = True) -> list[Command]:
+        """The arm is done with the current pick: close its record (unless ``close`` is False:
+        it waits for the placement verdict in ``_placing``) and go on with the next."""
         rec = self.record
         assert rec is not None
         # a plan made ahead starts at the place pose, around the pile as it was after this lift
         at_place = self.phase == Phase.RELEASE and not self._dropped_in_transfer
         ahead, self._ahead, self._ahead_tried, self._dropped_in_transfer = self._ahead, None, False, False
+        cmds: list[Command] = [] if self._released_sent else [self._qa('aborted')]
+        self._released_sent = False
+        self.record = None
+        self._decision = None
+        self._enter(Phase.HOLD if self._hold_requested else Phase.WAIT_SCENE, now)
+        self._arm_idle_since = now
+        cmds.append(SetCups(0))
+        if close:
+            cmds += self._close_record(rec, now)
+        if ahead is not None:
+            cmds += self._take_ahead(ahead, at_place, now)
+        return cmds
+
+    def _close_record(self, rec: PickRecord, now: float) -> list[Command]:
+        """Count the attempt and emit its final record."""
         if rec.outcome == 'in_progress':
             rec.outcome = 'failed'
         first = rec.attempt == 1
@@ -537,17 +569,43 @@ class PickCycle:
             self.stats.cycle_s = now - self._first_approach_at
         rec.timings_ms['cycle'] = round((now - (rec.sim_time_s or now)) * 1000.0, 1)
         rec.states.append(('report', now))
-        cmds: list[Command] = [] if self._released_sent else [self._qa('aborted')]
-        self._released_sent = False
         self._remember_outcome(rec)
-        self.record = None
-        self._decision = None
-        self._enter(Phase.HOLD if self._hold_requested else Phase.WAIT_SCENE, now)
-        self._arm_idle_since = now
-        cmds += [SetCups(0), EmitRecord(rec, final=True)]
-        if ahead is not None:
-            cmds += self._take_ahead(ahead, at_place, now)
-        return cmds
+        return [EmitRecord(rec, final=True)]
+
+    def _hand_over(self, now: float) -> list[Command]:
+        """The package is released: park its record until QA's placement verdict and move on."""
+        assert self.record is not None
+        cmds = self._close_placing('a newer package was released first', now) if self._placing else []
+        self._placing = (self.record, self.phase_since + self.config.release_s + self.config.placement_timeout_s)
+        return cmds + self._finish(now, close=False)
+
+    def _on_placing_qa(self, event: QaEvent, now: float) -> list[Command]:
+        rec = self._placing[0] if self._placing else None
+        assert rec is not None
+        if event.signals is not None:
+            rec.qa_signals = event.signals
+        if event.verdict != 'ok' or event.final:
+            rec.verdict, rec.verdict_reasons, rec.recovery = event.verdict, list(event.reasons), event.recovery
+        if not event.final:
+            return []
+        self._placing = None
+        if rec.outcome == 'in_progress':
+            rec.outcome = 'succeeded' if event.verdict == 'ok' else 'failed'
+        if event.verdict != 'ok' and not rec.failure_reason:
+            rec.failure_reason = f'placement: {event.verdict}'
+        return self._close_record(rec, now)
+
+    def _close_placing(self, why: str, now: float) -> list[Command]:
+        """Close the parked record without a placement verdict."""
+        assert self._placing is not None
+        rec, self._placing = self._placing[0], None
+        if rec.outcome == 'in_progress':
+            rec.outcome = 'failed'
+        rec.verdict = 'suspect'
+        rec.verdict_reasons.append(f'no placement verdict ({why}): treated as suspect')
+        if not rec.failure_reason:
+            rec.failure_reason = 'placement: suspect'
+        return self._close_record(rec, now)
 
     def _take_ahead(self, ahead: _PlanAhead, at_place: bool, now: float) -> list[Command]:
         """Continue with the pick planned ahead when it is still valid; otherwise close its record."""

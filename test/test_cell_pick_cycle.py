@@ -80,6 +80,56 @@ def test_happy_path_emits_a_succeeded_record_and_counts_it() -> None:
     assert c.stats.decision_latency_ms == [80.0]
 
 
+def _released(c: PickCycle, t: float) -> tuple[str, float]:
+    """Drive a fresh cycle to RELEASE; returns the record id and the time the cups went off."""
+    t = run_to_verify(c, t)
+    pick = c.record.record_id
+    c.on_qa(qa(c, 'lifted'), t + 0.05)
+    c.on_segment(pick, 'transfer', True, '', t + 1.5)
+    assert c.phase == Phase.RELEASE
+    return pick, t + 1.5
+
+
+def test_the_arm_moves_on_after_the_release_and_the_placement_verdict_closes_the_record() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t = _released(c, 1.0)
+    assert c.on_tick(t + CFG.release_s / 2) == []  # the cups are still letting go
+    cmds = c.on_tick(t + CFG.release_s + 0.01)
+    assert c.phase == Phase.WAIT_SCENE and c.record is None  # free for the next pick ...
+    assert not of(cmds, EmitRecord) and c.stats.attempts == 0  # ... while the record waits for QA
+    assert not of(cmds, NotifyQa)  # 'released' was sent: no 'aborted'
+    # the next decision is acted on before the previous placement verdict arrives
+    assert of(c.on_decision(decision(t + 0.3, option()), t + 0.4), RequestPlan)
+    cmds = c.on_qa(QaEvent(record_id=pick, phase='placed', verdict='ok', final=True), t + 0.8)
+    rec = of(cmds, EmitRecord)[0]
+    assert rec.final and rec.record.record_id == pick and rec.record.outcome == 'succeeded'
+    assert (c.stats.attempts, c.stats.succeeded) == (1, 1)
+    assert c.record is not None and c.phase == Phase.PLAN  # the next pick went on undisturbed
+
+
+def test_a_released_record_without_a_placement_verdict_closes_as_suspect() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t = _released(c, 1.0)
+    c.on_tick(t + CFG.release_s + 0.01)
+    assert not of(c.on_tick(t + CFG.release_s + CFG.placement_timeout_s - 0.01), EmitRecord)
+    rec = of(c.on_tick(t + CFG.release_s + CFG.placement_timeout_s + 0.01), EmitRecord)[0].record
+    assert (rec.record_id, rec.outcome, rec.verdict) == (pick, 'failed', 'suspect')
+    assert any('no placement verdict' in r for r in rec.verdict_reasons)
+    # a late verdict for it changes nothing
+    assert c.on_qa(QaEvent(record_id=pick, phase='placed', verdict='ok', final=True), t + 3.0) == []
+
+
+def test_without_overlap_the_arm_waits_for_the_placement_verdict() -> None:
+    c = PickCycle(replace(CFG, overlap_placement=False))
+    c.start(0.0)
+    _pick, t = _released(c, 1.0)
+    assert c.on_tick(t + CFG.release_s + 0.01) == [] and c.phase == Phase.RELEASE
+    rec = of(c.on_tick(t + CFG.release_s + CFG.placement_timeout_s + 0.01), EmitRecord)[0].record
+    assert (rec.outcome, rec.verdict) == ('failed', 'suspect') and c.phase == Phase.WAIT_SCENE
+
+
 def test_frames_taken_while_the_arm_was_over_the_pile_are_not_used() -> None:
     c = PickCycle(CFG)
     c.start(0.0)

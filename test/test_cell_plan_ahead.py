@@ -17,6 +17,7 @@ from robin_cell.pick_cycle import (
     PickCycle,
     RequestPlan,
 )
+from robin_core.records import QaEvent
 
 PLACE = (1.0, -1.2, 1.1, -1.5, -1.57, 0.3)  # where the transfer ends [rad]
 
@@ -168,3 +169,24 @@ def test_time_in_phase_splits_belt_feeding_from_waiting_for_a_decision() -> None
     assert abs(budget['feed'] - feed) < 1e-6
     assert abs(budget['wait_scene'] - (t - feed)) < 1e-6  # start-up wait included
     assert abs(budget['plan'] - 0.2) < 1e-6
+
+
+def test_a_pick_planned_ahead_starts_once_the_cups_let_go_before_the_placement_verdict() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    c.on_plan(ahead.pick_id, True, '', frame + 0.3, place_joints=PLACE)
+    t_release = t0 + 1.4
+    c.on_segment(pick, 'transfer', True, '', t_release)
+    cmds = c.on_tick(t_release + CFG.release_s + 0.01)
+    assert ExecuteSegment(ahead.pick_id, 'approach') in cmds and c.record.record_id == ahead.pick_id
+    assert not of(cmds, EmitRecord)  # the placed pick's record waits for QA's placement verdict
+    cmds = c.on_qa(qa_for(pick, 'placed', final=True), t_release + 0.8)
+    assert [(e.record.record_id, e.record.outcome) for e in of(cmds, EmitRecord)] == [(pick, 'succeeded')]
+    assert c.phase == Phase.APPROACH and c.record.record_id == ahead.pick_id  # undisturbed
+
+
+def qa_for(record_id: str, phase: str, verdict: str = 'ok', final: bool = False) -> QaEvent:
+    return QaEvent(record_id=record_id, phase=phase, verdict=verdict, final=final)
