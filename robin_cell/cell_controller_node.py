@@ -106,6 +106,12 @@ class CellControllerNode(Node):
             overlap_placement=declare(self, 'pipeline.overlap_placement', d.overlap_placement,
                                       "move on release_s after the cups are off; the record closes on QA's "
                                       'placement verdict'),
+            feed_ahead=declare(self, 'pipeline.feed_ahead', d.feed_ahead,
+                               'run the belt while a package is carried when the pick area behind it is empty'),
+            empty_scenes_before_feed_ahead=declare(self, 'belt.empty_decisions_before_feed_ahead',
+                                                   d.empty_scenes_before_feed_ahead,
+                                                   'consecutive empty-scene decisions while carrying before the belt '
+                                                   'runs', low=1, high=1000),
             carry_suspect=declare(self, 'pipeline.carry_suspect', d.carry_suspect,
                                   "carry a package QA suspects after the lift (verify) and let the drive "
                                   "robot's count settle it, instead of putting it back"),
@@ -366,6 +372,7 @@ class CellControllerNode(Node):
                 'feed_wait_s': round(s.feed_wait_s, 3), 'cycle_s': round(s.cycle_s, 3),
                 'belt_advances': s.belt_advances, 'robot_waits': s.robot_waits, 'plans_ahead': s.plans_ahead,
                 'plans_ahead_used': s.plans_ahead_used, 'plan_ahead_skipped': dict(s.plan_ahead_skipped),
+                'feeds_ahead': s.feeds_ahead,
                 'time_in_phase_s': self.cycle.time_budget(self._now()),
                 'stamp_s': self._now()}
         self._status_pub.publish(String(data=json.dumps(body)))

@@ -157,6 +157,10 @@ class CycleConfig:
     # the arm moves on release_s after the cups are off; the record closes when QA's placement
     # verdict arrives (it waits ~0.5 s for the drive robot to settle, which the arm need not)
     overlap_placement: bool = True
+    # the pick area is empty behind the package being carried: run the belt now, not after the
+    # release (the arm is out of the pick area), once this many fresh decisions agree
+    feed_ahead: bool = True
+    empty_scenes_before_feed_ahead: int = 3
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
@@ -187,6 +191,7 @@ class CycleStats:
     robot_waits: int = 0  # transfers that ended before an empty drive robot was docked
     plans_ahead_used: int = 0  # ... of them executed without planning again
     plan_ahead_skipped: dict[str, int] = field(default_factory=dict)  # decisions not planned ahead, by reason
+    feeds_ahead: int = 0  # belt runs started while a package was carried (the pick area was empty)
     # where the cell's time goes: seconds per phase; wait_scene is split into 'feed' (the belt
     # runs and the pile settles) and 'wait_scene' (waiting for a decision that can be acted on)
     time_in_phase_s: dict[str, float] = field(default_factory=dict)
@@ -648,6 +653,10 @@ class PickCycle:
         if why or accepted is None:
             skipped = self.stats.plan_ahead_skipped
             skipped[why] = skipped.get(why, 0) + 1
+            if accepted is not None and not accepted.options and accepted.reason.startswith('empty'):
+                return self._feed_ahead(now)
+            if accepted is not None:
+                self._empty_scenes = 0  # only agreeing decisions in a row count
             return []
         self._ahead_tried = True
         self.stats.plans_ahead += 1
@@ -711,6 +720,28 @@ class PickCycle:
             feed = min(spent, self._feed_until - self.phase_since)
             return [('feed', feed), (self.phase.value, spent - feed)]
         return [(self.phase.value, spent)]
+
+    def _feed_ahead(self, now: float) -> list[Command]:
+        """An empty pick area seen while a package is carried: bring the next packages now.
+
+        The arm left the pick area (the frame was taken after ``scene_clear_delay_s``), so the
+        belt may run; QA's vision check of the carried pick uses the first such frame, taken
+        before this decision. Needs ``empty_scenes_before_feed_ahead`` agreeing decisions, since a
+        glitch would carry real packages downstream. Once per carried package.
+        """
+        c = self.config
+        self._empty_scenes += 1
+        if not c.feed_ahead or self._empty_scenes < c.empty_scenes_before_feed_ahead:
+            return []
+        self._empty_scenes = 0
+        self._ahead_tried = True  # frames until the belt settles show a moving pile
+        self._plan_failed.clear()
+        self.stats.belt_advances += 1
+        self.stats.feeds_ahead += 1
+        settled = now + c.belt_advance_s + c.belt_settle_s
+        self._feed_until = settled
+        self._scene_valid_after_ns = int(settled * 1e9)
+        return [AdvanceBelt(c.belt_advance_s)]
 
     def _advance_belt(self, now: float, seconds: float) -> list[Command]:
         self._empty_scenes = 0

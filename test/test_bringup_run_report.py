@@ -24,10 +24,11 @@ def test_pick_metrics_from_records_and_status(tmp_path: Path) -> None:
     r.on_pick_record(_rec(9.0, 'aborted', approach=False, latency=500))  # planning failed: not an attempt
     r.on_pick_record(PickRecord(outcome='in_progress'))  # snapshots are ignored
     r.on_cell_status({'arm_wait_s': 0.3, 'cycle_s': 9.0, 'time_in_phase_s': {'approach': 1.5, 'feed': 2.0},
-                      'plans_ahead': 2, 'plans_ahead_used': 1})
+                      'plans_ahead': 2, 'plans_ahead_used': 1, 'feeds_ahead': 3})
     m = r.pick_metrics()
     assert m['time_in_phase_s'] == {'approach': 1.5, 'feed': 2.0}
     assert m['plans_ahead'] == {'made': 2, 'used': 1, 'skipped': {}}
+    assert m['feeds_ahead'] == 3
     assert (m['picks_attempted'], m['picks_succeeded']) == (3, 2)
     assert m['first_attempt_success'] == pytest.approx(0.5)
     assert m['picks_per_hour_sim'] == pytest.approx(2 / ((9.0 - 0.1) / 3600.0), rel=1e-3)

@@ -4,6 +4,8 @@ the cycle's time is accounted per phase (plain data, no ROS)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from test_cell_pick_cycle import CFG, decision, of, option, qa, run_to_verify
 
 from robin_cell.pick_cycle import (
@@ -190,3 +192,40 @@ def test_a_pick_planned_ahead_starts_once_the_cups_let_go_before_the_placement_v
 
 def qa_for(record_id: str, phase: str, verdict: str = 'ok', final: bool = False) -> QaEvent:
     return QaEvent(record_id=record_id, phase=phase, verdict=verdict, final=final)
+
+
+def test_an_empty_pick_area_behind_the_carried_package_runs_the_belt_at_once() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    empty = [decision(frame + 0.1 * k, reason='empty scene') for k in range(CFG.empty_scenes_before_feed_ahead)]
+    for d in empty[:-1]:
+        assert c.on_decision(d, frame + 0.5) == []  # one frame is not a fact
+    cmds = c.on_decision(empty[-1], frame + 0.5)
+    assert cmds == [AdvanceBelt(CFG.belt_advance_s)] and c.phase == Phase.TRANSFER
+    assert c.stats.feeds_ahead == 1 and c.stats.belt_advances == 1
+    # once per carried package; frames until the belt settles show a moving pile
+    assert c.on_decision(decision(frame + 0.4, reason='empty scene'), frame + 0.6) == []
+    settled = frame + 0.5 + CFG.belt_advance_s + CFG.belt_settle_s
+    placed(c, pick, t0 + 1.4)
+    c.on_tick(t0 + 1.4 + CFG.release_s + 0.01)
+    assert c.on_decision(decision(settled - 0.05, option(2)), settled + 0.1) == []
+    assert of(c.on_decision(decision(settled + 0.05, option(2)), settled + 0.2), RequestPlan)
+
+
+def test_a_pickable_frame_in_between_resets_the_count_and_feeding_ahead_can_be_off() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    _pick, t0 = carrying(c)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    n = CFG.empty_scenes_before_feed_ahead
+    for k in range(n - 1):
+        c.on_decision(decision(frame + 0.01 * k, reason='empty scene'), frame + 0.3)
+    c.on_decision(decision(frame + 0.05, reason='nothing pickable'), frame + 0.3)  # packages are there
+    assert c.on_decision(decision(frame + 0.06, reason='empty scene'), frame + 0.3) == []
+    off = PickCycle(replace(CFG, feed_ahead=False))
+    off.start(0.0)
+    carrying(off)
+    for k in range(n + 2):
+        assert off.on_decision(decision(frame + 0.01 * k, reason='empty scene'), frame + 0.3) == []
