@@ -105,6 +105,7 @@ class RunReport:
             'plans_ahead': {'made': st.get('plans_ahead', 0), 'used': st.get('plans_ahead_used', 0),
                             'skipped': dict(st.get('plan_ahead_skipped') or {})},
             'feeds_ahead': st.get('feeds_ahead', 0),
+            'wait_scene_by_reason_s': dict(st.get('wait_scene_by_reason_s') or {}),
             'verdicts': {v: sum(r.verdict == v for r in attempts) for v in sorted({r.verdict for r in attempts})},
             'failure_reasons': sorted({r.failure_reason for r in self.records.values() if r.failure_reason})[:20],
             'failure_counts': failure_counts(r.failure_reason for r in self.records.values()),

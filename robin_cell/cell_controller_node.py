@@ -373,6 +373,7 @@ class CellControllerNode(Node):
                 'belt_advances': s.belt_advances, 'robot_waits': s.robot_waits, 'plans_ahead': s.plans_ahead,
                 'plans_ahead_used': s.plans_ahead_used, 'plan_ahead_skipped': dict(s.plan_ahead_skipped),
                 'feeds_ahead': s.feeds_ahead,
+                'wait_scene_by_reason_s': {k: round(v, 3) for k, v in sorted(s.wait_scene_by_reason_s.items())},
                 'time_in_phase_s': self.cycle.time_budget(self._now()),
                 'stamp_s': self._now()}
         self._status_pub.publish(String(data=json.dumps(body)))

@@ -199,6 +199,9 @@ class CycleStats:
     # where the cell's time goes: seconds per phase; wait_scene is split into 'feed' (the belt
     # runs and the pile settles) and 'wait_scene' (waiting for a decision that can be acted on)
     time_in_phase_s: dict[str, float] = field(default_factory=dict)
+    # wait_scene split by what the latest decision said (the feed part excluded): no fresh decision,
+    # nothing pickable, an empty pick area, every option skipped (failed spots, skipped packages)
+    wait_scene_by_reason_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -218,6 +221,17 @@ class _TrackedPackage:
     x: float  # where it was last tried, base_link [m]
     y: float
     failed_attempts: int
+
+
+def _wait_reason(decision: Decision) -> str:
+    """What a decision without a usable option makes the cell wait on (accounting)."""
+    if decision.options:
+        return 'planning'  # ends WAIT_SCENE at once
+    if decision.reason.startswith('empty'):
+        return 'empty pick area'
+    if decision.reason.startswith('remaining packages wait'):
+        return 'options skipped (failed spots, skipped packages)'
+    return 'nothing pickable'
 
 
 class PickCycle:
@@ -255,6 +269,8 @@ class PickCycle:
         # a released pick whose placement verdict is still to come, and when to stop waiting for it
         self._placing: tuple[PickRecord, float] | None = None
         self._feed_until = 0.0  # the belt runs and the pile settles until then (time accounting)
+        self._wait_reason = 'no fresh decision'  # what the cell waits on in WAIT_SCENE (accounting)
+        self._wait_mark = 0.0  # wait_scene time is accounted up to here
         # an empty drive robot is docked at the place station; None: no station state yet (cannot wait)
         self._robot_ready: bool | None = None
         # (segmenter, model version, model sha256) from perception/model_info; a decision's own wins
@@ -278,6 +294,7 @@ class PickCycle:
         if accepted is None:
             return []
         decision = accepted
+        self._note_wait(now, _wait_reason(decision))
         if not decision.options:
             # an empty pick area: bring the next packages. Packages that are there but cannot be
             # picked yet (ambiguous stacking): nudge the belt only after a while, so the pile is
@@ -717,6 +734,15 @@ class PickCycle:
             out[key] = out.get(key, 0.0) + spent
         return {k: round(v, 3) for k, v in sorted(out.items())}
 
+    def _note_wait(self, now: float, reason: str) -> None:
+        """Account WAIT_SCENE time since the last mark (after any belt feeding) to the reason the
+        cell was waiting on, then wait on ``reason``."""
+        start = max(self._wait_mark, self._feed_until, self.phase_since)
+        if now > start:
+            by = self.stats.wait_scene_by_reason_s
+            by[self._wait_reason] = by.get(self._wait_reason, 0.0) + (now - start)
+        self._wait_reason, self._wait_mark = reason, max(now, self._wait_mark)
+
     def _phase_time(self, now: float) -> list[tuple[str, float]]:
         """The current phase's time so far, with belt feeding split off waiting for a scene."""
         spent = max(0.0, now - self.phase_since)
@@ -908,7 +934,10 @@ class PickCycle:
     def _enter(self, phase: Phase, now: float) -> None:
         for key, spent in self._phase_time(now):
             self.stats.time_in_phase_s[key] = self.stats.time_in_phase_s.get(key, 0.0) + spent
+        if self.phase == Phase.WAIT_SCENE:
+            self._note_wait(now, 'no fresh decision')
         self.phase = phase
         self.phase_since = now
+        self._wait_reason, self._wait_mark = 'no fresh decision', now
         if self.record is not None:
             self.record.states.append((phase.value, now))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from test_cell_pick_cycle import CFG, decision, of, option, qa, run_to_verify
 
 from robin_cell.pick_cycle import (
@@ -229,3 +230,15 @@ def test_a_pickable_frame_in_between_resets_the_count_and_feeding_ahead_can_be_o
     carrying(off)
     for k in range(n + 2):
         assert off.on_decision(decision(frame + 0.01 * k, reason='empty scene'), frame + 0.3) == []
+
+
+def test_waiting_for_a_scene_is_accounted_to_what_the_decisions_said() -> None:
+    c = PickCycle(CFG)
+    t = CFG.startup_grace_s + 1.0
+    c.start(0.0)
+    c.on_decision(decision(t, reason='nothing pickable'), t + 0.5)  # waited 3.5 s for a usable frame
+    c.on_decision(decision(t + 1.0, reason='nothing pickable'), t + 1.5)
+    c.on_decision(decision(t + 1.5, option(1)), t + 2.0)  # 1.5 s on an unpickable scene, then plans
+    by = c.stats.wait_scene_by_reason_s
+    assert by == {'no fresh decision': pytest.approx(t + 0.5), 'nothing pickable': pytest.approx(1.5)}
+    assert sum(by.values()) == pytest.approx(c.stats.time_in_phase_s['wait_scene'])
