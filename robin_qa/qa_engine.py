@@ -93,6 +93,9 @@ class _Pick:
     place_due_s: float | None = None  # misplace check at this time
     cup_health_done: bool = False
     signals: QaSignals = field(default_factory=QaSignals)
+    # pile-watch losses held back while a double-pick suspicion is carried: the drive robot's
+    # count says whether the "lost" package is the second one on the cups
+    deferred_losses: list[Finding] = field(default_factory=list)
 
 
 class QaEngine:
@@ -303,7 +306,9 @@ class QaEngine:
     def _on_aborted(self, pick: _Pick, t: float, now: float) -> EngineOutput:
         combined = combine(pick.results)
         self.picks.pop(pick.last.record_id, None)
-        return EngineOutput([self._event(pick, 'aborted', combined, 'none', False, final=True)])
+        losses, pick.deferred_losses = pick.deferred_losses, []  # never placed: nothing explains them
+        out = EngineOutput([self._event(pick, 'aborted', combined, 'none', False, final=True)])
+        return out.merge(self._raise_losses(losses, pick.last.record_id))
 
     # --- deferred checks -------------------------------------------------------------------------
     def _run_due(self, now: float) -> EngineOutput:
@@ -353,7 +358,8 @@ class QaEngine:
             settled = settle_with_placement(suspicion, result)
             if settled is not None:
                 pick.results.append(settled)
-        out = self._emit(pick, 'placed', now, final=True)
+        losses = self._settle_deferred(pick, result)
+        out = self._emit(pick, 'placed', now, final=True).merge(losses)
         self.picks.pop(pick.last.record_id, None)
         return out
 
@@ -433,7 +439,32 @@ class QaEngine:
         findings = self.pile.settle(t, table, moved)
         for f in findings:
             pick.signals.notes.append(f'pile watch: {f.reason}')
+        carrier = next((p for p in self.picks.values() if self._carries_suspicion(p)), None)
+        if findings and carrier is not None:
+            carrier.deferred_losses += findings
+            return EngineOutput()
         return self._raise_losses(findings, pick.last.record_id)
+
+    @staticmethod
+    def _carries_suspicion(pick: _Pick) -> bool:
+        """The pick was lifted under a double-pick suspicion and is not placed yet (placed picks
+        leave ``picks``)."""
+        check = next((r for r in reversed(pick.results) if r.detector == DOUBLE_PICK), None)
+        return check is not None and check.verdict == 'suspect' and pick.lifted is not None
+
+    def _settle_deferred(self, pick: _Pick, placement: DetectorResult) -> EngineOutput:
+        """Raise the held-back losses, less the one package the drive robot counted extra."""
+        losses, pick.deferred_losses = pick.deferred_losses, []
+        if not losses:
+            return EngineOutput()
+        if placement.verdict == 'double_pick':  # two counted from one release: the pair was carried
+            first, rest = losses[0], losses[1:]
+            if first.lost > 1:
+                rest = [replace(first, lost=first.lost - 1), *rest]
+            pick.signals.notes.append('pile watch: a package it missed was counted on the drive robot with the '
+                                      'target (carried together)')
+            losses = rest
+        return self._raise_losses(losses, pick.last.record_id)
 
     def _belt_moved(self, t0: float, t1: float) -> bool:
         """Whether the belt ran between two frames (the last speed sample before ``t0`` counts too)."""
