@@ -106,6 +106,14 @@ def check_misplace(
     if count_verdict is None and load_verdict is None:
         return suspect(NAME, 'place station reports neither package count nor load', **signals)
     agrees = load_verdict in (None, count_verdict) or (load_verdict == 'arrived' and count_verdict != 'none')
+    if count_verdict == 'two' and not agrees:
+        # two counted from one release is the worse case whatever the load says (a load cell read
+        # while a package still slid or bounced): treat as a pair, so the robot is held, not sent
+        signals['finding'] = 'two'
+        return DetectorResult(NAME, 'double_pick', (f'{ra.package_count - rb.package_count} packages '  # type: ignore[operator]
+                                                    f'arrived on drive robot {ra.robot_id} from one release: '
+                                                    f'carried together (the load says {load_verdict}: '
+                                                    'the count wins)',), signals)
     if count_verdict and not agrees:
         load_text = 'what was lifted arrived' if load_verdict == 'arrived' else f'load says {load_verdict}'
         return suspect(NAME, f'contradictory: count says {count_verdict}, {load_text}', **signals)

@@ -304,6 +304,7 @@ def test_combiner(results: list[DetectorResult], expected: str) -> None:
         (_station(1, 0.61), 'ok'),
         (_station(0, 0.0), 'misplace'),  # nothing arrived
         (_station(1, 0.02), 'suspect'),  # counted, but what was lifted did not arrive
+        (_station(2, 0.02), 'double_pick'),  # two counted whatever the load says: the worse case wins
     ],
 )
 def test_misplace_against_the_weighed_payload_counts_packages_by_the_count(after: list[DriveRobotLoad],
