@@ -41,6 +41,7 @@ from robin_core.qos import LATCHED, RELIABLE, SENSOR
 from robin_sim import ros_conversions as conv
 from robin_sim.arm import TrajectoryRejected
 from robin_sim.camera import CameraRenderer, StateSnapshot
+from robin_sim.feeder import FeederWatch
 from robin_sim.gripper import CupFault
 from robin_sim.package_catalog import package_type_names
 from robin_sim.scenarios import SCENARIOS
@@ -77,6 +78,7 @@ class SimNode(Node):
         self._rtf_window: deque[tuple[float, float]] = deque(maxlen=50)
         self._frame_count = 0
         self._packages_spawned = len(self.sim.packages)
+        self._feeder = FeederWatch(stall_belt_s=float(self.p['feeder_stall']))
         self._follower_was_active = False
 
         self.pub_clock = self.create_publisher(Clock, topics.CLOCK, RELIABLE)
@@ -136,6 +138,9 @@ class SimNode(Node):
                                    'automatic feeder: when no package is left in or before the pick area, drop '
                                    'a pile of this many upstream (0 = off; sim/spawn_pile still works)',
                                    low=0, high=60),
+            'feeder_stall': declare(self, 'feeder.stall_timeout', 20.0,
+                                    'belt running time without the leading upcoming package advancing after '
+                                    'which the feeder drops the next pile anyway (a jam) [s]', low=1.0, high=600.0),
             'feeder_upstream': declare(self, 'feeder.upstream_distance', 0.5,
                                        'how far before the pick area the feeder drops its piles [m]',
                                        low=0.0, high=0.9),
@@ -218,10 +223,12 @@ class SimNode(Node):
         wall0, sim0, rtf0 = time.monotonic(), 0.0, None
         next_state = next_cam = next_gt = next_station = 0.0
         next_feed = 2.0  # let the first pile settle before judging the belt empty
+        belt_run_s = 0.0  # belt running time since the last feeder check (jam watch)
         while not self._shutting_down():
             try:
                 with self._lock:
                     self.sim.step(PHYSICS_CHUNK_S)
+                    belt_run_s += PHYSICS_CHUNK_S if self.sim.belt_speed != 0.0 else 0.0
                     now = self._time_offset + self.sim.time
                     stamp = conv.ros_time(now)
                     self.pub_clock.publish(Clock(clock=stamp))
@@ -239,11 +246,15 @@ class SimNode(Node):
                         self.pub_gt.publish(String(data=json.dumps(self.sim.ground_truth().to_json())))
                     if self.p['feeder_pile'] > 0 and now >= next_feed:
                         next_feed = now + 1.0
-                        if self.sim.packages_coming() == 0:
+                        due = self._feeder.due(self.sim.coming_positions(), belt_run_s > 0.0, belt_run_s)
+                        belt_run_s = 0.0
+                        if due:
+                            jams = self._feeder.jams
                             ids = self.sim.spawn_pile(int(self.p['feeder_pile']),
                                                       upstream_m=float(self.p['feeder_upstream']))
                             self._packages_spawned += len(ids)
-                            self.get_logger().info(f'feeder dropped packages {ids[0]}..{ids[-1]} upstream')
+                            why = ' (what was coming did not move with the belt: jammed)' if jams else ''
+                            self.get_logger().info(f'feeder dropped packages {ids[0]}..{ids[-1]} upstream{why}')
                     self._report_trajectory_end()
             except SHUTDOWN_ERRORS:
                 if self._shutting_down():

@@ -273,12 +273,17 @@ class Simulation:
 
     def packages_coming(self) -> int:
         """Packages on the belt in the pick area or upstream of it: what the cell can still pick."""
+        return len(self.coming_positions())
+
+    def coming_positions(self) -> list[float]:
+        """Positions along the belt flow [m] of the packages :meth:`packages_coming` counts."""
         gt = self.ground_truth()
         pa = self.cell.pick_area
         flow = pa.flow_direction[:2]
         corners = np.array([[x, y] for x in pa.x_range for y in pa.y_range])
         end = float((corners @ flow).max())  # packages further along the flow have passed the arm
-        return sum(1 for k, st in enumerate(gt.states) if st == 'belt' and float(gt.poses[k, :2] @ flow) <= end)
+        along = [float(gt.poses[k, :2] @ flow) for k, st in enumerate(gt.states) if st == 'belt']
+        return [a for a in along if a <= end]
 
     def top_belt_package(self) -> int | None:
         """Id of the highest package lying on the belt (not held), or None when the belt is empty."""
