@@ -372,7 +372,7 @@ class CellControllerNode(Node):
                 'feed_wait_s': round(s.feed_wait_s, 3), 'cycle_s': round(s.cycle_s, 3),
                 'belt_advances': s.belt_advances, 'robot_waits': s.robot_waits, 'plans_ahead': s.plans_ahead,
                 'plans_ahead_used': s.plans_ahead_used, 'plan_ahead_skipped': dict(s.plan_ahead_skipped),
-                'feeds_ahead': s.feeds_ahead,
+                'feeds_ahead': s.feeds_ahead, 'failed_clearing_retreats': s.failed_clearing_retreats,
                 'wait_scene_by_reason_s': {k: round(v, 3) for k, v in sorted(s.wait_scene_by_reason_s.items())},
                 'time_in_phase_s': self.cycle.time_budget(self._now()),
                 'stamp_s': self._now()}

@@ -167,6 +167,7 @@ class CycleConfig:
     empty_scenes_before_feed_ahead: int = 2
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
+    stuck_backoff_s: float = 1.0  # after a failed arm-clearing retreat, frames wait this long, doubling [s]
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
     # fault injection (benchmarks only, 0 in production): this share of attempts switches on every
     # healthy cup instead of the planner's choice — the naive baseline, which straddles neighbours
@@ -189,6 +190,7 @@ class CycleStats:
     stale_decisions: int = 0  # decisions refused because their frame was older than max_decision_age_s
     last_fresh_frame_s: float | None = None  # newest frame time of a decision young enough to act on
     arm_clearing_retreats: int = 0  # plans refused because the arm started in collision: retreated first
+    failed_clearing_retreats: int = 0  # ... whose retreat failed too (the arm is stuck)
     uncommanded_belt_runs: int = 0  # times the belt was seen moving without the controller's command
     last_uncommanded_belt_s: float | None = None  # when it was last seen doing so
     plans_ahead: int = 0  # next picks planned while the current package was carried
@@ -259,6 +261,7 @@ class PickCycle:
         self._plan_failed: list[tuple[float, float, float]] = []
         self._failed_in_decision: dict[int, int] = {}  # instance id -> plan failures this decision
         self._hold_requested = False
+        self._stuck_retreats = 0  # consecutive failed arm-clearing retreats (back-off)
         self._released_sent = False
         self._lifted_sent = False
         self._replanned_for: str | None = None  # record whose approach was re-planned after a start mismatch
@@ -349,6 +352,18 @@ class PickCycle:
                 return []
             # the arm is parked out of view only now: earlier frames may show it over the pile
             self._scene_valid_after_ns = int(now * 1e9)
+            clearing = self.record.failure_reason.startswith('plan failed: start_in_collision')
+            if clearing and not ok:
+                # the arm could not free itself: every plan from here fails alike, and re-planning
+                # on the next frame spun at ~5 Hz (135 aborts in 25 s of a closed-loop run); wait
+                # longer each time for the pile (or a human) to change something
+                self._stuck_retreats += 1
+                self.stats.failed_clearing_retreats += 1
+                wait = min(self.config.stuck_backoff_s * 2 ** (self._stuck_retreats - 1), 30.0)
+                self.record.failure_reason += f'; the retreat failed too ({reason}): next frame in {wait:.0f} s'
+                self._scene_valid_after_ns = int((now + wait) * 1e9)
+            elif ok:
+                self._stuck_retreats = 0
             return self._finish(now)
         if expected.get(self.phase) != segment:
             return []

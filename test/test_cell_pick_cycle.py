@@ -472,3 +472,22 @@ def test_an_arm_stuck_in_the_pile_retreats_before_planning_again() -> None:
     assert c.stats.attempts == 0 and c.phase == Phase.WAIT_SCENE  # no attempt: nothing touched a package
     assert c.on_decision(decision(2.9, option(1)), 3.1) == []  # frames from before the arm was parked
     assert of(c.on_decision(decision(3.05, option(1)), 3.1), RequestPlan)  # the pick that was refused is retried
+
+
+def test_an_arm_that_cannot_free_itself_waits_longer_each_time_instead_of_spinning() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = 1.0
+    for k in range(3):
+        pick = of(c.on_decision(decision(t, option(1)), t + 0.1), RequestPlan)[0].pick_id
+        c.on_plan(pick, False, 'start_in_collision: the start state collides with the pile', t + 0.2)
+        rec = of(c.on_segment(pick, 'retreat', False, 'start_in_collision: stuck', t + 0.3), EmitRecord)[0].record
+        wait = CFG.stuck_backoff_s * 2**k
+        assert 'the retreat failed too' in rec.failure_reason and c.stats.failed_clearing_retreats == k + 1
+        assert c.on_decision(decision(t + 0.3 + wait - 0.05, option(1)), t + wait) == []  # still waiting
+        t = t + 0.3 + wait + 0.05
+    # a retreat that works ends the back-off
+    pick = of(c.on_decision(decision(t, option(1)), t + 0.1), RequestPlan)[0].pick_id
+    c.on_plan(pick, False, 'start_in_collision: the start state collides with the pile', t + 0.2)
+    c.on_segment(pick, 'retreat', True, '', t + 0.3)
+    assert of(c.on_decision(decision(t + 0.35, option(1)), t + 0.4), RequestPlan)
