@@ -225,6 +225,27 @@ class _TrackedPackage:
     failed_attempts: int
 
 
+def _apply_qa(rec: PickRecord, event: QaEvent) -> None:
+    """Copy a QA event into its record; QA's final verdict combines all its checks of the pick."""
+    if event.signals is not None:
+        rec.qa_signals = event.signals
+    if event.verdict != 'ok' or event.final:
+        rec.verdict, rec.verdict_reasons, rec.recovery = event.verdict, list(event.reasons), event.recovery
+
+
+def _placed(rec: PickRecord, verdict: str) -> None:
+    """QA's placement verdict (its final one, combining every check of the pick) decides the outcome."""
+    rec.outcome = 'succeeded' if verdict == 'ok' else 'failed'
+    if verdict != 'ok':
+        rec.failure_reason = f'placement: {verdict}'
+
+
+def _no_placement_verdict(rec: PickRecord, why: str) -> None:
+    rec.outcome = 'failed'
+    rec.verdict = 'suspect'
+    rec.verdict_reasons.append(f'no placement verdict ({why}): treated as suspect')
+
+
 def _wait_reason(decision: Decision) -> str:
     """What a decision without a usable option makes the cell wait on (accounting)."""
     if decision.options:
@@ -262,6 +283,7 @@ class PickCycle:
         self._failed_in_decision: dict[int, int] = {}  # instance id -> plan failures this decision
         self._hold_requested = False
         self._stuck_retreats = 0  # consecutive failed arm-clearing retreats (back-off)
+        self._clearing = False  # the retreat under way frees an arm stuck in the pile
         self._released_sent = False
         self._lifted_sent = False
         self._replanned_for: str | None = None  # record whose approach was re-planned after a start mismatch
@@ -338,6 +360,7 @@ class PickCycle:
             self.record.outcome = 'aborted'
             self.record.failure_reason = f'plan failed: {reason}: the arm retreats first'
             self.stats.arm_clearing_retreats += 1
+            self._clearing = True
             return [SetCups(0), *self._recover('retreat', now)]
         return self._next_option(f'plan failed: {reason}', now)
 
@@ -352,7 +375,7 @@ class PickCycle:
                 return []
             # the arm is parked out of view only now: earlier frames may show it over the pile
             self._scene_valid_after_ns = int(now * 1e9)
-            clearing = self.record.failure_reason.startswith('plan failed: start_in_collision')
+            clearing, self._clearing = self._clearing, False
             if clearing and not ok:
                 # the arm could not free itself: every plan from here fails alike, and re-planning
                 # on the next frame spun at ~5 Hz (135 aborts in 25 s of a closed-loop run); wait
@@ -418,13 +441,8 @@ class PickCycle:
             return self._on_placing_qa(event, now)
         if self.record is None or event.record_id != self.record.record_id:
             return []
-        phase, verdict, reasons, recovery = event.phase or '', event.verdict, event.reasons, event.recovery
-        if event.signals is not None:
-            self.record.qa_signals = event.signals
-        if verdict != 'ok' or event.final:  # QA's final verdict combines all its checks of the pick
-            self.record.verdict = verdict
-            self.record.verdict_reasons = list(reasons)
-            self.record.recovery = recovery
+        phase, verdict, recovery = event.phase or '', event.verdict, event.recovery
+        _apply_qa(self.record, event)
         if self.phase == Phase.VERIFY and phase == 'lifted':
             return self._after_verify(verdict, recovery, now)
         if self.phase == Phase.WAIT_ROBOT and verdict == 'drop':  # nothing left to wait for
@@ -440,9 +458,7 @@ class PickCycle:
             self._dropped_in_transfer = True  # where it fell is unknown: perhaps on the pile
             return [SetCups(0)]
         if self.phase == Phase.RELEASE and event.final:
-            self.record.outcome = 'succeeded' if verdict == 'ok' else 'failed'
-            if verdict != 'ok':
-                self.record.failure_reason = f'placement: {verdict}'
+            _placed(self.record, verdict)
             return self._finish(now)
         return []
 
@@ -543,9 +559,7 @@ class PickCycle:
             return self._hand_over(now)
         if self.phase == Phase.RELEASE and elapsed > c.release_s + c.placement_timeout_s:
             assert self.record is not None
-            self.record.outcome = 'failed'
-            self.record.verdict = 'suspect'
-            self.record.verdict_reasons.append('no placement verdict: treated as suspect')
+            _no_placement_verdict(self.record, f'none within {c.placement_timeout_s} s')
             return self._finish(now)
         return []
 
@@ -621,31 +635,20 @@ class PickCycle:
         return cmds + self._finish(now, close=False)
 
     def _on_placing_qa(self, event: QaEvent, now: float) -> list[Command]:
-        rec = self._placing[0] if self._placing else None
-        assert rec is not None
-        if event.signals is not None:
-            rec.qa_signals = event.signals
-        if event.verdict != 'ok' or event.final:
-            rec.verdict, rec.verdict_reasons, rec.recovery = event.verdict, list(event.reasons), event.recovery
+        assert self._placing is not None
+        rec = self._placing[0]
+        _apply_qa(rec, event)
         if not event.final:
             return []
         self._placing = None
-        if rec.outcome == 'in_progress':
-            rec.outcome = 'succeeded' if event.verdict == 'ok' else 'failed'
-        if event.verdict != 'ok' and not rec.failure_reason:
-            rec.failure_reason = f'placement: {event.verdict}'
+        _placed(rec, event.verdict)
         return self._close_record(rec, now)
 
     def _close_placing(self, why: str, now: float) -> list[Command]:
         """Close the parked record without a placement verdict."""
         assert self._placing is not None
         rec, self._placing = self._placing[0], None
-        if rec.outcome == 'in_progress':
-            rec.outcome = 'failed'
-        rec.verdict = 'suspect'
-        rec.verdict_reasons.append(f'no placement verdict ({why}): treated as suspect')
-        if not rec.failure_reason:
-            rec.failure_reason = 'placement: suspect'
+        _no_placement_verdict(rec, why)
         return self._close_record(rec, now)
 
     def _take_ahead(self, ahead: _PlanAhead, at_place: bool, now: float) -> list[Command]:

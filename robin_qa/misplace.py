@@ -106,15 +106,9 @@ def check_misplace(
     if count_verdict is None and load_verdict is None:
         return suspect(NAME, 'place station reports neither package count nor load', **signals)
     agrees = load_verdict in (None, count_verdict) or (load_verdict == 'arrived' and count_verdict != 'none')
-    if count_verdict == 'two' and not agrees:
-        # two counted from one release is the worse case whatever the load says (a load cell read
-        # while a package still slid or bounced): treat as a pair, so the robot is held, not sent
-        signals['finding'] = 'two'
-        return DetectorResult(NAME, 'double_pick', (f'{ra.package_count - rb.package_count} packages '  # type: ignore[operator]
-                                                    f'arrived on drive robot {ra.robot_id} from one release: '
-                                                    f'carried together (the load says {load_verdict}: '
-                                                    'the count wins)',), signals)
-    if count_verdict and not agrees:
+    # two counted from one release is the worse case whatever the load says (a load cell read
+    # while a package still slid or bounced): treat as a pair, so the robot is held, not sent
+    if count_verdict and count_verdict != 'two' and not agrees:
         load_text = 'what was lifted arrived' if load_verdict == 'arrived' else f'load says {load_verdict}'
         return suspect(NAME, f'contradictory: count says {count_verdict}, {load_text}', **signals)
     verdict = count_verdict or ('one' if load_verdict == 'arrived' else load_verdict)
@@ -122,9 +116,10 @@ def check_misplace(
     if verdict == 'none':
         return DetectorResult(NAME, 'misplace', (f'package not on drive robot {ra.robot_id}',), signals)
     if verdict == 'two' and count_verdict == 'two':  # counted: they came down together
+        note = '' if agrees else f' (the load says {load_verdict}: the count wins)'
         return DetectorResult(NAME, 'double_pick', (f'{ra.package_count - rb.package_count} packages '  # type: ignore[operator]
                                                     f'arrived on drive robot {ra.robot_id} from one release: '
-                                                    'carried together',), signals)
+                                                    f'carried together{note}',), signals)
     if verdict == 'two' or over_capacity:  # load only (the mass prior may be off), or a robot already loaded
         return DetectorResult(NAME, 'misplace', (f'more than {config.max_packages_per_robot} package(s) on '
                                                  f'drive robot {ra.robot_id}',), signals)

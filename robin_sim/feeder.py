@@ -28,13 +28,12 @@ class FeederWatch:
     _belt_s: float = 0.0
     jams: int = 0
 
-    def due(self, coming_flow_m: Sequence[float], belt_running: bool, dt: float) -> bool:
+    def due(self, coming_flow_m: Sequence[float], belt_run_s: float) -> bool:
         """Whether to drop a pile now.
 
         Args:
             coming_flow_m: positions along the belt flow of the packages still to come [m].
-            belt_running: the belt moved since the last check.
-            dt: time since the last check [s].
+            belt_run_s: how long the belt ran since the last check [s].
         """
         if not coming_flow_m:
             self._lead, self._belt_s = None, 0.0
@@ -43,8 +42,7 @@ class FeederWatch:
         if self._lead is None or abs(lead - self._lead) > self.min_advance_m:
             self._lead, self._belt_s = lead, 0.0  # it moves (or was picked and another leads)
             return False
-        if belt_running:
-            self._belt_s += dt
+        self._belt_s += belt_run_s
         if self._belt_s < self.stall_belt_s:
             return False
         self.jams += 1

@@ -246,14 +246,15 @@ class SimNode(Node):
                         self.pub_gt.publish(String(data=json.dumps(self.sim.ground_truth().to_json())))
                     if self.p['feeder_pile'] > 0 and now >= next_feed:
                         next_feed = now + 1.0
-                        due = self._feeder.due(self.sim.coming_positions(), belt_run_s > 0.0, belt_run_s)
+                        jams = self._feeder.jams
+                        due = self._feeder.due(self.sim.coming_positions(), belt_run_s)
                         belt_run_s = 0.0
                         if due:
-                            jams = self._feeder.jams
                             ids = self.sim.spawn_pile(int(self.p['feeder_pile']),
                                                       upstream_m=float(self.p['feeder_upstream']))
                             self._packages_spawned += len(ids)
-                            why = ' (what was coming did not move with the belt: jammed)' if jams else ''
+                            jammed = self._feeder.jams > jams
+                            why = ' (what was coming did not move with the belt: jammed)' if jammed else ''
                             self.get_logger().info(f'feeder dropped packages {ids[0]}..{ids[-1]} upstream{why}')
                     self._report_trajectory_end()
             except SHUTDOWN_ERRORS:
