@@ -491,3 +491,22 @@ def test_an_arm_that_cannot_free_itself_waits_longer_each_time_instead_of_spinni
     c.on_plan(pick, False, 'start_in_collision: the start state collides with the pile', t + 0.2)
     c.on_segment(pick, 'retreat', True, '', t + 0.3)
     assert of(c.on_decision(decision(t + 0.35, option(1)), t + 0.4), RequestPlan)
+
+
+def test_a_parked_record_takes_a_bad_placement_verdict_and_a_second_release_closes_a_silent_one() -> None:
+    c = PickCycle(replace(CFG, placement_timeout_s=30.0))  # the next picks end well within it
+    c.start(0.0)
+    first, t = _released(c, 1.0)
+    c.on_tick(t + CFG.release_s + 0.01)  # parked, the arm moves on
+    rec = of(c.on_qa(QaEvent(record_id=first, phase='placed', verdict='drop', final=True), t + 0.8),
+             EmitRecord)[0].record
+    assert (rec.outcome, rec.verdict, rec.failure_reason) == ('failed', 'drop', 'placement: drop')
+    # a record whose verdict never comes is closed when the next one is parked in its place
+    second, t = _released(c, t + 1.0)
+    c.on_tick(t + CFG.release_s + 0.01)
+    third, t = _released(c, t + 1.0)
+    cmds = c.on_tick(t + CFG.release_s + 0.01)
+    closed = [e.record for e in of(cmds, EmitRecord) if e.final]
+    assert [r.record_id for r in closed] == [second] and closed[0].verdict == 'suspect'
+    assert any('a newer package was released first' in r for r in closed[0].verdict_reasons)
+    assert c._placing is not None and c._placing[0].record_id == third

@@ -263,3 +263,22 @@ def test_a_loss_seen_while_a_suspected_pair_is_carried_waits_for_the_drive_robot
     cell = Cell()
     cell.pick('r1', PILE, table((2, 0.3, 0.0, 0.10)), placed=1)
     assert ['without being picked' in a.reason for a in cell.engine.recovery.alerts] == [True]
+
+
+def test_losses_held_for_a_suspected_pick_that_is_aborted_are_raised() -> None:
+    cell = Cell()
+    s, e = cell.script, cell.engine
+    stamp = cell.frame(PILE)
+    kw = {'target': 1, 'instances_stamp_s': stamp}
+    s.hold(0.3, NONE, 0.0, NONE)
+    cell.take(e.on_phase(s.phase('r1', 'approach', **kw), s.t))
+    s.hold(0.3, FOUR, 0.0, FOUR)
+    cell.take(e.on_phase(s.phase('r1', 'grasped', **kw), s.t))
+    s.hold(0.4, FOUR, 0.5, FOUR)  # 1.7x the prior: a suspicion, carried
+    cell.take(e.on_phase(s.phase('r1', 'lifted', **kw), s.t))
+    cell.take(e.on_phase(s.phase('r1', 'transferring', **kw), s.t))
+    s.hold(e.config.vision.vision_delay_s + 0.05, FOUR, 0.5, FOUR)
+    cell.frame(table((2, 0.3, 0.0, 0.10)))  # package 3 gone too
+    assert not e.recovery.alert_active  # held back: the count may explain it
+    cell.take(e.on_phase(s.phase('r1', 'aborted', **kw), s.t))  # never placed: nothing will
+    assert ['without being picked' in a.reason for a in e.recovery.alerts] == [True]
