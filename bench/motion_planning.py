@@ -3,7 +3,9 @@
 Random reachable suction poses on synthetic piles (a few boxes on the belt, grasp on the top face
 of the highest, tool tilted up to 5° as from surface-fit noise), each planned from where the
 previous pick ended (the place pose), as in the running cell. Prints a table: success, planning
-time p50/p99 and the motion time of a full cycle (sum of the four segments).
+time p50/p99, the motion time of a full cycle (sum of the four segments) and the steepest tool tilt
+of the transfers (the carried package: suction cups peel off a steeply tilted one); rows: the cell's
+planner, the same with the carried tilt unbounded, and direct interpolation only.
 
     python bench/motion_planning.py [--n 100] [--seed 0] [--json PATH]
 """
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from robin_core.cell_description import default_cell
 from robin_grasp.motion.builtin_factory import BuiltinSettings, build_builtin_backend
+from robin_grasp.motion.carry_constraint import tool_tilt
 from robin_grasp.motion.interface import HeightMap, PlanFailure
 from robin_grasp.motion.pick_sequence import PickRequest, PickSequencePlanner
 
@@ -61,14 +64,15 @@ def _rot(axis: np.ndarray, angle: float) -> np.ndarray:
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
-def run(use_ompl: bool, n: int, seed: int) -> dict[str, float]:
+def run(use_ompl: bool, n: int, seed: int, carry_max_tilt_deg: float = 15.0) -> dict[str, float]:
     cell = default_cell()
     backend = build_builtin_backend(cell, BuiltinSettings(acceleration_limits=ACCELERATIONS,
-                                                          keepout_boxes=FLOOR_AND_FENCES, use_ompl=use_ompl))
+                                                          keepout_boxes=FLOOR_AND_FENCES, use_ompl=use_ompl,
+                                                          carry_max_tilt_deg=carry_max_tilt_deg))
     planner = PickSequencePlanner(backend)
     rng = np.random.default_rng(seed)
     q = HOME
-    times, cycles, failures = [], [], {}
+    times, cycles, tilts, failures = [], [], [], {}
     for _ in range(n):
         hm, grasp, size = scene(rng, cell)
         req = PickRequest(grasp, cell.place_station.T_base_tray, cell.place_station.tray_size, size)
@@ -80,6 +84,8 @@ def run(use_ompl: bool, n: int, seed: int) -> dict[str, float]:
             failures[key] = failures.get(key, 0) + 1
             continue
         cycles.append(plan.duration)
+        transfer = plan.segment('transfer').trajectory.positions
+        tilts.append(max(tool_tilt(backend.forward_kinematics(x)) for x in transfer[::5]))
         q = plan.segments[-1].trajectory.end
     ms = np.array(times) * 1e3
     return {
@@ -87,6 +93,8 @@ def run(use_ompl: bool, n: int, seed: int) -> dict[str, float]:
         'p50_ms': float(np.percentile(ms, 50)),
         'p99_ms': float(np.percentile(ms, 99)),
         'cycle_s': float(np.mean(cycles)) if cycles else float('nan'),
+        'transfer_tilt_max_deg': float(np.degrees(max(tilts))) if tilts else float('nan'),
+        'transfer_tilt_p90_deg': float(np.degrees(np.percentile(tilts, 90))) if tilts else float('nan'),
         'failures': failures,  # type: ignore[dict-item]
     }
 
@@ -98,12 +106,15 @@ def main() -> None:
     ap.add_argument('--json', type=Path, help='also write the rows as JSON here')
     args = ap.parse_args()
     rows = [('direct + RRTConnect', run(True, args.n, args.seed)),
+            ('  carried tilt unbounded', run(True, args.n, args.seed, carry_max_tilt_deg=0.0)),
             ('direct only (baseline)', run(False, args.n, args.seed))]
     print(f'pick-sequence planning, {args.n} random suction poses on synthetic piles (seed {args.seed})')
-    print(f'{"planner":<24} {"success":>8} {"p50 ms":>8} {"p99 ms":>8} {"cycle s":>8}  failures')
+    print(f'{"planner":<24} {"success":>8} {"p50 ms":>8} {"p99 ms":>8} {"cycle s":>8} {"tilt p90":>9} '
+          f'{"tilt max":>9}  failures')
     for name, r in rows:
         fails = ', '.join(f'{k} x{v}' for k, v in sorted(r['failures'].items())) or '-'  # type: ignore[union-attr]
-        print(f'{name:<24} {r["success"]:>8.1%} {r["p50_ms"]:>8.1f} {r["p99_ms"]:>8.1f} {r["cycle_s"]:>8.2f}  {fails}')
+        print(f'{name:<24} {r["success"]:>8.1%} {r["p50_ms"]:>8.1f} {r["p99_ms"]:>8.1f} {r["cycle_s"]:>8.2f} '
+              f'{r["transfer_tilt_p90_deg"]:>8.1f}° {r["transfer_tilt_max_deg"]:>8.1f}°  {fails}')
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({'benchmark': 'motion_planning', 'n': args.n, 'seed': args.seed,

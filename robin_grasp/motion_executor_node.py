@@ -84,6 +84,9 @@ class MotionExecutorNode(Node):
                                             'elbow-up, wrist-down posture [rad]')),
             use_ompl=declare(self, 'builtin.use_ompl', True, 'RRTConnect when the direct path collides'),
             sample_dt=declare(self, 'builtin.sample_dt', 0.01, 'trajectory sample period [s]', low=0.002, high=0.1),
+            carry_max_tilt_deg=declare(self, 'builtin.carry_max_tilt_deg', 15.0,
+                                       'largest tool tilt from straight down while a package is carried (the '
+                                       'ends may tilt more: then theirs); 0 = unbounded [deg]', low=0.0, high=90.0),
         )
         # ROS parameters cannot be empty typed arrays: [0.0] stands for "none"
         if builtin.acceleration_limits == (0.0,):

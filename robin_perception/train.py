@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--ckpt-minutes', type=float, default=5.0, help='checkpoint period [min]')
     ap.add_argument('--max-frames', type=int, default=8000, help='frames kept in RAM per split')
     ap.add_argument('--refresh-steps', type=int, default=200, help='steps between scans for new frames')
+    ap.add_argument('--preload', type=int, default=400,
+                    help='frames loaded before the first step (the rest join 100 per refresh); continuing from '
+                         'trained weights wants the whole set at once, or it over-fits the first few hundred')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--no-bf16', action='store_true', help='train in fp32 (bf16 autocast is ~2x faster on AMX CPUs)')
     a = ap.parse_args(argv)
@@ -148,10 +151,10 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
     train = SampleCache(a.data, 'train', hw, a.max_frames)
     val = SampleCache(a.data, 'val', hw, 200)
     replay = SampleCache(a.replay, 'train', hw, a.max_frames // 2) if a.replay else None
-    train.refresh(400)
+    train.refresh(a.preload)
     val.refresh()
     if replay is not None:
-        replay.refresh(400)
+        replay.refresh(a.preload)
     if len(train) == 0:
         print(f'no training frames under {a.data}/train', file=sys.stderr)
         return 2

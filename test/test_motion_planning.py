@@ -11,6 +11,7 @@ import yaml
 
 from robin_core.cell_description import default_cell
 from robin_grasp.motion.builtin_factory import BuiltinSettings, build_builtin_backend
+from robin_grasp.motion.carry_constraint import tool_tilt
 from robin_grasp.motion.ik import posture_flags
 from robin_grasp.motion.interface import Box, FailureReason, HeightMap, JointGoal, PlanFailure, Scene
 from robin_grasp.motion.joint_path import JointPath
@@ -24,7 +25,8 @@ CONFIG = Path(__file__).resolve().parent.parent / 'config' / 'motion.yaml'
 def configured_settings() -> BuiltinSettings:
     p = yaml.safe_load(CONFIG.read_text())['/**']['ros__parameters']['builtin']
     return BuiltinSettings(acceleration_limits=tuple(p['acceleration_limits']),
-                           keepout_boxes=tuple(p['keepout_boxes']), clearance=p['clearance'])
+                           keepout_boxes=tuple(p['keepout_boxes']), clearance=p['clearance'],
+                           carry_max_tilt_deg=p['carry_max_tilt_deg'])
 
 
 @pytest.fixture(scope='module')
@@ -67,6 +69,42 @@ def test_rrtconnect_goes_around_an_obstacle(backend):
     assert not isinstance(traj, PlanFailure), traj
     assert backend.checker.path_valid(traj.positions)  # the smoothed, timed path is free too
     assert np.allclose(traj.end, goal, atol=1e-6)
+
+
+def carried_box() -> Box:
+    """A 30 × 20 × 15 cm package hanging below the tcp (tcp frame: z points into the package)."""
+    pose = np.eye(4)
+    pose[2, 3] = 0.075
+    return Box(pose, (0.3, 0.2, 0.15))
+
+
+def max_tilt_deg(backend, positions: np.ndarray) -> float:
+    return float(np.degrees(max(tool_tilt(backend.forward_kinematics(q)) for q in positions)))
+
+
+def test_a_carried_package_is_swung_around_an_obstacle_level():
+    start, goal = start_goal(None)
+    scene = Scene(boxes=(wall_between(),), attached=carried_box())
+    bounded = build_builtin_backend(default_cell(), configured_settings())
+    free = build_builtin_backend(default_cell(), dataclasses.replace(configured_settings(), carry_max_tilt_deg=0.0))
+    tilts = {}
+    for name, be in (('bounded', bounded), ('free', free)):
+        traj = be.plan(start, JointGoal(goal), scene, timeout_s=5.0)
+        assert not isinstance(traj, PlanFailure), (name, traj)
+        assert be.stats.planner.endswith('rrtconnect')  # the wall blocks the direct swing
+        assert np.allclose(traj.end, goal, atol=1e-6)
+        tilts[name] = max_tilt_deg(be, traj.positions)
+    assert bounded.stats.carry_level  # both ends point the tool down: searched in the level subspace
+    limit = configured_settings().carry_max_tilt_deg
+    assert tilts['bounded'] <= limit + 1.5, tilts
+    # the same search over all six joints swings the package at whatever tilt it samples
+    assert tilts['free'] > tilts['bounded'], tilts
+
+
+def test_an_empty_tool_is_not_held_level(backend):
+    start, goal = start_goal(backend)
+    backend.plan(start, JointGoal(goal), Scene(boxes=(wall_between(),)), timeout_s=5.0)
+    assert backend.checker.max_tilt is None and not backend.stats.carry_level
 
 
 def test_planning_timeout_is_a_typed_failure(backend):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from robin_grasp.motion.carry_constraint import LevelSubspace, level_subspace, tool_tilt
 from robin_grasp.motion.cartesian_path import straight_line_path
 from robin_grasp.motion.collision import CollisionChecker
 from robin_grasp.motion.ik import IkSolver, choose_solution, nearest_equivalent, posture_flags
@@ -31,6 +32,8 @@ ESCAPE_MAX_M = 0.15  #: farthest the tool backs out straight up from a colliding
 
 #: Spline smoothing may cut corners of a sampled path; re-densify and retry this many times.
 _MAX_SMOOTHING_RETRIES = 3
+#: A carrying path may tilt the tool this much beyond the more tilted of its ends [rad].
+_TILT_SLACK = 0.02
 
 
 @dataclass
@@ -42,6 +45,7 @@ class PlanStats:
     path_ms: float = 0.0
     timing_ms: float = 0.0
     self_filtered: bool = False  # the arm's own image was taken out of the pile map (stuck start)
+    carry_level: bool = False  # a carrying move searched the level subspace (carry_constraint)
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -59,6 +63,8 @@ class BuiltinBackend:
         use_via: Try a raised via point before the sampling planner (off: measured slower cycles
             than RRTConnect + shortcutting, kept for cells with tall fixtures).
         via_heights: Heights above start/goal of the via candidates [m].
+        carry_max_tilt: While a package is attached, no path state tilts the tool more than this
+            from straight down (or than the more tilted end) [rad]; 0 = unbounded.
     """
 
     name = 'builtin'
@@ -75,6 +81,7 @@ class BuiltinBackend:
         joint_weights: Sequence[float] | None = None,
         use_via: bool = False,
         via_heights: Sequence[float] = (0.1, 0.25),
+        carry_max_tilt: float = 0.0,
     ) -> None:
         self.model = model
         self.joint_names = model.joint_names
@@ -86,6 +93,7 @@ class BuiltinBackend:
         self.joint_weights = None if joint_weights is None else np.asarray(joint_weights, dtype=float)
         self.use_via = use_via
         self.via_heights = tuple(via_heights)
+        self.carry_max_tilt = float(carry_max_tilt)
         self.stats = PlanStats()
 
     def forward_kinematics(self, q: FloatArray) -> FloatArray:
@@ -100,6 +108,7 @@ class BuiltinBackend:
         if start.shape != (len(self.joint_names),) or not np.all(np.isfinite(start)):
             return PlanFailure(FailureReason.INVALID_REQUEST, f'start must be {len(self.joint_names)} finite joints')
         self.checker.apply_scene(scene)
+        self.checker.max_tilt = None  # only a carrying move's path is bounded (_carry_level)
         if isinstance(goal, PoseGoal) and goal.linear:
             return self._plan_linear(start, goal.pose, t0)
         escape: FloatArray | None = None
@@ -127,7 +136,9 @@ class BuiltinBackend:
         t1 = time.perf_counter()
         self.stats.ik_ms = (t1 - t0) * 1e3
         remaining = timeout_s - (t1 - t0)
-        path = self.paths.plan(start, q_goal, remaining, via=self._raised_via if self.use_via else None)
+        subspace = self._carry_level(start, q_goal) if scene.attached is not None else None
+        path = self.paths.plan(start, q_goal, remaining, via=self._raised_via if self.use_via else None,
+                               subspace=subspace)
         if isinstance(path, PlanFailure):
             return path
         self.stats.planner = path.planner if escape is None else f'escape+{path.planner}'
@@ -140,6 +151,18 @@ class BuiltinBackend:
             traj = concatenate([up, traj])
         self.stats.timing_ms = (time.perf_counter() - t2) * 1e3
         return traj
+
+    def _carry_level(self, start: FloatArray, goal: FloatArray) -> LevelSubspace | None:
+        """While a package is carried: bound the tool tilt along the path to ``carry_max_tilt``
+        (or the larger tilt of its ends) and return the level subspace through both ends, if any."""
+        if self.carry_max_tilt <= 0.0:
+            return None
+        fk = self.model.tcp_pose
+        ends = max(tool_tilt(fk(start)), tool_tilt(fk(goal)))
+        self.checker.max_tilt = max(self.carry_max_tilt, ends + _TILT_SLACK)
+        sub = level_subspace(fk, start, goal)
+        self.stats.carry_level = sub is not None
+        return sub
 
     def _escape_up(self, start: FloatArray) -> FloatArray | None:
         """Joint waypoints moving the tcp straight up in 1 cm steps from ``start`` until the state is

@@ -32,6 +32,8 @@ class BuiltinSettings:
         preferred_posture: Elbow-up, wrist-down posture [rad].
         use_ompl: False = direct joint interpolation only (baseline).
         sample_dt: Trajectory sample period [s].
+        carry_max_tilt_deg: Largest tool tilt from straight down along a move that carries a
+            package [deg] (the ends may tilt more: then theirs); 0 = unbounded.
     """
 
     acceleration_limits: Sequence[float] = ()
@@ -45,6 +47,7 @@ class BuiltinSettings:
     preferred_posture: Sequence[float] = DEFAULT_POSTURE
     use_ompl: bool = True
     sample_dt: float = 0.01
+    carry_max_tilt_deg: float = 15.0
 
 
 def keepout_boxes(flat: Sequence[float]) -> list[Box]:
@@ -84,4 +87,5 @@ def build_builtin_backend(cell: CellDescription, settings: BuiltinSettings | Non
         acceleration_limits=acc,
         velocity_limits=cell.max_velocity * s.velocity_scale,
     )
-    return BuiltinBackend(model, s.preferred_posture, use_ompl=s.use_ompl, sample_dt=s.sample_dt)
+    return BuiltinBackend(model, s.preferred_posture, use_ompl=s.use_ompl, sample_dt=s.sample_dt,
+                          carry_max_tilt=float(np.radians(s.carry_max_tilt_deg)))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from robin_grasp.motion.carry_constraint import tool_tilt
 from robin_grasp.motion.interface import FloatArray, HeightMap, Scene
 from robin_grasp.motion.planning_model import PlanningModel
 
@@ -37,6 +38,8 @@ class CollisionChecker:
         # the first moving body always overlaps its mount (base housing); that is not a collision
         self._ignored_pairs = {frozenset((first, int(m.body_parentid[first])))}
         self._grid: FloatArray | None = None  # the pile grid last loaded (for the self filter)
+        #: [rad] largest tool tilt a valid state may have (None: any); set while carrying a package
+        self.max_tilt: float | None = None
 
     def apply_scene(self, scene: Scene) -> None:
         """Load a scene's pile, boxes and carried package into the model."""
@@ -101,11 +104,14 @@ class CollisionChecker:
         return out
 
     def is_valid(self, q: FloatArray) -> bool:
-        """True when ``q`` is within joint limits and collision-free."""
+        """True when ``q`` is within joint limits, collision-free and (with :attr:`max_tilt` set)
+        tilts the tool no more than that from straight down."""
         lim = self.model.limits
         if np.any(q < lim.lower) or np.any(q > lim.upper):
             return False
-        return not self.contacts(q)
+        if self.contacts(q):
+            return False
+        return self.max_tilt is None or tool_tilt(self.model.tcp_pose()) <= self.max_tilt
 
     def segment_valid(self, q0: FloatArray, q1: FloatArray) -> bool:
         """True when the straight joint-space segment q0 → q1 is valid at :attr:`segment_step`."""

@@ -16,6 +16,7 @@ from ompl import base as ob
 from ompl import geometric as og
 from ompl import util as ou
 
+from robin_grasp.motion.carry_constraint import LevelSubspace
 from robin_grasp.motion.collision import CollisionChecker
 from robin_grasp.motion.interface import FailureReason, FloatArray, PlanFailure
 
@@ -67,12 +68,15 @@ class JointPathPlanner:
         goal: FloatArray,
         timeout_s: float,
         via: Callable[[FloatArray, FloatArray], Sequence[FloatArray]] | None = None,
+        subspace: LevelSubspace | None = None,
     ) -> JointPath | PlanFailure:
         """A valid path start → goal [rad] within ``timeout_s`` [s] of wall time, or a failure.
 
         Args:
             via: Optional generator of single via states tried (start → via → goal) after the
                 direct segment and before the sampling planner.
+            subspace: The sampling planner searches this linear subspace of joint space (through
+                start and goal) instead of all of it: a carried package's tilt stays put.
         """
         t0 = time.perf_counter()
         cc = self.checker
@@ -91,31 +95,40 @@ class JointPathPlanner:
         remaining = timeout_s - (time.perf_counter() - t0)
         if remaining <= 0:
             return PlanFailure(FailureReason.PLANNING_TIMEOUT, 'no time left for the sampling planner')
-        waypoints = self._rrt_connect(start, goal, remaining)
+        waypoints = self._rrt_connect(start, goal, remaining, subspace)
         if isinstance(waypoints, PlanFailure):
             return waypoints
         return JointPath(waypoints, 'rrtconnect', time.perf_counter() - t0)
 
-    def _rrt_connect(self, start: FloatArray, goal: FloatArray, budget: float) -> FloatArray | PlanFailure:
+    def _rrt_connect(self, start: FloatArray, goal: FloatArray, budget: float,
+                     subspace: LevelSubspace | None = None) -> FloatArray | PlanFailure:
         cc = self.checker
         lim = cc.model.limits
-        dof = len(start)
+        if subspace is None:
+            lift: Callable[[FloatArray], FloatArray] = lambda u: u  # noqa: E731 - identity
+            u_start, u_goal = start, goal
+            lim_lo, lim_hi = lim.lower, lim.upper
+        else:
+            lift = subspace.lift
+            u_start, u_goal = subspace.coords(start), subspace.coords(goal)
+            lim_lo, lim_hi = subspace.coords(lim.lower), subspace.coords(lim.upper)
+        dof = len(u_start)
         space = ob.RealVectorStateSpace(dof)
         bounds = ob.RealVectorBounds(dof)
-        lo = np.maximum(lim.lower, np.minimum(start, goal) - self.bounds_margin)
-        hi = np.minimum(lim.upper, np.maximum(start, goal) + self.bounds_margin)
+        lo = np.maximum(lim_lo, np.minimum(u_start, u_goal) - self.bounds_margin)
+        hi = np.minimum(lim_hi, np.maximum(u_start, u_goal) + self.bounds_margin)
         for j in range(dof):
             bounds.setLow(j, float(lo[j]))
             bounds.setHigh(j, float(hi[j]))
         space.setBounds(bounds)
         setup = og.SimpleSetup(space)
-        setup.setStateValidityChecker(lambda s: cc.is_valid(np.array(s[0:dof])))
+        setup.setStateValidityChecker(lambda s: cc.is_valid(lift(np.array(s[0:dof]))))
         si = setup.getSpaceInformation()
         # OMPL's motion check resolution is a fraction of the space extent
         si.setStateValidityCheckingResolution(min(0.5, cc.segment_step / space.getMaximumExtent()))
         s_state, g_state = si.allocState(), si.allocState()
-        s_state[0:dof] = start.tolist()
-        g_state[0:dof] = goal.tolist()
+        s_state[0:dof] = u_start.tolist()
+        g_state[0:dof] = u_goal.tolist()
         setup.setStartAndGoalStates(s_state, g_state)
         setup.setPlanner(og.RRTConnect(si))
         # OMPL checks motions at its own sample points; our checker (which the executor and every
@@ -129,20 +142,21 @@ class JointPathPlanner:
             setup.solve(search_time)
             if not setup.haveExactSolutionPath():
                 break
-            raw = self._waypoints(setup.getSolutionPath(), start, goal, dof)
+            raw = self._waypoints(setup.getSolutionPath(), start, goal, dof, lift)
             simplify_time = deadline - time.perf_counter()
             if simplify_time > 0.005:
                 setup.simplifySolution(simplify_time)
-            for pts in (self._waypoints(setup.getSolutionPath(), start, goal, dof), raw):
+            for pts in (self._waypoints(setup.getSolutionPath(), start, goal, dof, lift), raw):
                 if cc.path_valid(pts):
                     return pts
         return PlanFailure(FailureReason.PLANNING_TIMEOUT,
                            f'RRTConnect found no checked path in {budget:.3f} s')
 
     @staticmethod
-    def _waypoints(path: og.PathGeometric, start: FloatArray, goal: FloatArray, dof: int) -> FloatArray:
-        pts = np.array([path.getState(i)[0:dof] for i in range(path.getStateCount())])
-        pts[0], pts[-1] = start, goal
+    def _waypoints(path: og.PathGeometric, start: FloatArray, goal: FloatArray, dof: int,
+                   lift: Callable[[FloatArray], FloatArray]) -> FloatArray:
+        pts = np.array([lift(np.array(path.getState(i)[0:dof])) for i in range(path.getStateCount())])
+        pts[0], pts[-1] = start, goal  # exact ends (the goal may lie a hair off the subspace)
         return pts
 
 
