@@ -18,7 +18,7 @@ from pathlib import Path
 
 from robin_bringup.graph import GraphError, load_graph
 from robin_bringup.graph_params import with_overrides
-from robin_bringup.process_graph import ExecutableNotFoundError, ProcessGraph, resolve_entry_point
+from robin_bringup.process_graph import RECORD_SINKS, ExecutableNotFoundError, ProcessGraph, resolve_entry_point
 from robin_bringup.run_dirs import new_run_dir
 from robin_core.ros_env import share_dir
 
@@ -90,7 +90,7 @@ def _up(graph, args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner.start()
     result = runner.wait(until=stop.is_set)
-    codes = runner.stop()
+    codes = runner.stop(last=RECORD_SINKS)
     if result.failed_node:
         print(f'robin-cell: {result.reason}; stopped the graph', file=sys.stderr)
         return result.exit_code

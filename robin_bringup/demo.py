@@ -14,7 +14,7 @@ from rclpy.executors import SingleThreadedExecutor
 
 from robin_bringup.graph import Graph
 from robin_bringup.graph_params import graph_parameter
-from robin_bringup.process_graph import ProcessGraph
+from robin_bringup.process_graph import RECORD_SINKS, ProcessGraph
 from robin_bringup.record_audit import account, bag_record_ids, read_journal
 from robin_bringup.run_dirs import new_run_dir
 from robin_bringup.run_monitor_node import RunMonitorNode
@@ -64,7 +64,7 @@ def run_demo(graph: Graph, out: Path, duration_s: float, domain_id: int | None, 
 
     result = runner.wait(until=done)
     report.wall_end = time.monotonic()
-    runner.stop()
+    runner.stop(last=RECORD_SINKS)
     executor.shutdown()
     monitor.destroy_node()
     rclpy.shutdown(context=context)

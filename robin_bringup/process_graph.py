@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -23,6 +23,9 @@ from typing import TextIO
 
 from robin_bringup.graph import Graph, NodeSpec
 from robin_core.ros_env import ros_environment
+
+#: Nodes that keep what the others publish (the bag, the pick store): stopped after all others.
+RECORD_SINKS = ('recorder', 'pick_store')
 
 
 class ExecutableNotFoundError(LookupError):
@@ -155,10 +158,28 @@ class ProcessGraph:
                 return GraphResult(exit_code=0, restarts=self.restart_counts())
             time.sleep(period_s)
 
-    def stop(self, grace_s: float = 10.0) -> dict[str, int]:
-        """Stop every node: SIGINT, then SIGTERM, then SIGKILL. Returns exit codes by node."""
+    def stop(self, grace_s: float = 10.0, *, last: Collection[str] = (), drain_s: float = 1.0) -> dict[str, int]:
+        """Stop every node: SIGINT, then SIGTERM, then SIGKILL. Returns exit codes by node.
+
+        Nodes named in ``last`` (the record sinks: recorder, pick store) are stopped ``drain_s``
+        after all others have exited, so what the others published last still reaches them (a
+        demo's final pick record was in the store but missing from the bag when all stopped at once).
+        """
         self._stopping.set()
-        live = [r for r in self._running.values() if r.proc.poll() is None]
+        first = [r for n, r in self._running.items() if n not in last]
+        self._stop_group(first, grace_s)
+        sinks = [r for n, r in self._running.items() if n in last]
+        if sinks:
+            time.sleep(drain_s)
+            self._stop_group(sinks, grace_s)
+        for r in self._running.values():
+            if r.pump is not None:
+                r.pump.join(timeout=2.0)
+        return {n: r.proc.returncode for n, r in self._running.items()}
+
+    @staticmethod
+    def _stop_group(group: list[_Running], grace_s: float) -> None:
+        live = [r for r in group if r.proc.poll() is None]
         for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
             for r in live:
                 if r.proc.poll() is None:
@@ -169,10 +190,6 @@ class ProcessGraph:
             live = [r for r in live if r.proc.poll() is None]
             if not live:
                 break
-        for r in self._running.values():
-            if r.pump is not None:
-                r.pump.join(timeout=2.0)
-        return {n: r.proc.returncode for n, r in self._running.items()}
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -106,6 +106,9 @@ class CellControllerNode(Node):
             overlap_placement=declare(self, 'pipeline.overlap_placement', d.overlap_placement,
                                       "move on release_s after the cups are off; the record closes on QA's "
                                       'placement verdict'),
+            use_arm_masked_frames=declare(self, 'pipeline.use_arm_masked_frames', d.use_arm_masked_frames,
+                                          'act on frames the grasp planner masked the arm out of from the '
+                                          'verified lift on, not only scene_clear_delay into the transfer'),
             feed_ahead=declare(self, 'pipeline.feed_ahead', d.feed_ahead,
                                'run the belt while a package is carried when the pick area behind it is empty'),
             empty_scenes_before_feed_ahead=declare(self, 'belt.empty_decisions_before_feed_ahead',

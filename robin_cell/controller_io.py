@@ -50,6 +50,7 @@ def decision_from_json(text: str, now_ns: int) -> Decision:
         instance_count=len(raw.targets) + len(raw.rejected),
         unhealthy_cups=tuple(raw.unhealthy_cups),
         entering=len(raw.entering),
+        arm_masked=raw.arm_masked,
     )
 
 

@@ -76,6 +76,7 @@ class Decision:
     instance_count: int = 0  # packages perceived in the frame (clutter)
     unhealthy_cups: tuple[int, ...] = ()  # cups the planner excluded (QA's view when it planned)
     entering: int = 0  # packages only partly in view upstream: the belt is still bringing them in
+    arm_masked: bool = False  # the arm was in view and the planner masked it out (nothing under it offered)
 
 
 # -- commands (what the node must do) ---------------------------------------------------------
@@ -137,6 +138,9 @@ class CycleConfig:
     robot_wait_warn_s: float = 10.0  # holding over an empty station this long is reported (it never releases)
     release_s: float = 0.25
     scene_clear_delay_s: float = 0.9  # the arm leaves the pick area ~0.65 s into a transfer
+    # a frame the grasp planner masked the arm out of counts from the verified lift on, not only
+    # scene_clear_delay_s into the transfer: the next pick is chosen and planned during the carry
+    use_arm_masked_frames: bool = True
     max_decision_age_s: float = 3.0  # never act on a frame older than this
     belt_still_mps: float = 0.005  # measured belt speeds below this count as standing still [m/s]
     belt_advance_s: float = 2.0
@@ -271,6 +275,10 @@ class PickCycle:
         self._decision: Decision | None = None
         self._option_index = 0
         self._scene_valid_after_ns = 0
+        # frames with the arm masked out count from here (the lift verified: the pile under it is
+        # settled) until the next approach; and none while the belt moves or settles
+        self._masked_valid_after_ns = _NO_FRAME_YET_NS
+        self._belt_still_after_ns = 0
         self._arm_idle_since: float | None = 0.0
         self._empty_scenes = 0
         self._first_approach_at: float | None = None
@@ -493,6 +501,7 @@ class PickCycle:
             return []
         valid_after = int((now + self.config.scene_clear_delay_s) * 1e9)
         self._scene_valid_after_ns = max(self._scene_valid_after_ns, valid_after)
+        self._belt_still_after_ns = max(self._belt_still_after_ns, valid_after)
         if commanded:
             return []
         first = self.stats.last_uncommanded_belt_s is None or now - self.stats.last_uncommanded_belt_s > 1.0
@@ -568,8 +577,10 @@ class PickCycle:
         assert self.record is not None
         if verdict == 'ok' or (verdict == 'suspect' and recovery == 'verify' and self.config.carry_suspect):
             self._enter(Phase.TRANSFER, now)
-            # the arm leaves the camera's view now: frames from a little later show the new pile
+            # the arm leaves the camera's view now: frames from a little later show the new pile;
+            # frames with the arm masked out show it already
             self._scene_valid_after_ns = int((now + self.config.scene_clear_delay_s) * 1e9)
+            self._masked_valid_after_ns = int(now * 1e9)
             return [ExecuteSegment(self.record.record_id, 'transfer'),
                     self._qa('transferring')]
         self.record.outcome = 'failed'
@@ -731,7 +742,10 @@ class PickCycle:
     def _acceptable(self, decision: Decision, now: float) -> Decision | None:
         """The decision with its unusable options removed, or None when its frame may not be
         acted on (taken while the arm was over the pile or the belt ran, or stale)."""
-        if decision.frame_stamp_ns < self._scene_valid_after_ns:
+        stamp = decision.frame_stamp_ns
+        masked_ok = decision.arm_masked and self.config.use_arm_masked_frames \
+            and stamp >= max(self._masked_valid_after_ns, self._belt_still_after_ns)
+        if stamp < self._scene_valid_after_ns and not masked_ok:
             return None
         if now - decision.frame_stamp_ns * 1e-9 > self.config.max_decision_age_s:
             self.stats.stale_decisions += 1
@@ -788,7 +802,7 @@ class PickCycle:
         self.stats.feeds_ahead += 1
         settled = now + c.belt_advance_s + c.belt_settle_s
         self._feed_until = settled
-        self._scene_valid_after_ns = int(settled * 1e9)
+        self._scene_valid_after_ns = self._belt_still_after_ns = int(settled * 1e9)
         return [AdvanceBelt(c.belt_advance_s)]
 
     def _advance_belt(self, now: float, seconds: float) -> list[Command]:
@@ -803,7 +817,7 @@ class PickCycle:
             self._arm_idle_since = settled
         self._enter(Phase.WAIT_SCENE, now)
         self._feed_until = settled
-        self._scene_valid_after_ns = int(settled * 1e9)
+        self._scene_valid_after_ns = self._belt_still_after_ns = int(settled * 1e9)
         return [AdvanceBelt(seconds)]
 
     def _count_wait(self, now: float) -> None:
@@ -957,5 +971,7 @@ class PickCycle:
         self.phase = phase
         self.phase_since = now
         self._wait_reason, self._wait_mark = 'no fresh decision', now
+        if phase in (Phase.APPROACH, Phase.RECOVER):  # the arm goes back into the pile
+            self._masked_valid_after_ns = _NO_FRAME_YET_NS
         if self.record is not None:
             self.record.states.append((phase.value, now))

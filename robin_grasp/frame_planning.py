@@ -31,6 +31,7 @@ class PlanningFrame:
         labels: (H, W) uint16 label image.
         depth_m: (H, W) float32 aligned depth [m], NaN = invalid.
         intrinsics: camera_info of the label/depth grid (None: none received yet).
+        arm_mask: the arm's silhouette at the stamp (robin_grasp/arm_view.py), None when unknown.
     """
 
     stamp_ns: int
@@ -38,6 +39,7 @@ class PlanningFrame:
     labels: np.ndarray
     depth_m: np.ndarray
     intrinsics: CameraIntrinsics | None
+    arm_mask: np.ndarray | None = None  #: (H, W) bool, pixels the arm covers (None: not known)
 
 
 def intrinsics_from_k(width: int, height: int, k: list[float] | np.ndarray) -> CameraIntrinsics:
@@ -105,8 +107,9 @@ def plan_frame(
     if strategy == 'naive':
         result = plan_naive(scene, cell.gripper, cell.pick_area.belt_z)
     else:
+        arm_mask = frame.arm_mask if frame.arm_mask is not None and frame.arm_mask.shape == frame.labels.shape else None
         result = plan_grasps(scene, cell.gripper, cell.pick_area, unhealthy=unhealthy, suspect=suspect,
-                             config=config)
+                             config=config, arm_mask=arm_mask)
     decision = decision_from_plan(result, frame.stamp_ns, frame_id, unhealthy=bad_cups,
                                   suspect=[] if suspect is None else unhealthy_indices(suspect),
                                   num_cups=cell.gripper.num_cups, belt_z=cell.pick_area.belt_z)

@@ -46,6 +46,12 @@ NODE_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('camera_info_timeout_s', 5.0, 'after this without camera_info the node reports STALE [s]', 0.1, 600.0),
     ParamSpec('pile_map_resolution', 0.01, 'cell of the pile height map published for the motion planner [m]',
               0.002, 0.1),
+    ParamSpec('arm_mask.enabled', True, 'mask the arm (from /joint_states) out of frames it is in, so they '
+              'can be planned on; packages under it are not offered'),
+    ParamSpec('arm_mask.column_half_size', 0.2, 'half width of the column under the tool a carried package may '
+              'hide [m]', 0.0, 1.0),
+    ParamSpec('arm_mask.dilate_px', 12, 'safety band around the arm silhouette [px]', 0, 200),
+    ParamSpec('arm_mask.window_s', 0.06, 'joint states this close to a frame stamp are drawn [s]', 0.0, 1.0),
 )
 
 PLANNER_SPECS: tuple[ParamSpec, ...] = (

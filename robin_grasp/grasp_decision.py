@@ -86,6 +86,8 @@ class GraspDecision(BaseModel):
     rejected: dict[str, str] = Field(default_factory=dict)  #: instance id -> reason
     #: instances only partly in view on the upstream side: running the belt brings them in
     entering: list[int] = Field(default_factory=list)
+    #: the arm was in view and masked out: packages under it were not offered (arm_silhouette.py)
+    arm_masked: bool = False
     n_candidates: int = 0
     candidates: list[CandidateSummary] = Field(default_factory=list)  #: ranked, as on grasp/candidates
     unhealthy_cups: list[int] = Field(default_factory=list)  #: cup indices not used
@@ -147,6 +149,7 @@ def decision_from_plan(
         targets=targets,
         rejected={str(k): v for k, v in sorted(result.rejected.items())},
         entering=list(result.selection.entering) if result.selection is not None else [],
+        arm_masked=result.arm_masked,
         n_candidates=len(result.candidates),
         candidates=[
             CandidateSummary(instance_id=k.target_id, score=k.score, cup_mask=k.cup_mask, yaw=k.yaw)

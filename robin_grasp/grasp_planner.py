@@ -9,6 +9,7 @@ a large box one with the whole grid centred. Every pose is checked cup by cup, v
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from robin_core.cell_description import CameraIntrinsics, GripperDescription, PickArea
 from robin_core.instance_table import PACKAGE_TYPES
+from robin_grasp.arm_silhouette import instances_under
 from robin_grasp.cup_selection import (
     CUP_STATE_TEXT,
     CupCheck,
@@ -116,6 +118,7 @@ class PlanResult:
     rejected: dict[int, str]
     timings_ms: dict[str, float]
     height_map: HeightMap | None = None  #: the scene the plan was made on (None: empty scene)
+    arm_masked: bool = False  #: the arm was in view and masked out (robin_grasp/arm_silhouette.py)
 
     @property
     def chosen(self) -> GraspCandidate | None:
@@ -174,6 +177,7 @@ def plan_grasps(
     config: PlannerConfig | None = None,
     exclude: frozenset[int] = frozenset(),
     type_names: tuple[str, ...] = PACKAGE_TYPES,
+    arm_mask: np.ndarray | None = None,
 ) -> PlanResult:
     """Plan ranked grasps for one frame.
 
@@ -186,20 +190,34 @@ def plan_grasps(
         config: planner configuration.
         exclude: instance ids not to pick this time.
         type_names: class names indexed by ``type_id``.
+        arm_mask: (H, W) bool, pixels the arm covers in this frame (None or empty: not in view).
+            Their depth is dropped and packages touching them are not offered.
 
     Returns:
         The ranked candidates with status and reasons; never raises on an empty or unpickable scene.
     """
     cfg = config or PlannerConfig()
     t0 = time.perf_counter()
+    masked = arm_mask is not None and bool(arm_mask.any())
     if scene.instances.size == 0:
+        if masked:  # the arm may hide what is there: never call such a frame empty
+            return PlanResult(STATUS_NO_TARGET, 'no package seen outside the arm', [], None, {},
+                              {'total': _ms(t0)}, arm_masked=True)
         return PlanResult(STATUS_EMPTY, 'no instances in the scene', [], None, {}, {'total': _ms(t0)})
+    hidden: set[int] = set()
+    if masked:
+        assert arm_mask is not None
+        hidden = instances_under(arm_mask, scene.labels, scene.instances['id'].tolist())
+        scene = dataclasses.replace(scene, depth_m=np.where(arm_mask, np.nan, scene.depth_m))
     hm = scene_height_map(scene, pick_area, cfg)
     result = plan_on_height_map(hm, scene.instances, gripper, pick_area, unhealthy=unhealthy, suspect=suspect,
                                 config=cfg,
-                                exclude=exclude, type_names=type_names)
+                                exclude=exclude | hidden, type_names=type_names)
+    for iid in hidden:
+        result.rejected[iid] = 'under the arm in this frame'
     result.timings_ms = {'height_map': _ms(t0) - result.timings_ms['total'], **result.timings_ms, 'total': _ms(t0)}
     result.height_map = hm
+    result.arm_masked = masked
     return result
 
 

@@ -15,7 +15,7 @@ from collections import deque
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2
 from std_msgs.msg import Header, String, UInt8MultiArray
 
 from robin_core import topics
@@ -27,6 +27,7 @@ from robin_core.node_main import run_node
 from robin_core.params import ParameterError, declare
 from robin_core.qos import LATCHED, RECORDS, RELIABLE, SENSOR
 from robin_core.table_codec import TableFormatError, table_to_cloud
+from robin_grasp.arm_view import ArmView
 from robin_grasp.cup_selection import unhealthy_from_flags
 from robin_grasp.frame_planning import (
     PlanningFrame,
@@ -73,6 +74,15 @@ class GraspPlannerNode(Node):
         self._latency: deque[float] = deque(maxlen=200)
         self._frames = self._dropped = self._bad = 0
         self._last: tuple[str, str] = ('none', '')
+        self._arm_view: ArmView | None = None
+        if values['arm_mask.enabled']:
+            self._arm_view = ArmView(self._cell, window_s=float(values['arm_mask.window_s']),
+                                     column_half_size=float(values['arm_mask.column_half_size']),
+                                     dilate_px=int(values['arm_mask.dilate_px']))
+        self._arm_lock = threading.Lock()
+        self._masked_frames = 0
+        # the last pile map of a frame without the arm: fills the cells a masked frame cannot see
+        self._clear_grid: np.ndarray | None = None
 
         self._pub_table = self.create_publisher(PointCloud2, topics.GRASP_CANDIDATES, RELIABLE)
         self._pub_pose = self.create_publisher(PoseStamped, topics.GRASP_TARGET_POSE, RELIABLE)
@@ -85,6 +95,8 @@ class GraspPlannerNode(Node):
         self.create_subscription(CameraInfo, topics.COLOR_INFO, self._on_info, SENSOR)
         self.create_subscription(UInt8MultiArray, topics.QA_UNHEALTHY_CUPS, self._on_unhealthy, LATCHED)
         self.create_subscription(UInt8MultiArray, topics.QA_SUSPECT_CUPS, self._on_suspect, LATCHED)
+        if self._arm_view is not None:
+            self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, SENSOR)
         self._diag = DiagnosticsPublisher(self, period_s=1.0)
         self._diag.add('grasp planning', self._status)
         self._worker = threading.Thread(target=self._work, name='grasp_planner', daemon=True)
@@ -118,6 +130,22 @@ class GraspPlannerNode(Node):
         except ValueError as exc:
             self.get_logger().error(f'ignoring {topics.QA_SUSPECT_CUPS}: {exc}')
 
+    def _on_joint_state(self, msg: JointState) -> None:
+        index = {n: i for i, n in enumerate(msg.name)}
+        names = self._cell.joint_names
+        if self._arm_view is None or not all(n in index for n in names) or len(msg.position) != len(msg.name):
+            return
+        q = np.array([msg.position[index[n]] for n in names])
+        if np.isfinite(q).all():
+            with self._arm_lock:
+                self._arm_view.add(Stamp.from_msg(msg.header.stamp).nanoseconds, q)
+
+    def _arm_mask(self, stamp_ns: int) -> np.ndarray | None:
+        if self._arm_view is None or self._intrinsics is None:
+            return None
+        with self._arm_lock:
+            return self._arm_view.mask(stamp_ns, self._intrinsics)
+
     def _offer(self, frame: tuple[int, PointCloud2, Image, Image] | None) -> None:
         if frame is None:
             return
@@ -147,7 +175,7 @@ class GraspPlannerNode(Node):
         try:
             frame = PlanningFrame(stamp_ns, cloud_to_instances(table_msg),
                                   image_to_numpy(labels_msg, expect=('mono16', '16UC1')), depth_to_meters(depth_msg),
-                                  self._intrinsics)
+                                  self._intrinsics, self._arm_mask(stamp_ns))
         except (ImageFormatError, TableFormatError, ValueError) as exc:
             decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
                                                   unhealthy_indices(unhealthy)), None
@@ -161,6 +189,13 @@ class GraspPlannerNode(Node):
     def _publish(self, header: Header, decision: GraspDecision, result: PlanResult | None, t0: float) -> None:
         if result is not None and result.height_map is not None:
             grid = pile_grid(result.height_map, self._cell.pick_area, self._pile_res)
+            if not result.arm_masked:
+                self._clear_grid = grid
+            elif self._clear_grid is not None and self._clear_grid.shape == grid.shape:
+                # what the arm hides is unknown, and unknown is empty to the motion planner: take it
+                # from the last frame without the arm (the lifted package still in it: conservative)
+                grid = np.where(np.isnan(grid), self._clear_grid, grid).astype(np.float32)
+            self._masked_frames += result.arm_masked
             self._pub_pile.publish(numpy_to_image(grid, '32FC1', header))
         candidates = result.candidates if result is not None else []
         self._pub_table.publish(table_to_cloud(candidates_to_table(candidates), header))
@@ -198,7 +233,7 @@ class GraspPlannerNode(Node):
             'frames': self._frames, 'dropped_busy': self._dropped, 'dropped_unmatched': self._sync.stats.dropped,
             'bad_frames': self._bad, 'latency_p50_ms': float(np.percentile(lat, 50)),
             'latency_p99_ms': float(np.percentile(lat, 99)), 'last_status': self._last[0],
-            'unhealthy_cups': np.flatnonzero(self._unhealthy).tolist(),
+            'unhealthy_cups': np.flatnonzero(self._unhealthy).tolist(), 'arm_masked_frames': self._masked_frames,
         }  # fmt: skip
         if self._intrinsics is None or time.monotonic() - self._info_time > self._info_timeout:
             return Status(STALE, 'no recent camera_info', values)

@@ -124,3 +124,26 @@ def test_nodes_lists_the_ros2_run_equivalents() -> None:
                          capture_output=True, text=True, timeout=30, check=False)
     assert out.returncode == 0, out.stderr
     assert 'ros2 run robin_workcell sim_node --ros-args -r __node:=sim' in out.stdout
+
+
+def test_the_record_sinks_stop_after_everything_that_feeds_them(tmp_path: Path) -> None:
+    from robin_bringup.graph import Graph
+    from robin_bringup.process_graph import RECORD_SINKS, ProcessGraph, _Running
+
+    # each stand-in node writes when SIGINT reached it, then exits
+    script = ('import signal, sys, time\n'
+              'def bye(*_):\n'
+              '    open(sys.argv[1], "w").write(repr(time.monotonic())); sys.exit(0)\n'
+              'signal.signal(signal.SIGINT, bye)\n'
+              'print("up", flush=True)\n'
+              'while True: time.sleep(0.05)\n')
+    runner = ProcessGraph(Graph('t', False, ()), tmp_path)
+    for name in ('controller', *RECORD_SINKS):
+        proc = subprocess.Popen([sys.executable, '-c', script, str(tmp_path / name)], stdout=subprocess.PIPE,
+                                start_new_session=True, text=True)
+        assert proc.stdout.readline().strip() == 'up'
+        runner._running[name] = _Running(spec=None, proc=proc, started=time.monotonic())  # type: ignore[arg-type]
+    codes = runner.stop(last=RECORD_SINKS, drain_s=0.3)
+    assert set(codes.values()) == {0}
+    stopped = {n: float((tmp_path / n).read_text()) for n in ('controller', *RECORD_SINKS)}
+    assert all(stopped[s] >= stopped['controller'] + 0.3 for s in RECORD_SINKS), stopped

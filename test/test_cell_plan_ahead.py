@@ -242,3 +242,47 @@ def test_waiting_for_a_scene_is_accounted_to_what_the_decisions_said() -> None:
     by = c.stats.wait_scene_by_reason_s
     assert by == {'no fresh decision': pytest.approx(t + 0.5), 'nothing pickable': pytest.approx(1.5)}
     assert sum(by.values()) == pytest.approx(c.stats.time_in_phase_s['wait_scene'])
+
+
+def masked(d: Decision) -> Decision:
+    return replace(d, arm_masked=True)
+
+
+def test_a_frame_with_the_arm_masked_out_is_planned_on_from_the_verified_lift() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    _pick, t0 = carrying(c)
+    early = t0 + 0.05  # the arm is still over the pile: unusable as it is, usable masked
+    assert c.on_decision(decision(early, option(2, x=0.6)), early + 0.2) == []
+    ahead = of(c.on_decision(masked(decision(early + 0.01, option(2, x=0.6))), early + 0.3), RequestPlan)[0]
+    assert ahead.start == PLACE and ahead.scene_stamp_ns == int((early + 0.01) * 1e9)
+    # a masked frame from before the lift was verified (the pile may still move under it) is not
+    c2 = PickCycle(CFG)
+    c2.start(0.0)
+    _p, t1 = carrying(c2)
+    assert c2.on_decision(masked(decision(t1 - 0.1, option(2, x=0.6))), t1 + 0.1) == []
+    off = PickCycle(replace(CFG, use_arm_masked_frames=False))
+    off.start(0.0)
+    _p, t2 = carrying(off)
+    assert off.on_decision(masked(decision(t2 + 0.05, option(2, x=0.6))), t2 + 0.2) == []
+
+
+def test_masked_frames_do_not_count_while_the_belt_runs_or_once_the_arm_goes_back_in() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    c.on_belt_speed(0.2, True, t0 + 0.1)  # fed ahead: the pile moves
+    assert c.on_decision(masked(decision(t0 + 0.2, option(2, x=0.6))), t0 + 0.3) == []
+    # after this pick, the next approach puts the arm into the pile: masked frames wait for the next lift
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    placed(c, pick, t0 + 1.4)
+    t = t0 + CFG.scene_clear_delay_s + 1.0
+    cmds = c.on_decision(decision(t, option(2, x=0.6)), t + 0.1)
+    nxt = of(cmds, RequestPlan)[0].pick_id
+    c.on_plan(nxt, True, '', t + 0.2, place_joints=PLACE)
+    assert c.phase == Phase.APPROACH
+    before = c.stats.decision_latency_ms[:]
+    c.on_decision(masked(decision(t + 0.5, option(3, x=0.4))), t + 0.6)
+    assert c.stats.decision_latency_ms == before  # refused, not even counted as fresh

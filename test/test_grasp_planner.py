@@ -226,3 +226,30 @@ def test_a_suspect_cup_set_of_the_wrong_length_is_refused():
     _pile, scene = _scene(Package(1, 0.5, 0.0, 0.3, 0.2, 0.1))
     with pytest.raises(ValueError, match='suspect has 3 entries'):
         plan_grasps(scene, GRIPPER, PICK_AREA, suspect=np.ones(3, bool))
+
+
+def test_a_package_under_the_arm_is_not_offered_and_the_frame_says_it_was_masked():
+    from robin_cell.controller_io import decision_from_json
+
+    _, scene = _scene(Package(1, 0.42, -0.15, 0.25, 0.18, 0.10), Package(2, 0.6, 0.15, 0.25, 0.15, 0.05))
+    free = plan_grasps(scene, GRIPPER, PICK_AREA)
+    assert {c.target_id for c in free.candidates if c.feasible} == {1, 2} and not free.arm_masked
+    arm = np.zeros_like(scene.labels, dtype=bool)
+    rows, cols = np.nonzero(scene.labels == 1)
+    arm[rows.min(): rows.min() + 10, cols.min(): cols.max()]  = True  # the arm covers a strip of package 1
+    res = plan_grasps(scene, GRIPPER, PICK_AREA, arm_mask=arm)
+    assert {c.target_id for c in res.candidates} == {2}
+    assert res.rejected[1] == 'under the arm in this frame' and res.arm_masked
+    assert np.isnan(res.height_map.height[res.height_map.labels == 1]).mean() < 1.0  # only its strip is dropped
+    rec = decision_from_plan(res, 1, 'base_link', unhealthy=[], num_cups=8)
+    assert decision_from_json(rec.to_json(), now_ns=2).arm_masked
+
+
+def test_a_frame_whose_packages_the_arm_may_hide_is_never_called_empty():
+    depth = np.full((480, 640), 1.35, np.float32)
+    arm = np.zeros((480, 640), bool)
+    arm[100:300, 200:400] = True
+    scene = Scene(empty_table(), np.zeros((480, 640), np.uint16), depth, INTRINSICS, T_BASE_OPTICAL)
+    res = plan_grasps(scene, GRIPPER, PICK_AREA, arm_mask=arm)
+    assert res.status == STATUS_NO_TARGET and res.arm_masked
+    assert plan_grasps(scene, GRIPPER, PICK_AREA, arm_mask=np.zeros_like(arm)).status == STATUS_EMPTY

@@ -124,3 +124,38 @@ def test_node_records_suspect_cups_and_ignores_a_malformed_suspect_set(ros):
     ros.spin_for(0.5)
     d = h.send(2_000_000_000, table, labels, depth)
     assert d.status == 'ok' and d.suspect_cups == [3]
+
+
+def test_a_frame_taken_with_the_arm_over_the_pile_is_planned_around_it(ros):
+    from sensor_msgs.msg import JointState
+
+    from robin_grasp.motion.builtin_factory import build_builtin_backend
+
+    h = _Harness(ros)
+    maps: list[Image] = []
+    h.ros.node('fake_motion').create_subscription(Image, topics.PILE_HEIGHT_MAP, maps.append, qos.RELIABLE)
+    pub_js = h.ros.node('fake_arm').create_publisher(JointState, topics.JOINT_STATES, qos.SENSOR)
+    table, labels, depth = _scene(h.cell, Package(1, 0.42, -0.15, 0.25, 0.18, 0.10),
+                                  Package(2, 0.5, 0.2, 0.25, 0.15, 0.05))
+    d = h.send(1_000_000_000, table, labels, depth)  # no joint states yet: planned as before
+    assert not d.arm_masked and {t.instance_id for t in d.targets} == {1, 2}
+    assert ros.spin_until(lambda: len(maps) == 1, 5.0)
+    clear = np.frombuffer(bytes(maps[0].data), np.float32).reshape(maps[0].height, -1)
+    # the tool 30 cm over package 1 (as after its neighbour's lift): 1 is hidden, 2 is still offered
+    over = np.diag([1.0, -1.0, -1.0, 1.0])
+    over[:3, 3] = (0.42, -0.15, h.cell.pick_area.belt_z + 0.4)
+    q = build_builtin_backend(h.cell).solve_ik(np.array([0.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0]), over)
+    stamp = 2_000_000_000
+    for k in range(5):
+        js = JointState(name=list(h.cell.joint_names), position=[float(v) for v in q])
+        js.header.stamp = Stamp(stamp + (k - 2) * 10_000_000).to_msg()
+        pub_js.publish(js)
+    ros.spin_for(0.3)
+    d = h.send(stamp, table, labels, depth)
+    assert d.arm_masked and d.rejected['1'] == 'under the arm in this frame'
+    assert [t.instance_id for t in d.targets] == [2], d.rejected
+    assert ros.spin_until(lambda: len(maps) == 2, 5.0)
+    masked = np.frombuffer(bytes(maps[1].data), np.float32).reshape(maps[1].height, -1)
+    # what the arm hid comes from the last clear map: never unknown (= empty) to the motion planner
+    assert np.isnan(masked).sum() <= np.isnan(clear).sum()
+    assert np.nanmax(masked) == pytest.approx(np.nanmax(clear), abs=0.01)

@@ -1,0 +1,74 @@
+"""The arm's silhouette in a camera frame from the joint-state history (plain Python, MuJoCo kinematics).
+
+The grasp planner node feeds every ``/joint_states`` sample in and asks, per perception frame, which
+pixels the arm covered when the frame was taken. All samples within ``window_s`` of the frame's stamp
+are drawn (the arm moves during a transfer; the union covers it), plus the carried-package column
+under the tool. Without a sample near the stamp the answer is None: the frame is treated as before
+(the controller's timing rule decides whether it may show the arm).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from robin_core.cell_description import CameraIntrinsics, CellDescription
+from robin_grasp.arm_silhouette import OrientedBox, carried_column, silhouette
+from robin_grasp.motion.planning_model import PlanningModel
+
+
+class ArmView:
+    """Joint-state history + the arm's geometry → its silhouette at a stamp.
+
+    Args:
+        cell: URDF, joints, tcp frame, camera extrinsics, belt height.
+        history_s: how much joint-state history is kept [s].
+        window_s: samples this close to a frame's stamp are drawn [s].
+        column_half_size: half width of the carried-package column under the tool [m].
+        dilate_px: safety band around the silhouette [px].
+    """
+
+    def __init__(self, cell: CellDescription, *, history_s: float = 3.0, window_s: float = 0.06,
+                 column_half_size: float = 0.2, dilate_px: int = 12) -> None:
+        self._cell = cell
+        self._model = PlanningModel(cell.urdf_path, cell.joint_names, tcp_frame=cell.gripper.tcp_frame,
+                                    acceleration_limits=cell.max_acceleration)
+        self._geoms = [int(g) for g in self._model.robot_geoms if int(g) != self._model.payload_geom]
+        self._history_ns = int(history_s * 1e9)
+        self._window_ns = int(window_s * 1e9)
+        self.column_half_size = column_half_size
+        self.dilate_px = dilate_px
+        self._samples: deque[tuple[int, np.ndarray]] = deque()
+
+    def add(self, stamp_ns: int, q: np.ndarray) -> None:
+        """One joint state (the arm's joints in the cell's order) [rad]."""
+        q = np.asarray(q, dtype=float)
+        if q.shape != (len(self._cell.joint_names),) or not np.isfinite(q).all():
+            raise ValueError(f'joint state must be {len(self._cell.joint_names)} finite positions')
+        self._samples.append((int(stamp_ns), q))
+        while self._samples and self._samples[0][0] < stamp_ns - self._history_ns:
+            self._samples.popleft()
+
+    def boxes(self, q: np.ndarray) -> list[OrientedBox]:
+        """The arm's geoms (bounding boxes) and the carried-package column at joints ``q``."""
+        m, d = self._model.model, self._model.data
+        self._model.set_joints(q)
+        out = []
+        for g in self._geoms:
+            rot = d.geom_xmat[g].reshape(3, 3).copy()
+            aabb = m.geom_aabb[g]
+            out.append(OrientedBox(d.geom_xpos[g] + rot @ aabb[:3], rot, aabb[3:].copy()))
+        out.append(carried_column(self._model.tcp_pose(), self._cell.pick_area.belt_z, self.column_half_size))
+        return out
+
+    def mask(self, stamp_ns: int, intr: CameraIntrinsics) -> np.ndarray | None:
+        """(H, W) bool silhouette of the arm around ``stamp_ns``; None without joint states near it."""
+        near = [(t, q) for t, q in self._samples if abs(t - stamp_ns) <= self._window_ns]
+        if not near:
+            return None
+        # the window's ends and the sample nearest the stamp cover the motion; drawing every
+        # sample (a joint-state stream runs at 100+ Hz) would cost ~5 ms each
+        picks = {0, len(near) - 1, min(range(len(near)), key=lambda k: abs(near[k][0] - stamp_ns))}
+        boxes = [b for k in sorted(picks) for b in self.boxes(near[k][1])]
+        return silhouette(boxes, self._cell.camera.T_base_optical, intr, self.dilate_px)
