@@ -40,6 +40,7 @@ class ArmView:
         self.column_half_size = column_half_size
         self.dilate_px = dilate_px
         self._samples: deque[tuple[int, np.ndarray]] = deque()
+        self._region: tuple[CameraIntrinsics, np.ndarray] | None = None
 
     def add(self, stamp_ns: int, q: np.ndarray) -> None:
         """One joint state (the arm's joints in the cell's order) [rad]."""
@@ -71,4 +72,16 @@ class ArmView:
         # sample (a joint-state stream runs at 100+ Hz) would cost ~5 ms each
         picks = {0, len(near) - 1, min(range(len(near)), key=lambda k: abs(near[k][0] - stamp_ns))}
         boxes = [b for k in sorted(picks) for b in self.boxes(near[k][1])]
-        return silhouette(boxes, self._cell.camera.T_base_optical, intr, self.dilate_px)
+        # only the arm over the pick area matters: parked over the station its base and shoulder
+        # still show at the image edge, and a frame is not "masked" for that
+        return silhouette(boxes, self._cell.camera.T_base_optical, intr, self.dilate_px) & self._pick_region(intr)
+
+    def _pick_region(self, intr: CameraIntrinsics) -> np.ndarray:
+        """(H, W) bool: the pick area on the belt, as the camera sees it (cached per intrinsics)."""
+        if self._region is None or self._region[0] != intr:
+            a = self._cell.pick_area
+            half = np.array([(a.x_range[1] - a.x_range[0]) / 2, (a.y_range[1] - a.y_range[0]) / 2, 0.001])
+            centre = np.array([sum(a.x_range) / 2, sum(a.y_range) / 2, a.belt_z])
+            area = OrientedBox(centre, np.eye(3), half)
+            self._region = (intr, silhouette([area], self._cell.camera.T_base_optical, intr))
+        return self._region[1]

@@ -15,7 +15,7 @@ from robin_grasp.motion.carry_constraint import tool_tilt
 from robin_grasp.motion.ik import posture_flags
 from robin_grasp.motion.interface import Box, FailureReason, HeightMap, JointGoal, PlanFailure, Scene
 from robin_grasp.motion.joint_path import JointPath
-from robin_grasp.motion.pick_sequence import SEGMENTS, PickPlan, PickRequest, PickSequencePlanner
+from robin_grasp.motion.pick_sequence import SEGMENTS, PickPlan, PickRequest, PickSequencePlanner, PickSettings
 from robin_grasp.motion.time_parametrization import parametrize
 
 HOME = np.array([0.0, -np.pi / 2, np.pi / 2, -np.pi / 2, -np.pi / 2, 0.0])
@@ -282,3 +282,31 @@ def test_an_arm_stuck_in_its_own_image_in_the_pile_map_is_self_filtered_out():
     assert np.allclose(traj.positions[-1], HOME, atol=1e-6)
     free = backend.plan(HOME, JointGoal(HOME), scene, timeout_s=5.0)  # a free start: nothing filtered
     assert not isinstance(free, PlanFailure) and not backend.stats.self_filtered
+
+
+def test_a_box_of_unknown_thickness_is_lifted_off_a_tall_stack_within_reach():
+    """Far from the base on a 32 cm stack, the box's thickness unknown (its top above the belt is the
+    bound): the lift used to clear its own top by that bound, out of the UR5e's reach (ik_failed on
+    the lift in the closed-loop runs). What it rested on is no higher than its bottom; neighbours
+    around it are still cleared by the whole bound."""
+    cell = default_cell()
+    planner = PickSequencePlanner(build_builtin_backend(cell, configured_settings()))
+    area = cell.pick_area
+    xs = np.arange(area.x_range[0], area.x_range[1] + 1e-9, 0.01)
+    ys = np.arange(area.y_range[0], area.y_range[1] + 1e-9, 0.01)
+    gx, gy = np.meshgrid(xs, ys)
+    top = area.belt_z + 0.32
+    stack = (np.abs(gx - 0.65) < 0.1) & (np.abs(gy - 0.2) < 0.1)
+    neighbour = (np.abs(gx - 0.4) < 0.08) & (np.abs(gy + 0.05) < 0.08)
+    hm = HeightMap((xs[0], ys[0]), 0.01, np.where(stack, top, np.where(neighbour, area.belt_z + 0.12, area.belt_z)))
+    size = (0.2, 0.2, top - area.belt_z)
+    req = PickRequest(down_pose(0.65, 0.2, top), cell.place_station.T_base_tray, package_size=size)
+    assert planner.poses(req, hm)['lift'][2, 3] > top + size[2]  # the high lift: out of reach here
+    plan = planner.plan(HOME, req, hm, timeout_s=30.0)
+    assert isinstance(plan, PickPlan), plan
+    assert plan.poses['lift'][2, 3] == pytest.approx(top + PickSettings().lift_distance)
+    # a neighbour within the carried box's reach still lifts it by the whole bound
+    d = np.hypot(gx - 0.65, gy - 0.2)
+    ring = np.where((d > 0.15) & (d < 0.165) & (gx < 0.65), area.belt_z + 0.1, area.belt_z)
+    poses = planner.poses(req, HeightMap((xs[0], ys[0]), 0.01, np.where(d < 0.1, top, ring)), rested_lift=True)
+    assert poses['lift'][2, 3] == pytest.approx(area.belt_z + 0.1 + size[2] + PickSettings().lift_clearance)

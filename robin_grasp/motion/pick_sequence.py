@@ -116,8 +116,10 @@ class PickSequencePlanner:
         self.backend = backend
         self.settings = settings or PickSettings()
 
-    def poses(self, req: PickRequest, height_map: HeightMap | None) -> dict[str, FloatArray]:
-        """The four target tcp poses (4×4, base_link) of a pick."""
+    def poses(self, req: PickRequest, height_map: HeightMap | None, *,
+              rested_lift: bool = False) -> dict[str, FloatArray]:
+        """The four target tcp poses (4×4, base_link) of a pick. ``rested_lift``: the package's own
+        footprint counts as what it rested on (see :meth:`plan`)."""
         s = self.settings
         grasp = np.asarray(req.grasp_pose, dtype=float)
         size = req.package_size or s.default_package_size
@@ -126,11 +128,16 @@ class PickSequencePlanner:
         lift = grasp.copy()
         lift_z = grasp[2, 3] + s.lift_distance
         if height_map is not None:
-            pile_top = _max_height_near(height_map, grasp[:2, 3], _half_diagonal(size) + s.lift_clearance)
             # the carried box hangs size[2] below the tcp; clear the pile around it
+            own = (self._own_radius(size), float(grasp[2, 3]) - size[2]) if rested_lift else (0.0, np.inf)
+            pile_top = _max_height_near(height_map, grasp[:2, 3], _half_diagonal(size) + s.lift_clearance, own=own)
             lift_z = max(lift_z, pile_top + size[2] + s.lift_clearance)
         lift[2, 3] = lift_z
         return {'pre_grasp': pre, 'grasp': grasp, 'lift': lift, 'place': self._place_pose(req, grasp, size)}
+
+    def _own_radius(self, size: tuple[float, float, float]) -> float:
+        """Radius [m] of the disc around the grasp point taken as the target's own footprint."""
+        return max(self.settings.tool_clear_radius, _half_diagonal(size))
 
     def _place_pose(self, req: PickRequest, grasp: FloatArray, size: tuple[float, float, float]) -> FloatArray:
         """Tool pointing down over the tray centre, turned about z by the base swing so that the
@@ -156,22 +163,41 @@ class PickSequencePlanner:
         height_map: HeightMap | None = None,
         timeout_s: float = 2.0,
     ) -> PickPlan | PlanFailure:
-        """Plan all four segments from joint state ``start`` [rad] within ``timeout_s`` [s]."""
+        """Plan all four segments from joint state ``start`` [rad] within ``timeout_s`` [s].
+
+        The lift clears the pile around the package, its own top included, by the package's
+        thickness. When that is out of reach (a box of unknown thickness — its top above the belt is
+        the bound — on a tall stack far from the base: ``ik_failed`` on the lift), the pick is
+        planned again with the package's own footprint counted as what it rested on, no higher than
+        its bottom, for the lift and the transfer alike: a lower lift from which the transfer
+        climbs out itself. The high lift stays the default: it leaves the transfer an easy path.
+        """
+        plan = self._plan(start, req, height_map, timeout_s, rested_lift=False)
+        if isinstance(plan, PlanFailure) and plan.segment == 'lift' \
+                and plan.reason in (FailureReason.IK_FAILED, FailureReason.UNREACHABLE):
+            return self._plan(start, req, height_map, timeout_s, rested_lift=True)
+        return plan
+
+    def _plan(self, start: FloatArray, req: PickRequest, height_map: HeightMap | None, timeout_s: float, *,
+              rested_lift: bool) -> PickPlan | PlanFailure:
         t0 = time.perf_counter()
         s = self.settings
         if not _is_pose(req.grasp_pose) or not _is_pose(req.tray_pose):
             return PlanFailure(FailureReason.INVALID_REQUEST, 'grasp and tray poses must be 4x4 rigid transforms')
         size = req.package_size or s.default_package_size
-        poses = self.poses(req, height_map)
+        poses = self.poses(req, height_map, rested_lift=rested_lift)
         grasp = poses['grasp']
-        clear = (float(grasp[0, 3]), float(grasp[1, 3]), max(s.tool_clear_radius, _half_diagonal(size)),
-                 float(grasp[2, 3]) - s.target_clear_depth)
+        radius = self._own_radius(size)
+        clear = (float(grasp[0, 3]), float(grasp[1, 3]), radius, float(grasp[2, 3]) - s.target_clear_depth)
+        # after a rested lift, under the package is what it rested on: no higher than its bottom
+        clear_carrying = (*clear[:3], float(grasp[2, 3]) - max(size[2], s.target_clear_depth)) if rested_lift \
+            else clear
         robot = _drive_robot_box(req.tray_pose, req.tray_size, s.drive_robot_height)
         slope = _surface_slope(grasp)
         free = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear, pile_clear_slope=slope)
         carry_pose = np.eye(4)
         carry_pose[2, 3] = size[2] / 2  # the box hangs below the cup lips, along tcp +z
-        carrying = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear, pile_clear_slope=slope,
+        carrying = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear_carrying, pile_clear_slope=slope,
                          attached=Box(carry_pose, tuple(size)))
         steps = (
             ('approach', PoseGoal(poses['pre_grasp']), free),
@@ -213,14 +239,17 @@ def _half_diagonal(size: tuple[float, float, float]) -> float:
     return float(np.hypot(size[0], size[1]) / 2)
 
 
-def _max_height_near(hm: HeightMap, xy: FloatArray, radius: float) -> float:
-    """Highest known pile point within ``radius`` [m] of ``xy``; -inf when none."""
+def _max_height_near(hm: HeightMap, xy: FloatArray, radius: float,
+                     own: tuple[float, float] = (0.0, np.inf)) -> float:
+    """Highest known pile point within ``radius`` [m] of ``xy``; -inf when none. Points within
+    ``own[0]`` [m] (the lifted package's footprint) count at most ``own[1]`` [m]."""
     rows, cols = hm.heights.shape
     ys = hm.origin_xy[1] + hm.resolution * np.arange(rows)
     xs = hm.origin_xy[0] + hm.resolution * np.arange(cols)
     gx, gy = np.meshgrid(xs, ys)
-    near = (gx - xy[0]) ** 2 + (gy - xy[1]) ** 2 <= radius**2
-    vals = hm.heights[near]
+    d2 = (gx - xy[0]) ** 2 + (gy - xy[1]) ** 2
+    heights = np.where(d2 <= own[0] ** 2, np.minimum(hm.heights, own[1]), hm.heights)
+    vals = heights[d2 <= radius**2]
     vals = vals[np.isfinite(vals)]
     return float(vals.max()) if vals.size else -np.inf
 
