@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rclpy.duration import Duration
 from rclpy.node import Node
 from std_msgs.msg import Float64, String, UInt8MultiArray
 
@@ -410,6 +411,11 @@ class CellControllerNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def close(self) -> None:
+        # a record published just before the stop must reach every subscriber (store, recorder)
+        # before this writer goes away: reliable delivery retransmits only while it exists
+        if not self._record_pub.wait_for_all_acked(Duration(seconds=2.0)):
+            self.get_logger().warning('stopping with pick records not acknowledged by every subscriber '
+                                      '(the journal keeps them)')
         self.journal.close()
 
 

@@ -28,7 +28,7 @@ def test_every_state_of_the_subspace_keeps_the_tilt_of_its_ends(fk):
     goal = HOME + np.array([2.5, 0.4, -0.7, 0.3, 0.0, 1.2])  # q2 + q3 + q4 and q5 unchanged
     sub = level_subspace(fk, HOME, goal)
     assert sub is not None and sub.dim == 4
-    assert np.allclose(sub.lift(sub.coords(goal)), goal) and np.allclose(sub.lift(sub.coords(HOME)), HOME)
+    assert np.allclose(sub.lift(sub.goal_u), goal) and np.allclose(sub.lift(sub.start_u), HOME)
     rng = np.random.default_rng(1)
     for u in rng.uniform(-2.0, 2.0, (20, 4)):
         assert tool_tilt(fk(sub.lift(u))) == pytest.approx(0.0, abs=1e-6)
@@ -40,13 +40,22 @@ def test_every_state_of_the_subspace_keeps_the_tilt_of_its_ends(fk):
         assert tool_tilt(fk(sub.lift(u))) == pytest.approx(0.2, abs=1e-4)
 
 
-def test_ends_with_different_tool_axes_share_no_subspace(fk):
-    goal = HOME.copy()
-    goal[4] += 0.1
-    assert level_subspace(fk, HOME, goal) is None
-    goal = HOME.copy()
-    goal[3] += 0.1
-    assert level_subspace(fk, HOME, goal) is None
+def test_ends_of_different_tilt_are_joined_by_a_blend_that_stays_between_them(fk):
+    grasp_lift = HOME + np.array([0.3, 0.2, -0.4, 0.25, 0.08, 0.0])  # the tool leans ~8° with its package
+    place = HOME + np.array([2.8, 0.5, -0.6, 0.1, 0.0, 1.0])  # straight down over the station
+    sub = level_subspace(fk, grasp_lift, place)
+    assert sub is not None and sub.dim == 5
+    assert np.allclose(sub.lift(sub.start_u), grasp_lift) and np.allclose(sub.lift(sub.goal_u), place)
+    lo, hi = sub.bounds(np.full(6, -6.0), np.full(6, 6.0))
+    assert (lo[-1], hi[-1]) == (0.0, 1.0)
+    ends = max(tool_tilt(fk(grasp_lift)), tool_tilt(fk(place)))
+    rng = np.random.default_rng(2)
+    for u in rng.uniform(-2.0, 2.0, (20, 5)):
+        u[-1] = rng.uniform(0.0, 1.0)
+        assert tool_tilt(fk(sub.lift(u))) <= ends + 1e-6
+    far = HOME.copy()
+    far[4] += 0.6  # beyond what a blend may join
+    assert level_subspace(fk, HOME, far) is None
     assert level_subspace(fk, HOME, HOME[:5]) is None  # not a six-joint arm
 
 

@@ -36,15 +36,21 @@ def tool_tilt(tcp_pose: FloatArray) -> float:
 
 @dataclass(frozen=True)
 class LevelSubspace:
-    """q = base + basis @ u, u = (q1, q2, q3, q6): the joint states with a fixed tool tilt.
+    """q = base + basis @ u, u = (q1, q2, q3, q6[, s]): joint states whose tool axis is that of the
+    start, or — with the blend coordinate s ∈ [0, 1] — blends linearly from the start's held pair
+    (q2 + q3 + q4, q5) to the goal's.
 
     Attributes:
-        base: (6,) joint offsets [rad] (q4 and q5 of the held combination).
-        basis: (6, 4) map from the free joints to all six.
+        base: (6,) joint offsets [rad].
+        basis: (6, 4 or 5) map from the subspace coordinates to all six joints.
+        start_u: subspace coordinates of the start.
+        goal_u: subspace coordinates of the goal.
     """
 
     base: FloatArray
     basis: FloatArray
+    start_u: FloatArray
+    goal_u: FloatArray
 
     @property
     def dim(self) -> int:
@@ -54,32 +60,45 @@ class LevelSubspace:
         """Joint state [rad] of subspace coordinates ``u``."""
         return self.base + self.basis @ np.asarray(u, dtype=float)
 
-    @staticmethod
-    def coords(q: FloatArray) -> FloatArray:
-        """Subspace coordinates (the free joints) of joint state ``q``."""
-        return np.asarray(q, dtype=float)[list(_FREE)]
+    def bounds(self, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Search box of the subspace coordinates from the joint limits (the blend: 0..1)."""
+        lo, hi = np.asarray(lower, dtype=float)[list(_FREE)], np.asarray(upper, dtype=float)[list(_FREE)]
+        if self.dim == len(_FREE):
+            return lo, hi
+        return np.append(lo, 0.0), np.append(hi, 1.0)
 
 
 def level_subspace(fk: Callable[[FloatArray], FloatArray], start: FloatArray, goal: FloatArray,
-                   tol: float = 0.01) -> LevelSubspace | None:
-    """The level subspace through ``start`` when ``goal`` lies on it too (within ``tol`` [rad] on
-    q2 + q3 + q4 and on q5), else None. ``fk`` (joints → 4×4 tcp pose) verifies that the arm's
-    kinematics really hold the tilt there (UR-type parallel axes); other arms get None."""
+                   max_blend: float = 0.35) -> LevelSubspace | None:
+    """The level subspace from ``start`` to ``goal``: 4-D when both hold the same (q2 + q3 + q4, q5)
+    (within 1 mrad), else 5-D with the blend coordinate when they differ by at most ``max_blend``
+    [rad] in each (a grasp tilted with its package, a tool-down place pose). ``fk`` (joints → 4×4
+    tcp pose) verifies that the arm's kinematics hold the tilt (UR-type parallel axes); other arms
+    get None."""
     start, goal = np.asarray(start, dtype=float), np.asarray(goal, dtype=float)
     if start.shape != (6,) or goal.shape != (6,):
         return None
-    held = float(start[list(_SUM)].sum())
-    if abs(float(goal[list(_SUM)].sum()) - held) > tol or abs(goal[_WRIST_2] - start[_WRIST_2]) > tol:
+    held = np.array([start[list(_SUM)].sum(), start[_WRIST_2]])
+    delta = np.array([goal[list(_SUM)].sum(), goal[_WRIST_2]]) - held
+    if np.abs(delta).max() > max_blend:
         return None
-    basis = np.zeros((6, 4))
+    blend = bool(np.abs(delta).max() > 1e-3)
+    basis = np.zeros((6, 5 if blend else 4))
     for k, j in enumerate(_FREE):
         basis[j, k] = 1.0
     basis[3, 1] = basis[3, 2] = -1.0  # q4 = held - q2 - q3
     base = np.zeros(6)
-    base[3], base[_WRIST_2] = held, start[_WRIST_2]
-    sub = LevelSubspace(base, basis)
+    base[3], base[_WRIST_2] = held
+    if blend:
+        basis[3, 4], basis[_WRIST_2, 4] = delta
+    free = list(_FREE)
+    start_u, goal_u = start[free], goal[free]
+    if blend:
+        start_u, goal_u = np.append(start_u, 0.0), np.append(goal_u, 1.0)
+    sub = LevelSubspace(base, basis, start_u, goal_u)
     tilt = tool_tilt(fk(start))
-    probe = np.random.default_rng(0).uniform(-1.0, 1.0, (3, 4)) + sub.coords(start)
-    if any(abs(tool_tilt(fk(sub.lift(u))) - tilt) > 1e-3 for u in probe):
+    probe = np.random.default_rng(0).uniform(-1.0, 1.0, (3, 4)) + start[free]
+    fixed = LevelSubspace(base, basis[:, :4], start[free], start[free])
+    if any(abs(tool_tilt(fk(fixed.lift(u))) - tilt) > 1e-3 for u in probe):
         return None
     return sub

@@ -110,8 +110,8 @@ class JointPathPlanner:
             lim_lo, lim_hi = lim.lower, lim.upper
         else:
             lift = subspace.lift
-            u_start, u_goal = subspace.coords(start), subspace.coords(goal)
-            lim_lo, lim_hi = subspace.coords(lim.lower), subspace.coords(lim.upper)
+            u_start, u_goal = subspace.start_u, subspace.goal_u
+            lim_lo, lim_hi = subspace.bounds(lim.lower, lim.upper)
         dof = len(u_start)
         space = ob.RealVectorStateSpace(dof)
         bounds = ob.RealVectorBounds(dof)
@@ -124,8 +124,10 @@ class JointPathPlanner:
         setup = og.SimpleSetup(space)
         setup.setStateValidityChecker(lambda s: cc.is_valid(lift(np.array(s[0:dof]))))
         si = setup.getSpaceInformation()
-        # OMPL's motion check resolution is a fraction of the space extent
-        si.setStateValidityCheckingResolution(min(0.5, cc.segment_step / space.getMaximumExtent()))
+        # OMPL's motion check resolution is a fraction of the space extent (in a subspace a step
+        # moves q4 by up to the q2 and q3 steps together: half the step)
+        step = cc.segment_step / (1.0 if subspace is None else 2.0)
+        si.setStateValidityCheckingResolution(min(0.5, step / space.getMaximumExtent()))
         s_state, g_state = si.allocState(), si.allocState()
         s_state[0:dof] = u_start.tolist()
         g_state[0:dof] = u_goal.tolist()
