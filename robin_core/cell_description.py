@@ -106,6 +106,19 @@ class PickArea:
     flow_direction: np.ndarray  #: (3,) unit vector of belt motion
     belt_x_range: tuple[float, float] = (0.25, 0.75)  #: [m] belt surface between the rails
     belt_y_range: tuple[float, float] = (-1.0, 1.0)  #: [m] belt length
+    #: [m] the pile map the motion planner gets reaches this far beyond the area: a carried
+    #: package swings over the belt around it, where packages lie too
+    pile_map_margin: float = 0.15
+
+    @property
+    def pile_map_x_range(self) -> tuple[float, float]:
+        """[m] x extent of the motion planner's pile map."""
+        return self.x_range[0] - self.pile_map_margin, self.x_range[1] + self.pile_map_margin
+
+    @property
+    def pile_map_y_range(self) -> tuple[float, float]:
+        """[m] y extent of the motion planner's pile map."""
+        return self.y_range[0] - self.pile_map_margin, self.y_range[1] + self.pile_map_margin
 
     def on_belt(self, xy: np.ndarray) -> np.ndarray:
         """Boolean mask of points (..., 2+) [m] over the belt surface between the rails."""
@@ -270,7 +283,7 @@ def _pick_area(cfg: dict[str, Any], tf: Any) -> PickArea:
     flow = np.asarray(cfg['flow_direction'], dtype=float)
     return PickArea(float(tf(cfg['frame'])[2, 3]), tuple(map(float, cfg['x'])), tuple(map(float, cfg['y'])),
                     _ro(flow / np.linalg.norm(flow)), tuple(map(float, cfg.get('belt_x', cfg['x']))),
-                    tuple(map(float, cfg.get('belt_y', cfg['y']))))
+                    tuple(map(float, cfg.get('belt_y', cfg['y']))), float(cfg.get('pile_map_margin', 0.15)))
 
 
 def _place_station(cfg: dict[str, Any], tf: Any) -> PlaceStation:

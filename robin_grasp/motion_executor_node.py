@@ -84,6 +84,9 @@ class MotionExecutorNode(Node):
                                             'elbow-up, wrist-down posture [rad]')),
             use_ompl=declare(self, 'builtin.use_ompl', True, 'RRTConnect when the direct path collides'),
             sample_dt=declare(self, 'builtin.sample_dt', 0.01, 'trajectory sample period [s]', low=0.002, high=0.1),
+            unmapped_belt_height=declare(self, 'builtin.unmapped_belt_height', 0.3,
+                                         'the belt beyond the pile map counts as an obstacle this tall; 0 = free [m]',
+                                         low=0.0, high=1.0),
             carry_max_tilt_deg=declare(self, 'builtin.carry_max_tilt_deg', 15.0,
                                        'largest tool tilt from straight down while a package is carried (the '
                                        'ends may tilt more: then theirs); 0 = unbounded [deg]', low=0.0, high=90.0),
@@ -149,9 +152,10 @@ class MotionExecutorNode(Node):
             return
         rows = np.frombuffer(bytes(msg.data), dtype=np.float32).reshape(msg.height, msg.step // 4)[:, : msg.width]
         area = self._cell.pick_area
-        res = (area.x_range[1] - area.x_range[0]) / (msg.width - 1)
+        (x0, x1), y0 = area.pile_map_x_range, area.pile_map_y_range[0]
+        res = (x1 - x0) / (msg.width - 1)
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        self._scenes.add(stamp_ns, HeightMap((area.x_range[0], area.y_range[0]), res, rows.astype(float)))
+        self._scenes.add(stamp_ns, HeightMap((x0, y0), res, rows.astype(float)))
 
     def _on_request(self, msg: String) -> None:
         try:

@@ -1,8 +1,10 @@
 """The pile as the motion planner sees it: the grasp planner's fine height map, max-pooled onto a
-coarse grid over the pick area (``motion/pile_height_map``, 32FC1, base_link z [m]).
+coarse grid over the pick area and ``pile_map_margin`` around it (``motion/pile_height_map``, 32FC1,
+base_link z [m]): a carried package swings over the belt beyond the pick area too.
 
 Grid convention (the motion executor's): cell (row, col) is centred at
-``(x_range[0] + col * res, y_range[0] + row * res)`` with ``res = (x_range[1] - x_range[0]) / (cols - 1)``;
+``(x0 + col * res, y0 + row * res)`` with ``(x0, x1), (y0, y1)`` the area's ``pile_map_x_range`` /
+``pile_map_y_range`` and ``res = (x1 - x0) / (cols - 1)``;
 NaN = unknown (treated as empty). Max-pooling keeps every obstacle at least as tall as seen, so
 the coarse map never hides a corner the fine map had.
 """
@@ -16,13 +18,13 @@ from robin_grasp.height_map import HeightMap
 
 
 def pile_grid(hm: HeightMap, pick_area: PickArea, resolution: float = 0.01) -> np.ndarray:
-    """(rows, cols) float32 heights [m] over the pick area, max of the fine cells within each coarse
-    cell's footprint (NaN where none is known).
+    """(rows, cols) float32 heights [m] over the pile-map extent of the pick area, max of the fine
+    cells within each coarse cell's footprint (NaN where none is known).
 
     Raises:
         ValueError: a non-positive resolution or one coarser than the pick area.
     """
-    (x0, x1), (y0, y1) = pick_area.x_range, pick_area.y_range
+    (x0, x1), (y0, y1) = pick_area.pile_map_x_range, pick_area.pile_map_y_range
     if resolution <= 0 or resolution > min(x1 - x0, y1 - y0):
         raise ValueError(f'pile map resolution {resolution} m does not fit the pick area')
     cols = round((x1 - x0) / resolution) + 1

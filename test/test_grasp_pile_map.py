@@ -23,12 +23,15 @@ def test_pile_grid_keeps_the_tallest_point_of_every_coarse_cell() -> None:
     height[np.argmin(np.abs(ys - 0.02)), np.argmin(np.abs(xs - 0.53))] = 0.09  # one taller point
     fine = SceneMap(height, np.zeros(height.shape, np.uint16), (float(xs[0]), float(ys[0])), res)
     grid = pile_grid(fine, area, 0.01)
-    assert grid.shape == (61, 41)  # 0.6 m x 0.4 m at 1 cm, cell centres on both edges
-    col = lambda x: round((x - area.x_range[0]) / 0.01)  # noqa: E731
-    row = lambda y: round((y - area.y_range[0]) / 0.01)  # noqa: E731
+    # the pick area (0.6 m x 0.4 m) and 15 cm around it at 1 cm, cell centres on both edges
+    assert grid.shape == (91, 71)
+    (x0, _), (y0, _) = area.pile_map_x_range, area.pile_map_y_range
+    col = lambda x: round((x - x0) / 0.01)  # noqa: E731
+    row = lambda y: round((y - y0) / 0.01)  # noqa: E731
     assert grid[row(0.0), col(0.5)] == pytest.approx(0.05)
     assert grid[row(0.02), col(0.53)] == pytest.approx(0.09)  # one fine cell is enough
     assert np.isnan(grid[row(0.2), col(0.35)])  # nothing seen there
+    assert np.isnan(grid[row(0.42), col(0.5)])  # beyond the fine map: unknown
     assert np.nanmax(grid) == pytest.approx(0.09)
     with pytest.raises(ValueError):
         pile_grid(fine, area, 0.0)

@@ -26,7 +26,7 @@ def configured_settings() -> BuiltinSettings:
     p = yaml.safe_load(CONFIG.read_text())['/**']['ros__parameters']['builtin']
     return BuiltinSettings(acceleration_limits=tuple(p['acceleration_limits']),
                            keepout_boxes=tuple(p['keepout_boxes']), clearance=p['clearance'],
-                           carry_max_tilt_deg=p['carry_max_tilt_deg'])
+                           carry_max_tilt_deg=p['carry_max_tilt_deg'], unmapped_belt_height=p['unmapped_belt_height'])
 
 
 @pytest.fixture(scope='module')
@@ -310,3 +310,23 @@ def test_a_box_of_unknown_thickness_is_lifted_off_a_tall_stack_within_reach():
     ring = np.where((d > 0.15) & (d < 0.165) & (gx < 0.65), area.belt_z + 0.1, area.belt_z)
     poses = planner.poses(req, HeightMap((xs[0], ys[0]), 0.01, np.where(d < 0.1, top, ring)), rested_lift=True)
     assert poses['lift'][2, 3] == pytest.approx(area.belt_z + 0.1 + size[2] + PickSettings().lift_clearance)
+
+
+def test_the_belt_beyond_the_pile_map_is_an_obstacle_up_and_downstream():
+    from robin_grasp.motion.builtin_factory import unmapped_belt_boxes
+
+    area = default_cell().pick_area
+    boxes = unmapped_belt_boxes(area, 0.3)
+    assert len(boxes) == 2 and unmapped_belt_boxes(area, 0.0) == []
+    for box in boxes:
+        half = np.asarray(box.size) / 2
+        lo, hi = box.pose[:3, 3] - half, box.pose[:3, 3] + half
+        assert (lo[0], hi[0]) == pytest.approx(area.belt_x_range)
+        assert lo[2] == pytest.approx(area.belt_z) and hi[2] == pytest.approx(area.belt_z + 0.3)
+        # it starts where the pile map ends, not inside it
+        inner = hi[1] if hi[1] < 0 else lo[1]
+        assert inner == pytest.approx(area.pile_map_y_range[0] if hi[1] < 0 else area.pile_map_y_range[1])
+    # a tool held 10 cm over the downstream belt, as a transfer once swung a box, collides
+    backend = build_builtin_backend(default_cell(), configured_settings())
+    q = backend.solve_ik(HOME, down_pose(0.5, area.pile_map_y_range[0] - 0.15, area.belt_z + 0.1))
+    assert isinstance(q, PlanFailure) and q.reason == FailureReason.GOAL_IN_COLLISION

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robin_core.cell_description import CellDescription
+from robin_core.cell_description import CellDescription, PickArea
 from robin_grasp.motion.builtin_backend import BuiltinBackend
 from robin_grasp.motion.interface import Box
 from robin_grasp.motion.planning_model import PileField, PlanningModel
@@ -32,6 +32,8 @@ class BuiltinSettings:
         preferred_posture: Elbow-up, wrist-down posture [rad].
         use_ompl: False = direct joint interpolation only (baseline).
         sample_dt: Trajectory sample period [s].
+        unmapped_belt_height: The belt beyond the pile map counts as this tall an obstacle [m];
+            0 = free.
         carry_max_tilt_deg: Largest tool tilt from straight down along a move that carries a
             package [deg] (the ends may tilt more: then theirs); 0 = unbounded.
     """
@@ -48,6 +50,7 @@ class BuiltinSettings:
     use_ompl: bool = True
     sample_dt: float = 0.01
     carry_max_tilt_deg: float = 15.0
+    unmapped_belt_height: float = 0.3
 
 
 def keepout_boxes(flat: Sequence[float]) -> list[Box]:
@@ -62,6 +65,22 @@ def keepout_boxes(flat: Sequence[float]) -> list[Box]:
     return out
 
 
+def unmapped_belt_boxes(area: PickArea, height: float) -> list[Box]:
+    """The belt beyond the pile map, up and downstream, as boxes ``height`` [m] tall: packages lie
+    there that no map shows (a transfer swung a box through them at 10 cm and jammed the arm)."""
+    if height <= 0:
+        return []
+    (bx0, bx1), (by0, by1) = area.belt_x_range, area.belt_y_range
+    my0, my1 = area.pile_map_y_range
+    out = []
+    for lo, hi in ((by0, my0), (my1, by1)):
+        if hi - lo > 1e-3:
+            pose = np.eye(4)
+            pose[:3, 3] = ((bx0 + bx1) / 2, (lo + hi) / 2, area.belt_z + height / 2)
+            out.append(Box(pose, (bx1 - bx0, hi - lo, height)))
+    return out
+
+
 def build_builtin_backend(cell: CellDescription, settings: BuiltinSettings | None = None) -> BuiltinBackend:
     """The built-in backend for ``cell`` (URDF arm + fixtures, pile field over the pick area)."""
     s = settings or BuiltinSettings()
@@ -69,10 +88,10 @@ def build_builtin_backend(cell: CellDescription, settings: BuiltinSettings | Non
     configured = [a for a in s.acceleration_limits if a] if s.acceleration_limits else []
     acc = np.asarray(s.acceleration_limits if configured else cell.max_acceleration, dtype=float) * s.acceleration_scale
     area = cell.pick_area
+    (x0, x1), (y0, y1) = area.pile_map_x_range, area.pile_map_y_range
     pile = PileField(
-        center_xy=(sum(area.x_range) / 2, sum(area.y_range) / 2),
-        half_size_xy=((area.x_range[1] - area.x_range[0]) / 2 + s.pile_margin,
-                      (area.y_range[1] - area.y_range[0]) / 2 + s.pile_margin),
+        center_xy=((x0 + x1) / 2, (y0 + y1) / 2),
+        half_size_xy=((x1 - x0) / 2 + s.pile_margin, (y1 - y0) / 2 + s.pile_margin),
         base_z=area.belt_z,
         max_height=s.pile_max_height,
         resolution=s.pile_resolution,
@@ -81,7 +100,7 @@ def build_builtin_backend(cell: CellDescription, settings: BuiltinSettings | Non
         cell.urdf_path,
         cell.joint_names,
         tcp_frame=cell.gripper.tcp_frame,
-        static_boxes=keepout_boxes(s.keepout_boxes),
+        static_boxes=[*keepout_boxes(s.keepout_boxes), *unmapped_belt_boxes(area, s.unmapped_belt_height)],
         pile=pile,
         clearance=s.clearance,
         acceleration_limits=acc,
