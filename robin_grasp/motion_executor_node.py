@@ -62,7 +62,7 @@ class MotionExecutorNode(Node):
         super().__init__('motion_executor', **kwargs)
         backend_name = declare(self, 'backend', 'builtin', 'motion backend', choices=BACKENDS)
         urdf = declare(self, 'urdf_path', '', 'cell URDF; empty = the installed urdf/robin_cell.urdf')
-        self._timeout = declare(self, 'planning_timeout', 2.0, 'budget for one whole pick plan [s]',
+        self._timeout = declare(self, 'planning_timeout', 3.0, 'budget for one whole pick plan [s]',
                                 low=0.05, high=30.0)
         self._tol = declare(self, 'arrival_tolerance', 0.02, 'per-joint arrival tolerance [rad]', low=1e-4, high=0.5)
         self._settle = declare(self, 'settle_timeout', 1.0, 'time after a segment end to arrive [s]',

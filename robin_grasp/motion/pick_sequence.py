@@ -172,10 +172,12 @@ class PickSequencePlanner:
         its bottom, for the lift and the transfer alike: a lower lift from which the transfer
         climbs out itself. The high lift stays the default: it leaves the transfer an easy path.
         """
+        t0 = time.perf_counter()
         plan = self._plan(start, req, height_map, timeout_s, rested_lift=False)
         if isinstance(plan, PlanFailure) and plan.segment == 'lift' \
                 and plan.reason in (FailureReason.IK_FAILED, FailureReason.UNREACHABLE):
-            return self._plan(start, req, height_map, timeout_s, rested_lift=True)
+            # one budget for both tries: the controller waits for the answer
+            return self._plan(start, req, height_map, timeout_s - (time.perf_counter() - t0), rested_lift=True)
         return plan
 
     def _plan(self, start: FloatArray, req: PickRequest, height_map: HeightMap | None, timeout_s: float, *,
