@@ -129,7 +129,7 @@ class CycleConfig:
     """Timeouts [s] per state and pipelining settings (all from config/cell_controller.yaml)."""
 
     decision_timeout_s: float = 6.0
-    plan_timeout_s: float = 4.0
+    plan_timeout_s: float = 6.0
     segment_timeout_s: float = 8.0
     seal_settle_s: float = 0.25  # cups on → QA's seal check and lift; QA averages the last 0.2 s
     lift_settle_s: float = 0.2  # hold still after the lift so QA weighs a still load (its sample window)
@@ -247,6 +247,7 @@ def _placed(rec: PickRecord, verdict: str) -> None:
 def _no_placement_verdict(rec: PickRecord, why: str) -> None:
     rec.outcome = 'failed'
     rec.verdict = 'suspect'
+    rec.failure_reason = rec.failure_reason or 'placement: no verdict'  # a failed record always says why
     rec.verdict_reasons.append(f'no placement verdict ({why}): treated as suspect')
 
 

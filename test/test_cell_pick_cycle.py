@@ -116,6 +116,7 @@ def test_a_released_record_without_a_placement_verdict_closes_as_suspect() -> No
     assert not of(c.on_tick(t + CFG.release_s + CFG.placement_timeout_s - 0.01), EmitRecord)
     rec = of(c.on_tick(t + CFG.release_s + CFG.placement_timeout_s + 0.01), EmitRecord)[0].record
     assert (rec.record_id, rec.outcome, rec.verdict) == (pick, 'failed', 'suspect')
+    assert rec.failure_reason == 'placement: no verdict'  # a failed record always says why
     assert any('no placement verdict' in r for r in rec.verdict_reasons)
     # a late verdict for it changes nothing
     assert c.on_qa(QaEvent(record_id=pick, phase='placed', verdict='ok', final=True), t + 3.0) == []
@@ -127,7 +128,8 @@ def test_without_overlap_the_arm_waits_for_the_placement_verdict() -> None:
     _pick, t = _released(c, 1.0)
     assert c.on_tick(t + CFG.release_s + 0.01) == [] and c.phase == Phase.RELEASE
     rec = of(c.on_tick(t + CFG.release_s + CFG.placement_timeout_s + 0.01), EmitRecord)[0].record
-    assert (rec.outcome, rec.verdict) == ('failed', 'suspect') and c.phase == Phase.WAIT_SCENE
+    assert (rec.outcome, rec.verdict, rec.failure_reason) == ('failed', 'suspect', 'placement: no verdict')
+    assert c.phase == Phase.WAIT_SCENE
 
 
 def test_frames_taken_while_the_arm_was_over_the_pile_are_not_used() -> None:
