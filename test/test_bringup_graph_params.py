@@ -24,8 +24,8 @@ def _graph(tmp_path: Path):
 
 def test_files_then_node_section_then_inline(tmp_path: Path) -> None:
     g = _graph(tmp_path)
-    assert node_parameters(g.nodes[0]) == {'journal_dir': 'runs/journal', 'timeouts.plan': 6.0, 'tick_rate': 20.0}
-    assert graph_parameter(g, 'ctrl', 'timeouts.plan') == 6.0
+    assert node_parameters(g.nodes[0]) == {'journal_dir': 'runs/journal', 'timeouts.plan': 4.0, 'tick_rate': 20.0}
+    assert graph_parameter(g, 'ctrl', 'timeouts.plan') == 4.0
     assert graph_parameter(g, 'other', 'journal_dir', 'x') == 'x' and graph_parameter(g, 'nope', 'a') is None
 
 
