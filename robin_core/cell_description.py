@@ -108,7 +108,7 @@ class PickArea:
     belt_y_range: tuple[float, float] = (-1.0, 1.0)  #: [m] belt length
     #: [m] the pile map the motion planner gets reaches this far beyond the area: a carried
     #: package swings over the belt around it, where packages lie too
-    pile_map_margin: float = 0.15
+    pile_map_margin: float = 0.2
 
     @property
     def pile_map_x_range(self) -> tuple[float, float]:
@@ -283,7 +283,7 @@ def _pick_area(cfg: dict[str, Any], tf: Any) -> PickArea:
     flow = np.asarray(cfg['flow_direction'], dtype=float)
     return PickArea(float(tf(cfg['frame'])[2, 3]), tuple(map(float, cfg['x'])), tuple(map(float, cfg['y'])),
                     _ro(flow / np.linalg.norm(flow)), tuple(map(float, cfg.get('belt_x', cfg['x']))),
-                    tuple(map(float, cfg.get('belt_y', cfg['y']))), float(cfg.get('pile_map_margin', 0.15)))
+                    tuple(map(float, cfg.get('belt_y', cfg['y']))), float(cfg.get('pile_map_margin', 0.2)))
 
 
 def _place_station(cfg: dict[str, Any], tf: Any) -> PlaceStation:

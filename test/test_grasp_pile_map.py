@@ -23,8 +23,8 @@ def test_pile_grid_keeps_the_tallest_point_of_every_coarse_cell() -> None:
     height[np.argmin(np.abs(ys - 0.02)), np.argmin(np.abs(xs - 0.53))] = 0.09  # one taller point
     fine = SceneMap(height, np.zeros(height.shape, np.uint16), (float(xs[0]), float(ys[0])), res)
     grid = pile_grid(fine, area, 0.01)
-    # the pick area (0.6 m x 0.4 m) and 15 cm around it at 1 cm, cell centres on both edges
-    assert grid.shape == (91, 71)
+    # the pick area (0.6 m x 0.4 m) and 20 cm around it at 1 cm, cell centres on both edges
+    assert grid.shape == (101, 81)
     (x0, _), (y0, _) = area.pile_map_x_range, area.pile_map_y_range
     col = lambda x: round((x - x0) / 0.01)  # noqa: E731
     row = lambda y: round((y - y0) / 0.01)  # noqa: E731
