@@ -5,7 +5,8 @@ of the highest, tool tilted up to 5° as from surface-fit noise), each planned f
 previous pick ended (the place pose), as in the running cell. Prints a table: success, planning
 time p50/p99, the motion time of a full cycle (sum of the four segments) and the steepest tool tilt
 of the transfers (the carried package: suction cups peel off a steeply tilted one); rows: the cell's
-planner, the same with the carried tilt unbounded, and direct interpolation only.
+planner (direct segment, raised-via transits, RRTConnect), the same without transits, the same with
+the carried tilt unbounded, and direct interpolation only.
 
     python bench/motion_planning.py [--n 100] [--seed 0] [--json PATH]
 """
@@ -64,11 +65,12 @@ def _rot(axis: np.ndarray, angle: float) -> np.ndarray:
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
-def run(use_ompl: bool, n: int, seed: int, carry_max_tilt_deg: float = 15.0) -> dict[str, float]:
+def run(use_ompl: bool, n: int, seed: int, carry_max_tilt_deg: float = 15.0, transits: bool = True) -> dict[str, float]:
     cell = default_cell()
     backend = build_builtin_backend(cell, BuiltinSettings(acceleration_limits=ACCELERATIONS,
                                                           keepout_boxes=FLOOR_AND_FENCES, use_ompl=use_ompl,
-                                                          carry_max_tilt_deg=carry_max_tilt_deg))
+                                                          carry_max_tilt_deg=carry_max_tilt_deg,
+                                                          **({} if transits else {'transit_clearances': ()})))
     planner = PickSequencePlanner(backend)
     rng = np.random.default_rng(seed)
     q = HOME
@@ -105,9 +107,10 @@ def main() -> None:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--json', type=Path, help='also write the rows as JSON here')
     args = ap.parse_args()
-    rows = [('direct + RRTConnect', run(True, args.n, args.seed)),
+    rows = [('direct + transit + RRT', run(True, args.n, args.seed)),
+            ('  no transits', run(True, args.n, args.seed, transits=False)),
             ('  carried tilt unbounded', run(True, args.n, args.seed, carry_max_tilt_deg=0.0)),
-            ('direct only (baseline)', run(False, args.n, args.seed))]
+            ('direct only (baseline)', run(False, args.n, args.seed, transits=False))]
     print(f'pick-sequence planning, {args.n} random suction poses on synthetic piles (seed {args.seed})')
     print(f'{"planner":<24} {"success":>8} {"p50 ms":>8} {"p99 ms":>8} {"cycle s":>8} {"tilt p90":>9} '
           f'{"tilt max":>9}  failures')

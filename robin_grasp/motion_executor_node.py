@@ -90,6 +90,9 @@ class MotionExecutorNode(Node):
             carry_max_tilt_deg=declare(self, 'builtin.carry_max_tilt_deg', 15.0,
                                        'largest tool tilt from straight down while a package is carried (the '
                                        'ends may tilt more: then theirs); 0 = unbounded [deg]', low=0.0, high=90.0),
+            transit_clearances=tuple(declare(self, 'builtin.transit_clearances', [0.0, 0.05, 0.15, 0.3],
+                                             'raised via states before the sampling planner, at these heights '
+                                             'above the higher end of a move, lowest first; [-1.0] = none [m]')),
         )
         # ROS parameters cannot be empty typed arrays: [0.0] stands for "none"
         if builtin.acceleration_limits == (0.0,):

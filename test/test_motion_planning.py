@@ -26,7 +26,8 @@ def configured_settings() -> BuiltinSettings:
     p = yaml.safe_load(CONFIG.read_text())['/**']['ros__parameters']['builtin']
     return BuiltinSettings(acceleration_limits=tuple(p['acceleration_limits']),
                            keepout_boxes=tuple(p['keepout_boxes']), clearance=p['clearance'],
-                           carry_max_tilt_deg=p['carry_max_tilt_deg'], unmapped_belt_height=p['unmapped_belt_height'])
+                           carry_max_tilt_deg=p['carry_max_tilt_deg'], unmapped_belt_height=p['unmapped_belt_height'],
+                           transit_clearances=tuple(p['transit_clearances']))
 
 
 @pytest.fixture(scope='module')
@@ -85,8 +86,9 @@ def max_tilt_deg(backend, positions: np.ndarray) -> float:
 def test_a_carried_package_is_swung_around_an_obstacle_level():
     start, goal = start_goal(None)
     scene = Scene(boxes=(wall_between(),), attached=carried_box())
-    # the goal holds the box over the belt's downstream end: the unmapped-belt obstacle is not the point here
-    settings = dataclasses.replace(configured_settings(), unmapped_belt_height=0.0)
+    # the goal holds the box over the belt's downstream end: the unmapped-belt obstacle is not the
+    # point here, nor are transits (they would go over the wall): the sampling planner's search is
+    settings = dataclasses.replace(configured_settings(), unmapped_belt_height=0.0, transit_clearances=())
     bounded = build_builtin_backend(default_cell(), settings)
     free = build_builtin_backend(default_cell(), dataclasses.replace(settings, carry_max_tilt_deg=0.0))
     tilts = {}
@@ -117,7 +119,8 @@ def test_planning_timeout_is_a_typed_failure(backend):
 
 
 def test_direct_only_baseline_reports_unreachable_instead_of_searching():
-    be = build_builtin_backend(default_cell(), BuiltinSettings(acceleration_limits=(10,) * 6, use_ompl=False))
+    be = build_builtin_backend(default_cell(), BuiltinSettings(acceleration_limits=(10,) * 6, use_ompl=False,
+                                                                transit_clearances=()))
     left, right = HOME.copy(), HOME.copy()
     left[0], right[0] = np.pi - 0.5, np.pi + 0.5
     result = be.plan(left, JointGoal(right), Scene(boxes=(wall_between(),)))

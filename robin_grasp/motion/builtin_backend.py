@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +27,10 @@ from robin_grasp.motion.interface import (
 from robin_grasp.motion.joint_path import JointPathPlanner
 from robin_grasp.motion.planning_model import PlanningModel
 from robin_grasp.motion.time_parametrization import concatenate, parametrize
+from robin_grasp.motion.transit import transit_chains
+
+#: (start, goal) → candidate via chains [rad] (see :mod:`~robin_grasp.motion.transit`)
+ViaChains = Callable[[FloatArray, FloatArray], Iterator[list[FloatArray]]]
 
 ESCAPE_MAX_M = 0.15  #: farthest the tool backs out straight up from a colliding start [m]
 
@@ -60,9 +64,9 @@ class BuiltinBackend:
         segment_step: Collision-check resolution along joint segments [rad].
         cartesian_step: Straight-line resolution [m].
         joint_weights: Weights of each joint's motion when choosing among IK solutions.
-        use_via: Try a raised via point before the sampling planner (off: measured slower cycles
-            than RRTConnect + shortcutting, kept for cells with tall fixtures).
-        via_heights: Heights above start/goal of the via candidates [m].
+        transit_clearances: Up-over-down transits tried after the direct segment and before the
+            sampling planner, at these heights above the higher end [m] (lowest first); empty =
+            straight to the sampling planner (see :mod:`~robin_grasp.motion.transit`).
         carry_max_tilt: While a package is attached, no path state tilts the tool more than this
             from straight down (or than the more tilted end) [rad]; 0 = unbounded.
     """
@@ -79,8 +83,7 @@ class BuiltinBackend:
         segment_step: float = 0.03,
         cartesian_step: float = 0.01,
         joint_weights: Sequence[float] | None = None,
-        use_via: bool = False,
-        via_heights: Sequence[float] = (0.1, 0.25),
+        transit_clearances: Sequence[float] = (0.0, 0.05, 0.15, 0.3),
         carry_max_tilt: float = 0.0,
     ) -> None:
         self.model = model
@@ -91,8 +94,7 @@ class BuiltinBackend:
         self.sample_dt = sample_dt
         self.cartesian_step = cartesian_step
         self.joint_weights = None if joint_weights is None else np.asarray(joint_weights, dtype=float)
-        self.use_via = use_via
-        self.via_heights = tuple(via_heights)
+        self.transit_clearances = tuple(float(c) for c in transit_clearances)
         self.carry_max_tilt = float(carry_max_tilt)
         self.stats = PlanStats()
 
@@ -137,8 +139,7 @@ class BuiltinBackend:
         self.stats.ik_ms = (t1 - t0) * 1e3
         remaining = timeout_s - (t1 - t0)
         subspace = self._carry_level(start, q_goal) if scene.attached is not None else None
-        path = self.paths.plan(start, q_goal, remaining, via=self._raised_via if self.use_via else None,
-                               subspace=subspace)
+        path = self.paths.plan(start, q_goal, remaining, via=self._transits(subspace), subspace=subspace)
         if isinstance(path, PlanFailure):
             return path
         self.stats.planner = path.planner if escape is None else f'escape+{path.planner}'
@@ -210,20 +211,21 @@ class BuiltinBackend:
             return PlanFailure(FailureReason.GOAL_IN_COLLISION, f'all {converged} IK solutions collide')
         return PlanFailure(FailureReason.IK_FAILED, f'no IK solution for {np.round(pose[:3, 3], 3).tolist()}')
 
-    def _raised_via(self, start: FloatArray, goal: FloatArray) -> list[FloatArray]:
-        """Candidate via states for a swing that dips into a fixture: the tcp midway between start
-        and goal, raised above both by :attr:`via_heights` (cheap, and smoother than RRT)."""
-        p0, p1 = self.model.tcp_pose(start), self.model.tcp_pose(goal)
-        out = []
-        for h in self.via_heights:
-            pose = p1.copy()
-            pose[:3, 3] = (p0[:3, 3] + p1[:3, 3]) / 2
-            pose[2, 3] = max(p0[2, 3], p1[2, 3]) + h
-            sol = self.ik.solve_from(pose, (start + goal) / 2)
-            if sol is not None:
-                lim = self.model.limits
-                out.append(nearest_equivalent(sol.q, (start + goal) / 2, lim.lower, lim.upper))
-        return out
+    def _transits(self, subspace: LevelSubspace | None) -> ViaChains:
+        """Raised-via chains for a move (in the carrying subspace when there is one)."""
+        fk = self.model.tcp_pose
+
+        def raise_to(q: FloatArray, z: float) -> FloatArray | None:
+            pose = fk(q)
+            pose[2, 3] = z
+            sol = self.ik.solve_from(pose, q)
+            if sol is None:
+                return None
+            lim = self.model.limits
+            return nearest_equivalent(sol.q, q, lim.lower, lim.upper)
+
+        return lambda start, goal: transit_chains(fk, raise_to, start, goal, self.transit_clearances,
+                                                   subspace=subspace)
 
     def _plan_linear(self, start: FloatArray, pose: FloatArray, t0: float) -> PlanResult:
         if not self.checker.is_valid(start):

@@ -36,6 +36,9 @@ class BuiltinSettings:
             0 = free.
         carry_max_tilt_deg: Largest tool tilt from straight down along a move that carries a
             package [deg] (the ends may tilt more: then theirs); 0 = unbounded.
+        transit_clearances: Heights above a move's higher end of the raised via states tried
+            before the sampling planner [m], lowest first; empty or (-1.0,) = none
+            (:mod:`~robin_grasp.motion.transit`).
     """
 
     acceleration_limits: Sequence[float] = ()
@@ -51,6 +54,7 @@ class BuiltinSettings:
     sample_dt: float = 0.01
     carry_max_tilt_deg: float = 15.0
     unmapped_belt_height: float = 0.3
+    transit_clearances: Sequence[float] = (0.0, 0.05, 0.15, 0.3)
 
 
 def keepout_boxes(flat: Sequence[float]) -> list[Box]:
@@ -107,4 +111,5 @@ def build_builtin_backend(cell: CellDescription, settings: BuiltinSettings | Non
         velocity_limits=cell.max_velocity * s.velocity_scale,
     )
     return BuiltinBackend(model, s.preferred_posture, use_ompl=s.use_ompl, sample_dt=s.sample_dt,
-                          carry_max_tilt=float(np.radians(s.carry_max_tilt_deg)))
+                          carry_max_tilt=float(np.radians(s.carry_max_tilt_deg)),
+                          transit_clearances=[c for c in s.transit_clearances if c >= 0.0])

@@ -60,6 +60,13 @@ class LevelSubspace:
         """Joint state [rad] of subspace coordinates ``u``."""
         return self.base + self.basis @ np.asarray(u, dtype=float)
 
+    def coordinates(self, q: FloatArray) -> FloatArray:
+        """Subspace coordinates of joint state(s) ``q`` (N, 6) or (6,) [rad], least squares: the
+        exact ones for states of the subspace, the nearest subspace state's for others."""
+        q = np.asarray(q, dtype=float)
+        u, *_ = np.linalg.lstsq(self.basis, (q - self.base).T, rcond=None)
+        return u.T
+
     def bounds(self, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Search box of the subspace coordinates from the joint limits (the blend: 0..1)."""
         lo, hi = np.asarray(lower, dtype=float)[list(_FREE)], np.asarray(upper, dtype=float)[list(_FREE)]

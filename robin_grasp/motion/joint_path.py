@@ -8,7 +8,7 @@ OMPL's path simplification (shortcutting) within what is left of the time budget
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,14 +67,14 @@ class JointPathPlanner:
         start: FloatArray,
         goal: FloatArray,
         timeout_s: float,
-        via: Callable[[FloatArray, FloatArray], Sequence[FloatArray]] | None = None,
+        via: Callable[[FloatArray, FloatArray], Iterable[Sequence[FloatArray]]] | None = None,
         subspace: LevelSubspace | None = None,
     ) -> JointPath | PlanFailure:
         """A valid path start → goal [rad] within ``timeout_s`` [s] of wall time, or a failure.
 
         Args:
-            via: Optional generator of single via states tried (start → via → goal) after the
-                direct segment and before the sampling planner.
+            via: Optional generator of via chains (start → via states → goal), tried in order
+                after the direct segment and before the sampling planner.
             subspace: The sampling planner searches this linear subspace of joint space (through
                 start and goal) instead of all of it: a carried package's tilt stays put.
         """
@@ -87,9 +87,12 @@ class JointPathPlanner:
         if cc.segment_valid(start, goal):
             return JointPath(np.stack([start, goal]), 'direct', time.perf_counter() - t0)
         if via is not None:
-            for q_via in via(start, goal):
-                if cc.segment_valid(start, q_via) and cc.segment_valid(q_via, goal):
-                    return JointPath(np.stack([start, q_via, goal]), 'via', time.perf_counter() - t0)
+            for chain in via(start, goal):
+                if time.perf_counter() - t0 > timeout_s:
+                    break
+                pts = np.stack([start, *chain, goal])
+                if cc.path_valid(pts):
+                    return JointPath(pts, 'via', time.perf_counter() - t0)
         if not self.use_ompl:
             return PlanFailure(FailureReason.UNREACHABLE, 'direct path collides and the sampling planner is off')
         remaining = timeout_s - (time.perf_counter() - t0)
