@@ -9,7 +9,7 @@ Three independent checks each give strong, medium or no evidence:
   partly hidden package's mask understates its size: truly single picks weighed up to 7.7× the
   prior in the fault benchmark, so the strong threshold is set above that and weight alone is,
   in practice, medium evidence that the drive robot's package count settles (see
-  ``settle_with_placement``);
+  :func:`robin_qa.misplace.settle_with_placement`);
 - vision: more than one instance left the pile between the frames before and after the lift
   (medium: a package can also be knocked or occluded).
 
@@ -122,23 +122,3 @@ def check_double_pick(inputs: DoublePickInputs, config: DoublePickConfig) -> Det
         verdict = 'double_pick' if config.single_evidence_verdict == 'double_pick' else 'suspect'
         return DetectorResult(NAME, verdict, (*reasons, 'single medium evidence of a double pick'), signals)
     return DetectorResult(NAME, 'ok', (), signals)
-
-
-def settle_with_placement(suspicion: DetectorResult, placement: DetectorResult) -> DetectorResult | None:
-    """The double-pick check after the place station counted what arrived, or None when it does
-    not change.
-
-    A suspicion rests on one medium finding (an extra instance gone from the pile, a payload a
-    little over the mass prior); the drive robot's package count is a direct observation of how
-    many packages the release brought. Exactly one, counted (not inferred from the load), clears
-    the suspicion: the extra instance was pushed aside or re-segmented, not carried — and if it
-    left the cell, the pile watch accounts for it.
-    """
-    if suspicion.detector != NAME or suspicion.verdict != 'suspect' or placement.verdict != 'ok':
-        return None
-    before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
-    if placement.signals.get('finding') != 'one' or before is None or after is None:
-        return None
-    robot = placement.signals.get('robot_id', '?')
-    return DetectorResult(NAME, 'ok', (f'suspicion settled: drive robot {robot} counted one package arriving '
-                                       f'({before} -> {after})',), dict(suspicion.signals))

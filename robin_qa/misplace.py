@@ -124,3 +124,23 @@ def check_misplace(
         return DetectorResult(NAME, 'misplace', (f'more than {config.max_packages_per_robot} package(s) on '
                                                  f'drive robot {ra.robot_id}',), signals)
     return DetectorResult(NAME, 'ok', (), signals)
+
+
+def settle_with_placement(suspicion: DetectorResult, placement: DetectorResult) -> DetectorResult | None:
+    """A detector's suspicion after the place station counted what arrived, or None when it does
+    not change.
+
+    A double-pick suspicion rests on one medium finding (an extra instance gone from the pile, a
+    payload a little over the mass prior), a drop suspicion on weight that left the wrist while the
+    cups held; the drive robot's package count is a direct observation of how many packages the
+    release brought. Exactly one, counted (not inferred from the load), clears the suspicion: the
+    target arrived alone — whatever else moved, the pile watch accounts for it.
+    """
+    if suspicion.verdict != 'suspect' or placement.verdict != 'ok':
+        return None
+    before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
+    if placement.signals.get('finding') != 'one' or before is None or after is None:
+        return None
+    robot = placement.signals.get('robot_id', '?')
+    return DetectorResult(suspicion.detector, 'ok', (f'suspicion settled: drive robot {robot} counted one package '
+                                                     f'arriving ({before} -> {after})',), dict(suspicion.signals))

@@ -20,10 +20,11 @@ from robin_qa.config_fields import setting
 from robin_qa.cup_health import CupHealthConfig, CupHealthMonitor
 from robin_qa.cup_signals import GRAVITY, holding, mask_to_bools
 from robin_qa.double_pick import NAME as DOUBLE_PICK
-from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick, settle_with_placement
+from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
+from robin_qa.drop import NAME as DROP
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
 from robin_qa.input_check import InputCheckConfig, check_inputs
-from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
+from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace, settle_with_placement
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.pile_watch import Finding, PileAccount, PileWatchConfig
@@ -353,9 +354,10 @@ class QaEngine:
             result = DetectorResult(result.detector, 'ok', ('nothing placed: consistent with the drop',),
                                     result.signals)
         pick.results.append(result)
-        suspicion = next((r for r in reversed(pick.results) if r.detector == DOUBLE_PICK), None)
-        if suspicion is not None and self.config.double_pick.placement_settles_suspect:
-            settled = settle_with_placement(suspicion, result)
+        for detector, enabled in ((DOUBLE_PICK, self.config.double_pick.placement_settles_suspect),
+                                  (DROP, self.config.drop.placement_settles_suspect)):
+            suspicion = next((r for r in reversed(pick.results) if r.detector == detector), None)
+            settled = settle_with_placement(suspicion, result) if suspicion is not None and enabled else None
             if settled is not None:
                 pick.results.append(settled)
         losses = self._settle_deferred(pick, result)

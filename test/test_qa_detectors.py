@@ -9,10 +9,10 @@ from robin_core.instance_table import empty_table
 from robin_qa.combiner import combine
 from robin_qa.config_fields import ConfigError, build_config
 from robin_qa.cup_signals import bools_to_mask, mask_to_bools
-from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick, settle_with_placement
+from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
 from robin_qa.drop import DropConfig, TransferSeries, check_drop, sustained_onset
 from robin_qa.input_check import InputCheckConfig, check_inputs
-from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace
+from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace, settle_with_placement
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.result import DetectorResult
@@ -221,6 +221,32 @@ def test_vacuum_loss_with_payload_still_on_is_contradictory() -> None:
     s = _transfer(lambda t: SEALED_KPA if t < 0.5 else OPEN_KPA, lambda t: 0.3)
     result = check_drop(s, DropConfig())
     assert result.verdict == 'suspect' and 'contradictory' in result.reasons[0]
+
+
+def test_weight_leaving_the_wrist_while_every_held_cup_keeps_vacuum_is_a_suspicion_not_a_drop() -> None:
+    # the session-7 demo: a flat envelope lifted at 1.8 kg (something rode along), 0.5 kg from the
+    # transfer's start on, all cups sealed, and the envelope arrived on the drive robot
+    s = _transfer(lambda t: SEALED_KPA, lambda t: 0.3 if t < 0.2 else 0.1)
+    result = check_drop(s, DropConfig())
+    assert result.verdict == 'suspect' and result.signals['partial_payload_loss'] is True
+    assert 'every held cup kept its vacuum' in result.reasons[0]
+    # the same weight loss while a held cup lets go is the target peeling off: a drop
+    peeling = _transfer(lambda t: SEALED_KPA, lambda t: 0.3 if t < 0.2 else 0.1)
+    peeling.vacuum_kpa[25:, np.flatnonzero(FOUR)[0]] = OPEN_KPA
+    assert check_drop(peeling, DropConfig()).verdict == 'drop'
+    # and with the rule off, weight alone decides as before
+    assert check_drop(s, DropConfig(vacuum_decides_target=False)).verdict == 'drop'
+
+
+def test_a_drop_suspicion_is_settled_by_one_package_counted_on_the_drive_robot() -> None:
+    s = _transfer(lambda t: SEALED_KPA, lambda t: 0.3 if t < 0.2 else 0.1)
+    suspicion = check_drop(s, DropConfig())
+    counted_one = DetectorResult('misplace', 'ok', ('one package placed',),
+                                 {'finding': 'one', 'packages_before': 0, 'packages_after': 1, 'robot_id': 'dr_1'})
+    settled = settle_with_placement(suspicion, counted_one)
+    assert settled is not None and settled.detector == 'drop' and settled.verdict == 'ok'
+    nothing = DetectorResult('misplace', 'misplace', ('nothing placed',), {'finding': 'none'})
+    assert settle_with_placement(suspicion, nothing) is None
 
 
 def test_drop_without_transfer_data_is_suspect() -> None:
