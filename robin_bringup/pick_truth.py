@@ -101,8 +101,10 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
 
 def qa_confusion(records: Iterable[PickRecord], track: TruthTrack, settle_s: float = 2.0) -> dict[str, object]:
     """QA's final verdicts against the ground truth: :meth:`robin_qa.confusion.QaScore.as_dict` plus
-    how many attempts were graded, left unlabelled, or never switched the cups on."""
+    how many attempts were graded, left unlabelled, or never switched the cups on, and each graded
+    attempt's ``[record_id, truth, verdict]`` (``labels``: which pick a matrix cell counts)."""
     pairs: list[LabeledPick] = []
+    labels: list[list[str]] = []
     unlabelled = not_graded = 0
     for rec in records:
         if not graded(rec):
@@ -113,8 +115,10 @@ def qa_confusion(records: Iterable[PickRecord], track: TruthTrack, settle_s: flo
             unlabelled += 1
             continue
         pairs.append(LabeledPick(verdict=rec.verdict, truth=truth))
+        labels.append([rec.record_id, truth, rec.verdict])
     out = score(pairs).as_dict()
     out['unlabelled'] = unlabelled
     out['not_graded'] = not_graded
     out['truth_ok'] = sum(p.truth == 'ok' for p in pairs)
+    out['labels'] = labels
     return out

@@ -76,3 +76,5 @@ def test_confusion_counts_truth_against_verdict() -> None:
     assert out['picks'] == 2 and out['not_graded'] == 1 and out['unlabelled'] == 0 and out['truth_ok'] == 1
     assert out['confusion']['ok']['ok'] == 1 and out['confusion']['drop']['ok'] == 1
     assert out['drop_recall'] == 0.0
+    # each graded attempt with its label: which pick a matrix cell counts
+    assert out['labels'] == [[records[0].record_id, 'ok', 'ok'], [records[1].record_id, 'drop', 'ok']]
