@@ -107,21 +107,22 @@ def main() -> None:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--json', type=Path, help='also write the rows as JSON here')
     args = ap.parse_args()
-    rows = [('direct + transit + RRT', run(True, args.n, args.seed)),
-            ('  no transits', run(True, args.n, args.seed, transits=False)),
-            ('  carried tilt unbounded', run(True, args.n, args.seed, carry_max_tilt_deg=0.0)),
-            ('direct only (baseline)', run(False, args.n, args.seed, transits=False))]
+    rows = [('direct + transit + RRT', 'cell', run(True, args.n, args.seed)),
+            ('  no transits', 'no_transits', run(True, args.n, args.seed, transits=False)),
+            ('  carried tilt unbounded', 'tilt_unbounded', run(True, args.n, args.seed, carry_max_tilt_deg=0.0)),
+            ('direct only (baseline)', 'direct_only', run(False, args.n, args.seed, transits=False))]
     print(f'pick-sequence planning, {args.n} random suction poses on synthetic piles (seed {args.seed})')
     print(f'{"planner":<24} {"success":>8} {"p50 ms":>8} {"p99 ms":>8} {"cycle s":>8} {"tilt p90":>9} '
           f'{"tilt max":>9}  failures')
-    for name, r in rows:
+    for name, _key, r in rows:
         fails = ', '.join(f'{k} x{v}' for k, v in sorted(r['failures'].items())) or '-'  # type: ignore[union-attr]
         print(f'{name:<24} {r["success"]:>8.1%} {r["p50_ms"]:>8.1f} {r["p99_ms"]:>8.1f} {r["cycle_s"]:>8.2f} '
               f'{r["transfer_tilt_p90_deg"]:>8.1f}° {r["transfer_tilt_max_deg"]:>8.1f}°  {fails}')
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        out_rows = [{'planner': name, 'key': key, **r} for name, key, r in rows]
         args.json.write_text(json.dumps({'benchmark': 'motion_planning', 'n': args.n, 'seed': args.seed,
-                                         'rows': [{'planner': name, **r} for name, r in rows]}, indent=2))
+                                         'rows': out_rows}, indent=2))
 
 
 if __name__ == '__main__':

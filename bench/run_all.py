@@ -8,7 +8,8 @@ each next to its baseline from the same run, and writes them to ``bench/results/
   5…60, model vs the depth-only geometric segmenter (``segmentation_latency.py``);
 - ``grasp_plan_ms``: grasp planner vs the naive planner (largest instance, all 8 cups) per pile size
   (``grasp_planning.py``);
-- ``motion_plan_ms``: direct + RRTConnect vs direct interpolation only (``motion_planning.py``);
+- ``motion_plan_ms``: direct + transits + RRTConnect, the same without transits, and direct
+  interpolation only (``motion_planning.py``);
 - ``picks_per_hour_sim``, ``pick_success``, ``qa_confusion``, ``memory_mb``, ``records``: short
   closed-loop runs of the whole simulated cell, as shipped vs depth-only segmentation and vs the naive
   grasp baseline (``closed_loop.py``);
@@ -108,7 +109,8 @@ def combine(results: dict[str, dict | None]) -> dict:
                                 'overhang': r['baseline_overhang'], 'double': r['baseline_double']}}
             for r in gp['rows']]
     if mp := results.get('motion_planning'):
-        rows = {('planner' if 'RRT' in r['planner'] else 'baseline_direct_only'): r for r in mp['rows']}
+        keys = {'cell': 'planner', 'no_transits': 'planner_without_transits', 'direct_only': 'baseline_direct_only'}
+        rows = {keys[r['key']]: r for r in mp['rows'] if r.get('key') in keys}
         out['motion_plan_ms'] = {k: {'p50_ms': r['p50_ms'], 'p99_ms': r['p99_ms'], 'success': r['success'],
                                      'cycle_s': r['cycle_s'], 'n': mp['n']} for k, r in rows.items()}
     cl = results.get('closed_loop')
@@ -171,6 +173,8 @@ def print_table(latest: dict) -> None:
         row(f'motion plan p50/p99 ms (success), n={p.get("n")}',
             f'{_p(p.get("p50_ms"))}/{_p(p.get("p99_ms"))} ({_p(100 * p.get("success", 0), 0)}%)',
             f'direct {_p(b.get("p50_ms"))}/{_p(b.get("p99_ms"))} ({_p(100 * b.get("success", 0), 0)}%)')
+        if s := mp.get('planner_without_transits'):
+            row('motion plan p50/p99 ms, without transits', '', f'RRT only {_p(s.get("p50_ms"))}/{_p(s.get("p99_ms"))}')
     if pph := latest.get('picks_per_hour_sim'):
         m, b = pph['model'], pph['baseline_depth_only'] or {}
         row('picks/hour (sim) [ok/attempted, truth ok]',
