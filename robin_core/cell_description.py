@@ -109,6 +109,8 @@ class PickArea:
     #: [m] the pile map the motion planner gets reaches this far beyond the area: a carried
     #: package swings over the belt around it, where packages lie too
     pile_map_margin: float = 0.2
+    #: [m] the side rails' top above the belt surface (they stand outside ``belt_x_range``)
+    rail_height: float = 0.08
 
     @property
     def pile_map_x_range(self) -> tuple[float, float]:
@@ -283,7 +285,8 @@ def _pick_area(cfg: dict[str, Any], tf: Any) -> PickArea:
     flow = np.asarray(cfg['flow_direction'], dtype=float)
     return PickArea(float(tf(cfg['frame'])[2, 3]), tuple(map(float, cfg['x'])), tuple(map(float, cfg['y'])),
                     _ro(flow / np.linalg.norm(flow)), tuple(map(float, cfg.get('belt_x', cfg['x']))),
-                    tuple(map(float, cfg.get('belt_y', cfg['y']))), float(cfg.get('pile_map_margin', 0.2)))
+                    tuple(map(float, cfg.get('belt_y', cfg['y']))), float(cfg.get('pile_map_margin', 0.2)),
+                    float(cfg.get('rail_height', 0.08)))
 
 
 def _place_station(cfg: dict[str, Any], tf: Any) -> PlaceStation:

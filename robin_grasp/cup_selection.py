@@ -152,6 +152,15 @@ def check_cups(
     return CupCheck(states, collision, text)
 
 
+def with_rail_collisions(check: CupCheck, rail: np.ndarray) -> CupCheck:
+    """``check`` with the poses whose tool body meets a conveyor rail (``rail``: (P,) bool,
+    :func:`robin_grasp.rail_clearance.hits_rails`) marked as collisions."""
+    rail = np.asarray(rail, bool)
+    text = [t or ('the tool body would hit the conveyor rail' if r else '')
+            for t, r in zip(check.collision_text, rail.tolist(), strict=True)]
+    return CupCheck(check.states, check.collision | rail, text)
+
+
 def _enclosed_unknown(hm: HeightMap, target_id: int) -> np.ndarray:
     """(H, W) bool: unknown cells inside holes of the target's mask."""
     mask = hm.labels == target_id

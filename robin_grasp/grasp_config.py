@@ -58,6 +58,8 @@ PLANNER_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('map_resolution', _P.map_resolution, 'height map cell size [m]', 0.001, 0.02),
     ParamSpec('map_margin', _P.map_margin, 'height map extends this far beyond the pick area [m]', 0.0, 0.5),
     ParamSpec('max_scene_height', _P.max_scene_height, 'highest pile above the belt considered [m]', 0.05, 2.0),
+    ParamSpec('rail_clearance', _P.rail_clearance, 'tool body to conveyor rail clearance (the motion planner\'s); '
+              'negative = no rail check [m]', -1.0, 0.2),
     ParamSpec('plane_method', _P.plane_method, 'top-surface plane fit backend', choices=PLANE_METHODS),
     ParamSpec('plane_inlier_tol', _P.plane_inlier_tol, 'distance that counts as on the top surface [m]', 0.0005, 0.05),
     ParamSpec('suction_point_count', _P.suction_point_count, 'suction points tried per target [-]', 1, 32),
@@ -137,7 +139,8 @@ def config_from_values(values: Mapping[str, Any]) -> PlannerConfig:
     priors = {t: replace(p, density=float(v[f'density.{t}'])) for t, p in DEFAULT_PRIORS.items()}
     return PlannerConfig(
         selection=selection, cups=cups, priors=priors, map_resolution=v['map_resolution'],
-        map_margin=v['map_margin'], max_scene_height=v['max_scene_height'], plane_method=v['plane_method'],
+        map_margin=v['map_margin'], max_scene_height=v['max_scene_height'], rail_clearance=v['rail_clearance'],
+        plane_method=v['plane_method'],
         plane_inlier_tol=v['plane_inlier_tol'], suction_point_count=int(v['suction_point_count']),
         edge_ref=v['edge_ref'], yaw_offsets=tuple(math.radians(float(a)) for a in v['yaw_offsets_deg']),
         max_targets=int(v['max_targets']), candidates_per_target=int(v['candidates_per_target']),

@@ -26,10 +26,12 @@ from robin_grasp.cup_selection import (
     CupState,
     check_cups,
     choose_cups_batch,
+    with_rail_collisions,
 )
 from robin_grasp.grasp_candidates import GraspCandidate, ReasonCode, rank_candidates, score_pose
 from robin_grasp.height_map import HeightMap, build_height_map
 from robin_grasp.mass_prior import DEFAULT_PRIORS, TypePrior, estimate_mass, required_holding_force
+from robin_grasp.rail_clearance import RailGeometry, hits_rails
 from robin_grasp.suction_pose import (
     fit_top_surface,
     rotation_to_quaternion,
@@ -74,6 +76,9 @@ class PlannerConfig:
     map_resolution: float = 0.0025  #: height map cell [m]
     map_margin: float = 0.2  #: map extends this far beyond the pick area (half a long package) [m]
     max_scene_height: float = 0.8  #: highest pile above the belt considered [m]
+    #: the tool body keeps this far from the conveyor's side rails (the motion planner's clearance);
+    #: negative = no rail check [m] (robin_grasp/rail_clearance.py)
+    rail_clearance: float = 0.01
     plane_method: str = 'svd'  #: 'svd' or 'open3d'
     plane_inlier_tol: float = 0.004  #: distance that counts as on the top surface [m]
     suction_point_count: int = 4  #: suction points tried per target [-]
@@ -270,11 +275,13 @@ def plan_on_height_map(
                           timings)
     cup_xy = np.asarray(gripper.cup_positions, np.float64)[:, :2]
     anchors = anchor_offsets(cup_xy)
+    rails = None if cfg.rail_clearance < 0 else RailGeometry(pick_area.belt_x_range, pick_area.belt_z,
+                                                             pick_area.rail_height, cfg.rail_clearance)
     type_ids = {int(r['id']): int(r['type_id']) for r in instances}
     cands: list[GraspCandidate] = []
     for target in sel.ranked[: cfg.max_targets]:
         found, why = _plan_target(hm, target, type_ids[target.instance_id], gripper=gripper, cup_xy=cup_xy,
-                                  anchors=anchors, unhealthy=bad, suspect=probe, cfg=cfg)
+                                  anchors=anchors, unhealthy=bad, suspect=probe, cfg=cfg, rails=rails)
         if found:
             cands += found
         else:
@@ -298,6 +305,7 @@ def _plan_target(
     unhealthy: np.ndarray,
     suspect: np.ndarray,
     cfg: PlannerConfig,
+    rails: RailGeometry | None = None,
 ) -> tuple[list[GraspCandidate], str]:
     """Candidates for one target (best first) and, when none is feasible, the main reason."""
     iid = target.instance_id
@@ -323,6 +331,8 @@ def _plan_target(
     pos = pos.reshape(-1, 3)
     pos[:, 2] = surface.height_at(pos[:, :2])  # keep the tcp on the plane
     check = check_cups(hm, iid, rot, pos, cup_xy=cup_xy, lip_radius=gripper.lip_radius, config=cfg.cups)
+    if rails is not None:
+        check = with_rail_collisions(check, hits_rails(rot, pos, rails))
     yaw_idx = np.broadcast_to(np.arange(y_n)[None, :, None], (k_n, y_n, a_n)).reshape(-1)
     pt_idx = np.broadcast_to(np.arange(k_n)[:, None, None], (k_n, y_n, a_n)).reshape(-1)
     # Package centre in each pose's tcp frame (for the minimal policy and the centring term).
