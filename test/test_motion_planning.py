@@ -235,6 +235,13 @@ def test_a_start_resting_on_something_backs_out_straight_up_first():
     leaving = tcp[: int(np.argmax(tcp[:, 2] > tcp[0, 2] + 0.005)) + 1]  # until 5 mm above the contact
     assert len(leaving) > 1 and np.all(np.diff(leaving[:, 2]) >= -1e-6)  # up, never down
     assert np.max(np.linalg.norm(leaving[:, :2] - leaving[0, :2], axis=1)) < 2e-3  # and straight
+    # buried deeper than the escape reaches: the failure names what the start touches
+    pose = np.eye(4)
+    pose[:3, 3] = (0.5, 0.0, cell.pick_area.belt_z + 0.25)
+    tower = Box(pose, (0.3, 0.3, 0.5))
+    stuck = backend.plan(q0, JointGoal(HOME), Scene(boxes=(tower,)), timeout_s=5.0)
+    assert isinstance(stuck, PlanFailure) and stuck.reason is FailureReason.START_IN_COLLISION
+    assert 'contact' in stuck.detail and 'motion_box' in stuck.detail, stuck.detail
 
 
 def test_a_tilted_package_is_cleared_along_its_top_plane():

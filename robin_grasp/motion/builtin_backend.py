@@ -124,7 +124,8 @@ class BuiltinBackend:
                 escape = self._escape_up(start)
             if escape is None:
                 return PlanFailure(FailureReason.START_IN_COLLISION, 'start state collides and lifting the tool '
-                                   f'{ESCAPE_MAX_M:.2f} m straight up does not free it')
+                                   f'{ESCAPE_MAX_M:.2f} m straight up does not free it '
+                                   f'({self.checker.describe(start)})')
             start = escape[-1]
         if isinstance(goal, JointGoal):
             q_goal = np.asarray(goal.positions, dtype=float)

@@ -113,6 +113,19 @@ class CollisionChecker:
             return False
         return self.max_tilt is None or tool_tilt(self.model.tcp_pose()) <= self.max_tilt
 
+    def describe(self, q: FloatArray) -> str:
+        """Why ``q`` [rad] is invalid, for failure details: the joint limits, the first contacts (the
+        carried package is ``motion_payload``, the unmapped belt ``motion_static_*``), or the tilt."""
+        lim = self.model.limits
+        if np.any(q < lim.lower) or np.any(q > lim.upper):
+            return 'outside the joint limits'
+        contacts = self.contacts(q)
+        if contacts:
+            return 'contact ' + ', '.join(f'{c.geom1}/{c.geom2}' for c in contacts[:3])
+        if self.max_tilt is not None and tool_tilt(self.model.tcp_pose()) > self.max_tilt:
+            return f'carried package tilted beyond {np.degrees(self.max_tilt):.0f} deg'
+        return 'invalid'
+
     def segment_valid(self, q0: FloatArray, q1: FloatArray) -> bool:
         """True when the straight joint-space segment q0 → q1 is valid at :attr:`segment_step`."""
         steps = max(1, int(np.ceil(np.max(np.abs(q1 - q0)) / self.segment_step)))

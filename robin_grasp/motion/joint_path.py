@@ -81,9 +81,9 @@ class JointPathPlanner:
         t0 = time.perf_counter()
         cc = self.checker
         if not cc.is_valid(start):
-            return PlanFailure(FailureReason.START_IN_COLLISION, _describe(cc, start))
+            return PlanFailure(FailureReason.START_IN_COLLISION, cc.describe(start))
         if not cc.is_valid(goal):
-            return PlanFailure(FailureReason.GOAL_IN_COLLISION, _describe(cc, goal))
+            return PlanFailure(FailureReason.GOAL_IN_COLLISION, cc.describe(goal))
         if cc.segment_valid(start, goal):
             return JointPath(np.stack([start, goal]), 'direct', time.perf_counter() - t0)
         if via is not None:
@@ -163,11 +163,3 @@ class JointPathPlanner:
         pts = np.array([lift(np.array(path.getState(i)[0:dof])) for i in range(path.getStateCount())])
         pts[0], pts[-1] = start, goal  # exact ends (the goal may lie a hair off the subspace)
         return pts
-
-
-def _describe(cc: CollisionChecker, q: FloatArray) -> str:
-    lim = cc.model.limits
-    if np.any(q < lim.lower) or np.any(q > lim.upper):
-        return 'outside the joint limits'
-    contacts = cc.contacts(q)
-    return 'contact ' + ', '.join(f'{c.geom1}/{c.geom2}' for c in contacts[:3]) if contacts else 'invalid'
