@@ -363,9 +363,12 @@ class PickCycle:
         if ok:
             self._place_joints = place_joints
             return self._start_approach(now)
-        if reason.startswith('start_in_collision'):
+        if reason.startswith('start_in_collision') and _failed_segment(reason) in ('', 'approach'):
             # the arm itself is stuck in the pile (a recovery that ended short): every plan from
-            # here fails alike, so clear the arm first (the retreat escapes straight up), then re-perceive
+            # here fails alike, so clear the arm first (the retreat escapes straight up), then re-perceive.
+            # A later segment's start (the lift's end, carrying the package) is this option's
+            # failure, not the arm's: 23 clearing retreats in a fault run re-planned one package
+            # whose carried box met the unmapped belt, never marking its spot as failed
             self.record.outcome = 'aborted'
             self.record.failure_reason = f'plan failed: {reason}: the arm retreats first'
             self.stats.arm_clearing_retreats += 1
@@ -976,3 +979,15 @@ class PickCycle:
             self._masked_valid_after_ns = _NO_FRAME_YET_NS
         if self.record is not None:
             self.record.states.append((phase.value, now))
+
+
+#: the motion executor's pick segments, in order (robin_grasp/motion/pick_sequence.py)
+_PICK_SEGMENTS = ('approach', 'descend', 'lift', 'transfer')
+
+
+def _failed_segment(reason: str) -> str:
+    """The pick segment a plan-failure text names (``reason (segment: detail)``, see
+    :func:`robin_cell.controller_io.plan_failure_text`), '' when it names none."""
+    _, sep, rest = reason.partition(' (')
+    head = rest.split(':', 1)[0] if sep else ''
+    return head if head in _PICK_SEGMENTS else ''

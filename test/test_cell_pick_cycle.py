@@ -476,6 +476,20 @@ def test_an_arm_stuck_in_the_pile_retreats_before_planning_again() -> None:
     assert of(c.on_decision(decision(3.05, option(1)), 3.1), RequestPlan)  # the pick that was refused is retried
 
 
+def test_a_carried_package_that_cannot_start_its_transfer_is_an_option_failure_not_a_stuck_arm() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick = of(c.on_decision(decision(1.0, option(1), option(2, x=0.6)), 1.1), RequestPlan)[0].pick_id
+    cmds = c.on_plan(pick, False, 'start_in_collision (transfer: start state collides and lifting the tool '
+                     '0.15 m straight up does not free it (contact motion_payload/motion_static_3))', 1.2)
+    again = of(cmds, RequestPlan)
+    assert again and not of(cmds, ExecuteSegment) and c.stats.arm_clearing_retreats == 0  # the next option
+    assert again[0].option.instance_id == 2 and c.phase == Phase.PLAN
+    # the arm's own start in collision still clears the arm first, with or without a segment named
+    cmds = c.on_plan(again[0].pick_id, False, 'start_in_collision (approach: contact cup_3/motion_pile)', 1.3)
+    assert ExecuteSegment(again[0].pick_id, 'retreat') in cmds and c.stats.arm_clearing_retreats == 1
+
+
 def test_an_arm_that_cannot_free_itself_waits_longer_each_time_instead_of_spinning() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
