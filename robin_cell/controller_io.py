@@ -69,6 +69,7 @@ def _option(c: GraspRecord, rank: int) -> GraspOption:
         height_top_m=c.height_top_m,
         rank=rank,
         package_size=tuple(c.package_size_m) if c.package_size_m else None,  # type: ignore[arg-type]
+        package_in_tool=tuple(c.package_in_tool) if c.package_in_tool else None,  # type: ignore[arg-type]
     )
 
 
@@ -77,17 +78,21 @@ def plan_request(request_id: str, option: GraspOption, scene_stamp_ns: int | Non
     """A ``plan_pick`` request that plans every segment and executes none yet, around the pile of
     frame ``scene_stamp_ns`` (the decision's), from joints ``start`` (None: where the arm is).
 
-    The carried box is given in the tool frame. The cup pattern's heading relative to the
-    package's long side is not part of the decision, so the box is the package's long side
-    square: never smaller than the package, whichever way it hangs."""
-    package_size = None
-    if option.package_size is not None:
+    The carried box is given in the tool frame: the package's size and, when the decision says
+    where the package lies under the tool (``package_in_tool``), its pose; without it the box is
+    the package's long side square, centred on the tool: never smaller than the package whichever
+    way it hangs, but much larger (a 50 × 30 cm mailer at the map's edge met the unmapped belt)."""
+    package_size, package_pose = None, None
+    if option.package_size is not None and option.package_in_tool is not None:
+        package_size, package_pose = option.package_size, option.package_in_tool
+    elif option.package_size is not None:
         side = max(option.package_size[0], option.package_size[1])
         package_size = (side, side, option.package_size[2])
     return json.dumps({
         'schema': MOTION_REQUEST_SCHEMA, 'op': 'plan_pick', 'id': request_id,
         'grasp': {'position': list(option.position), 'orientation': list(option.orientation)},
-        'place': None, 'package_size': list(package_size) if package_size else None, 'execute': False,
+        'place': None, 'package_size': list(package_size) if package_size else None,
+        'package_pose': list(package_pose) if package_pose else None, 'execute': False,
         'scene_stamp_ns': scene_stamp_ns, 'start': list(start) if start is not None else None,
     })
 

@@ -58,6 +58,7 @@ class GraspOption:
     height_top_m: float | None = None
     rank: int = 0  # position in the planner's decision: 0 = chosen, k = k-th alternative
     package_size: tuple[float, float, float] | None = None  # (length, width, thickness) [m]
+    package_in_tool: tuple[float, float, float] | None = None  # top centre x, y [m], long side [rad], tcp frame
 
 
 @dataclass(frozen=True)

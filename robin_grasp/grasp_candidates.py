@@ -78,6 +78,7 @@ class GraspCandidate:
         score: combined ranking score [0..1].
         terms: pose terms [0..1], keys in :data:`POSE_TERMS`.
         edge_distance: [m]; surface_rms: [m]; mass, mass_upper: [kg]; forces: [N].
+        package_in_tool: package top centre (x, y) [m] and long-side heading [rad] in the tcp frame.
     """
 
     target_id: int
@@ -101,6 +102,9 @@ class GraspCandidate:
     mass_upper: float = float('nan')
     force_required: float = float('nan')
     force_available: float = 0.0
+    #: the package's top centre (x, y) [m] and long-side heading [rad] in the tcp frame: where the
+    #: carried package hangs (None: unknown)
+    package_in_tool: tuple[float, float, float] | None = None
 
     @property
     def n_cups(self) -> int:

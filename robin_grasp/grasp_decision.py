@@ -46,6 +46,9 @@ class GraspRecord(BaseModel):
     force_available_n: float
     #: (length, width, thickness) of the package [m]: the motion planner carries this box
     package_size_m: list[float] | None = Field(None, min_length=3, max_length=3)
+    #: the package's top centre (x, y) [m] and long-side heading [rad] in the tcp frame: where the
+    #: carried box hangs (None: unknown; then the motion planner centres a square box)
+    package_in_tool: list[float] | None = Field(None, min_length=3, max_length=3)
 
 
 class CandidateSummary(BaseModel):
@@ -169,6 +172,7 @@ def _grasp_record(c: GraspCandidate, t: TargetScore, belt_z: float, num_cups: in
         score=c.score, target_score=c.target_score, pose_score=c.pose_score, pose_terms=c.terms,
         mass_kg=_finite(c.mass), mass_upper_kg=_finite(c.mass_upper), force_required_n=_finite(c.force_required),
         force_available_n=c.force_available, package_size_m=_package_size(t, belt_z),
+        package_in_tool=None if c.package_in_tool is None else [round(float(v), 4) for v in c.package_in_tool],
     )  # fmt: skip
 
 

@@ -369,8 +369,11 @@ def _plan_target(
     first = order[np.r_[True, key[1:] != key[:-1]]]
     first = first[np.argsort(-pose_score[first], kind='stable')][: cfg.candidates_per_target]
     quats = rotation_to_quaternion(rot[sel[first]])
+    # the package's long side in each kept pose's tcp frame: the carried box's heading
+    major = np.einsum('pji,j->pi', rot[sel[first]][:, :, :2], surface.major_axis)  # (F, 2)
+    heading = np.arctan2(major[:, 1], major[:, 0])
     found = []
-    for j, q in zip(first.tolist(), quats, strict=True):
+    for n, (j, q) in enumerate(zip(first.tolist(), quats, strict=True)):
         p = int(sel[j])
         found.append(
             GraspCandidate(
@@ -380,6 +383,7 @@ def _plan_target(
                 pose_score=float(pose_score[j]), terms={k: float(v[j]) for k, v in terms.items()},
                 edge_distance=float(edge[j]), surface_rms=surface.rms, mass=mass.mass, mass_upper=mass.mass_upper,
                 force_required=f_req, force_available=float(choice.force_available[p]),
+                package_in_tool=(float(centre[p, 0]), float(centre[p, 1]), float(heading[n])),
             )
         )  # fmt: skip
     return found, ''

@@ -195,7 +195,8 @@ class MotionExecutorNode(Node):
             if req.op == 'plan_pick':
                 assert req.grasp is not None
                 tray = req.place if req.place is not None else self._cell.place_station.T_base_tray
-                pick = PickRequest(req.grasp, tray, self._cell.place_station.tray_size, req.package_size)
+                pick = PickRequest(req.grasp, tray, self._cell.place_station.tray_size, req.package_size,
+                                   req.package_pose)
                 result = self._planner.plan(start, pick, height_map, timeout_s=self._timeout)
             else:
                 goal = (JointGoal(req.goal_joints) if req.goal_joints is not None

@@ -38,6 +38,16 @@ def test_a_plan_request_carries_its_start_joints_only_when_planning_ahead():
     assert json.loads(plan_request('p1', OPTION))['start'] is None
 
 
+def test_the_carried_box_is_the_package_where_it_hangs_or_a_square_of_its_long_side():
+    from dataclasses import replace
+
+    sized = replace(OPTION, package_size=(0.5, 0.3, 0.08))
+    body = json.loads(plan_request('p1', sized))
+    assert body['package_size'] == [0.5, 0.5, 0.08] and body['package_pose'] is None  # where it hangs unknown
+    posed = json.loads(plan_request('p1', replace(sized, package_in_tool=(0.04, -0.01, 1.2))))
+    assert posed['package_size'] == [0.5, 0.3, 0.08] and posed['package_pose'] == [0.04, -0.01, 1.2]
+
+
 def test_the_transfer_end_is_read_from_a_planned_event():
     text = json.dumps({'schema': 'robin.motion.event/1', 'id': 'p1', 'event': 'planned', 'segments': [
         {'name': 'approach', 'duration_s': 1.0, 'end_joints': [0.0] * 6},

@@ -253,3 +253,23 @@ def test_a_frame_whose_packages_the_arm_may_hide_is_never_called_empty():
     res = plan_grasps(scene, GRIPPER, PICK_AREA, arm_mask=arm)
     assert res.status == STATUS_NO_TARGET and res.arm_masked
     assert plan_grasps(scene, GRIPPER, PICK_AREA, arm_mask=np.zeros_like(arm)).status == STATUS_EMPTY
+
+
+def test_each_grasp_says_where_the_package_hangs_under_the_tool():
+    from scipy.spatial.transform import Rotation
+
+    pkg = Package(1, x=0.5, y=0.1, length=0.32, width=0.2, thickness=0.05, yaw=0.3)
+    _, scene = _scene(pkg)
+    res = plan_grasps(scene, GRIPPER, PICK_AREA)
+    assert res.status == STATUS_OK and res.candidates
+    long_side = np.array([np.cos(0.3), np.sin(0.3)])
+    for c in res.candidates:
+        rot = Rotation.from_quat(c.quaternion).as_matrix()
+        x, y, heading = c.package_in_tool
+        centre = c.position + rot[:, :2] @ np.array([x, y])
+        assert np.allclose(centre[:2], [pkg.x, pkg.y], atol=0.01)  # the top's centre, back in base_link
+        axis = rot[:, :2] @ np.array([np.cos(heading), np.sin(heading)])
+        assert abs(float(axis[:2] @ long_side)) > 0.99  # along the package's long side (either way)
+    record = decision_from_plan(res, 1, 'base_link', unhealthy=[], num_cups=8).chosen
+    assert record is not None and record.package_in_tool == pytest.approx(list(res.candidates[0].package_in_tool),
+                                                                          abs=1e-4)

@@ -327,6 +327,44 @@ def test_a_box_of_unknown_thickness_is_lifted_off_a_tall_stack_within_reach():
     assert poses['lift'][2, 3] == pytest.approx(area.belt_z + 0.1 + size[2] + PickSettings().lift_clearance)
 
 
+def test_the_carried_box_hangs_where_the_package_is_and_its_centre_is_placed_over_the_tray():
+    from robin_grasp.motion.pick_sequence import carried_box_pose
+
+    cell = default_cell()
+    planner = PickSequencePlanner(build_builtin_backend(cell, configured_settings()))
+    grasp = down_pose(0.5, -0.2, cell.pick_area.belt_z + 0.08)
+    size = (0.5, 0.3, 0.08)
+    posed = PickRequest(grasp, cell.place_station.T_base_tray, package_size=size, package_pose=(0.06, 0.0, np.pi / 2))
+    box = carried_box_pose(posed, size)
+    assert np.allclose(box[:3, 3], [0.06, 0.0, 0.04])  # centre 6 cm along tcp x, half the thickness down
+    assert np.allclose(box[:3, 0], [0.0, 1.0, 0.0], atol=1e-9)  # its long side along tcp y
+    centred = PickRequest(grasp, cell.place_station.T_base_tray, package_size=size)
+    assert np.allclose(carried_box_pose(centred, size), [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0.04], [0, 0, 0, 1]])
+    # at the place pose the package's centre, not the tool's, is over the tray's centre
+    place = planner.poses(posed, None)['place']
+    centre = place[:3, 3] + place[:3, :3] @ np.array([0.06, 0.0, 0.0])
+    assert np.allclose(centre[:2], cell.place_station.T_base_tray[:2, 3], atol=1e-9)
+    # and the lift clears the pile around the package, not around the tool: a 30 cm stack beside the
+    # package's far end (beyond the tool's reach around the grasp point) raises the lift only when
+    # the package is known to hang there
+    xs = np.arange(0.0, 1.0, 0.01)
+    ys = np.arange(-0.5, 0.1, 0.01)
+    gx, gy = np.meshgrid(xs, ys)
+    belt = cell.pick_area.belt_z
+    # 30 cm from the package's centre (within its half diagonal + clearance, 0.32 m), 36 cm from the tool
+    stack = (np.abs(gx - 0.86) < 0.011) & (np.abs(gy + 0.2) < 0.011)
+    hm = HeightMap((xs[0], ys[0]), 0.01, np.where(stack, belt + 0.3, belt))
+    far = down_pose(0.5, -0.2, belt + 0.08)
+    lift_posed = planner.poses(replace_grasp(posed, far), hm)['lift'][2, 3]
+    lift_centred = planner.poses(replace_grasp(centred, far), hm)['lift'][2, 3]
+    assert lift_posed == pytest.approx(belt + 0.3 + size[2] + PickSettings().lift_clearance)
+    assert lift_centred < lift_posed
+
+
+def replace_grasp(req: PickRequest, grasp: np.ndarray) -> PickRequest:
+    return dataclasses.replace(req, grasp_pose=grasp)
+
+
 def test_the_belt_beyond_the_pile_map_is_an_obstacle_up_and_downstream():
     from robin_grasp.motion.builtin_factory import unmapped_belt_boxes
 

@@ -73,6 +73,9 @@ def test_parse_plan_pick():
     scene = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p3', 'grasp': _pose(),
                                       'scene_stamp_ns': 1_700_000_000_123}), 6)
     assert scene.scene_stamp_ns == 1_700_000_000_123
+    posed = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p4', 'grasp': _pose(),
+                                      'package_size': [0.4, 0.3, 0.05], 'package_pose': [0.05, -0.02, 0.3]}), 6)
+    assert posed.package_pose == (0.05, -0.02, 0.3) and req.package_pose is None
     all_segments = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p2',
                                              'grasp': _pose(), 'execute': True}), 6)
     assert all_segments.execute == SEGMENTS
@@ -97,6 +100,10 @@ def test_parse_plan_pick():
                      'scene_stamp_ns': -5}), 'scene_stamp_ns'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
                      'scene_stamp_ns': '12'}), 'scene_stamp_ns'),
+        (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
+                     'package_pose': [0.0, 0.0, 0.0]}), 'package_pose needs package_size'),
+        (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
+                     'package_size': [0.2, 0.1, 0.05], 'package_pose': [0.5, 0.0, 0.0]}), 'under the tool'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x'}), 'exactly one'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x', 'goal_joints': [0, 1]}),
          'goal_joints'),

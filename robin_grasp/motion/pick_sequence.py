@@ -67,13 +67,16 @@ class PickRequest:
         grasp_pose: tcp pose at the grasp (4×4, base_link; z into the package surface).
         tray_pose: Tray top centre (4×4, base_link; z up).
         tray_size: Tray (x, y) [m], for the drive-robot obstacle.
-        package_size: Carried box (x, y, z) along the tcp axes [m]; None = settings default.
+        package_size: Carried box (length, width, thickness) [m]; None = settings default.
+        package_pose: The package's top centre (x, y) [m] and long-side heading [rad] in the tcp
+            frame; None = centred under the tool, long side along tcp x.
     """
 
     grasp_pose: FloatArray
     tray_pose: FloatArray
     tray_size: tuple[float, float] = (0.5, 0.5)
     package_size: tuple[float, float, float] | None = None
+    package_pose: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,15 +132,22 @@ class PickSequencePlanner:
         lift_z = grasp[2, 3] + s.lift_distance
         if height_map is not None:
             # the carried box hangs size[2] below the tcp; clear the pile around it
-            own = (self._own_radius(size), float(grasp[2, 3]) - size[2]) if rested_lift else (0.0, np.inf)
-            pile_top = _max_height_near(height_map, grasp[:2, 3], _half_diagonal(size) + s.lift_clearance, own=own)
+            cx, cy, own_r = self._own_disc(req, grasp, size)
+            own = (own_r, float(grasp[2, 3]) - size[2]) if rested_lift else (0.0, np.inf)
+            pile_top = _max_height_near(height_map, np.array([cx, cy]), _half_diagonal(size) + s.lift_clearance,
+                                        own=own)
             lift_z = max(lift_z, pile_top + size[2] + s.lift_clearance)
         lift[2, 3] = lift_z
         return {'pre_grasp': pre, 'grasp': grasp, 'lift': lift, 'place': self._place_pose(req, grasp, size)}
 
-    def _own_radius(self, size: tuple[float, float, float]) -> float:
-        """Radius [m] of the disc around the grasp point taken as the target's own footprint."""
-        return max(self.settings.tool_clear_radius, _half_diagonal(size))
+    def _own_disc(self, req: PickRequest, grasp: FloatArray,
+                  size: tuple[float, float, float]) -> tuple[float, float, float]:
+        """(x, y, radius) [m] of the disc taken as the target's own footprint: around the package's
+        centre, covering the package and the tool's reach around the grasp point."""
+        offset = _package_offset(req)
+        centre = grasp[:3, 3] + grasp[:3, :3] @ np.array([offset[0], offset[1], 0.0])
+        radius = max(self.settings.tool_clear_radius + float(np.hypot(*offset)), _half_diagonal(size))
+        return float(centre[0]), float(centre[1]), radius
 
     def _place_pose(self, req: PickRequest, grasp: FloatArray, size: tuple[float, float, float]) -> FloatArray:
         """Tool pointing down over the tray centre, turned about z by the base swing so that the
@@ -154,6 +164,9 @@ class PickSequencePlanner:
         place = np.eye(4)
         place[:3, :3] = np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis])
         place[:3, 3] = tray[:3, 3] + tray[:3, 2] * (size[2] + self.settings.drop_height)
+        # the package's centre, not the tool's, over the tray's
+        offset = _package_offset(req)
+        place[:3, 3] -= place[:3, :3] @ np.array([offset[0], offset[1], 0.0])
         return place
 
     def plan(
@@ -189,16 +202,15 @@ class PickSequencePlanner:
         size = req.package_size or s.default_package_size
         poses = self.poses(req, height_map, rested_lift=rested_lift)
         grasp = poses['grasp']
-        radius = self._own_radius(size)
-        clear = (float(grasp[0, 3]), float(grasp[1, 3]), radius, float(grasp[2, 3]) - s.target_clear_depth)
+        cx, cy, radius = self._own_disc(req, grasp, size)
+        clear = (cx, cy, radius, float(grasp[2, 3]) - s.target_clear_depth)
         # after a rested lift, under the package is what it rested on: no higher than its bottom
         clear_carrying = (*clear[:3], float(grasp[2, 3]) - max(size[2], s.target_clear_depth)) if rested_lift \
             else clear
         robot = _drive_robot_box(req.tray_pose, req.tray_size, s.drive_robot_height)
         slope = _surface_slope(grasp)
         free = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear, pile_clear_slope=slope)
-        carry_pose = np.eye(4)
-        carry_pose[2, 3] = size[2] / 2  # the box hangs below the cup lips, along tcp +z
+        carry_pose = carried_box_pose(req, size)
         carrying = Scene(height_map=height_map, boxes=(robot,), pile_clear_xy=clear_carrying, pile_clear_slope=slope,
                          attached=Box(carry_pose, tuple(size)))
         steps = (
@@ -219,6 +231,22 @@ class PickSequencePlanner:
             segments.append(Segment(name, result))
             q = result.end
         return PickPlan(tuple(segments), time.perf_counter() - t0, poses)
+
+
+def carried_box_pose(req: PickRequest, size: tuple[float, float, float]) -> FloatArray:
+    """Pose (4×4, tcp frame) of the carried box's centre: below the cup lips along tcp +z by half
+    its thickness, at the package's centre and heading when the request gives them."""
+    pose = np.eye(4)
+    x, y, yaw = req.package_pose if req.package_pose is not None else (0.0, 0.0, 0.0)
+    c, s_ = np.cos(yaw), np.sin(yaw)
+    pose[:3, :3] = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
+    pose[:3, 3] = (x, y, size[2] / 2)
+    return pose
+
+
+def _package_offset(req: PickRequest) -> tuple[float, float]:
+    """The package's centre (x, y) in the tcp frame [m] (0, 0 when not given)."""
+    return (0.0, 0.0) if req.package_pose is None else (float(req.package_pose[0]), float(req.package_pose[1]))
 
 
 def _is_pose(t: FloatArray) -> bool:

@@ -6,7 +6,9 @@ Requests (``motion/request``), every one with ``schema`` = :data:`REQUEST_SCHEMA
     {"op": "plan_pick", "id": "pick-17",
      "grasp": {"position": [x, y, z], "orientation": [qx, qy, qz, qw]},   # tcp pose, base_link
      "place": {...} | null,              # tray top pose; null = the cell's place station
-     "package_size": [sx, sy, sz] | null, # carried box along the tcp axes [m]
+     "package_size": [sx, sy, sz] | null, # carried box: length, width, thickness [m]
+     "package_pose": [x, y, yaw] | null,  # its top centre and long side in the tcp frame [m, rad];
+                                         # null = centred, long side along tcp x
      "start": [q1..q6] | null,           # plan from here (pipelining); null = current joint state
      "scene_stamp_ns": int | null,       # plan around the pile height map of this frame; null = latest
      "execute": ["approach", "descend"] | true | false}   # segments to run at once (true = all)
@@ -55,6 +57,7 @@ class MotionRequest:
     grasp: FloatArray | None = None
     place: FloatArray | None = None
     package_size: tuple[float, float, float] | None = None
+    package_pose: tuple[float, float, float] | None = None
     start: FloatArray | None = None
     goal_joints: FloatArray | None = None
     goal_pose: FloatArray | None = None
@@ -104,9 +107,15 @@ def parse_request(text: str, dof: int) -> MotionRequest:
             if np.any(size_arr <= 0):
                 raise ProtocolError('package_size must be positive')
             size = (float(size_arr[0]), float(size_arr[1]), float(size_arr[2]))
+        pose = raw.get('package_pose')
+        if pose is not None:
+            pose_arr = _floats(pose, 3, 'package_pose')
+            if size is None or np.hypot(pose_arr[0], pose_arr[1]) > max(size[0], size[1]):
+                raise ProtocolError('package_pose needs package_size and must put the package under the tool')
+            pose = (float(pose_arr[0]), float(pose_arr[1]), float(pose_arr[2]))
         return MotionRequest(op, rid, grasp=grasp, place=_pose(raw.get('place'), 'place'), package_size=size,
-                             start=start, execute=_segments(raw.get('execute', False), rid), plan_id=rid,
-                             scene_stamp_ns=stamp)
+                             package_pose=pose, start=start, execute=_segments(raw.get('execute', False), rid),
+                             plan_id=rid, scene_stamp_ns=stamp)
     goal_joints = _joints(raw.get('goal_joints'), dof, 'goal_joints')
     goal_pose = _pose(raw.get('goal_pose'), 'goal_pose')
     if (goal_joints is None) == (goal_pose is None):
