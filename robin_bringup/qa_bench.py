@@ -137,6 +137,7 @@ def assemble(*, confusion: Mapping[str, Any] | None, confusion_source: str, atte
         'unlabelled': conf.get('unlabelled'),
         'not_graded': conf.get('not_graded'),
         'confusion': conf.get('confusion'),
+        'labels': conf.get('labels'),  # [record_id, truth, verdict] per graded attempt
         'confusion_source': confusion_source,
         'cup_fault_detect_picks': max(detected) if detected else None,
         'cup_faults': {'injected': len(torn_rows), 'detected': len(detected), 'undetected': len(undetected),
