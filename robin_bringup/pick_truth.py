@@ -5,8 +5,12 @@ The simulator publishes ``sim/ground_truth`` (every package's state: ``belt``, `
 states over sim time (only when they change) and :func:`label_attempt` reads one final pick record
 against it:
 
-- ``double_pick``: two or more packages were held at the same time during the attempt, or two or
-  more packages newly arrived on a drive robot by ``settle_s`` after the record's end;
+- ``double_pick``: two or more packages were held at the same time once the lift had ended (the
+  first state after ``lift``), or two or more packages newly arrived on a drive robot by
+  ``settle_s`` after the record's end. A neighbour a leaky cup pulls on while the cups seal or
+  the arm rises (the simulator's ``held`` means "a cup pulls on it") is not a double pick unless
+  it is still held when the lift is over: the fault run of session 7 had 22 attempts labelled
+  double pick from such touches whose drive robot then counted one package;
 - ``ok``: exactly one package newly arrived on a drive robot; also a single package that was lifted
   and put back on the belt before any transfer (a deliberate put-back is not a fault);
 - ``drop``: a held package did not reach a robot and was no longer held when the release began;
@@ -32,17 +36,20 @@ PLACED = ('on_robot', 'delivered')
 
 @dataclass
 class TruthTrack:
-    """Package states (id → state) over sim time, stored only when they change."""
+    """Package states (id → state) over sim time, stored only when they change (with every snapshot's
+    time, so "the first look after t" is known)."""
 
     times: list[float] = field(default_factory=list)
     states: list[dict[int, str]] = field(default_factory=list)
     last_time: float = float('-inf')  # latest snapshot time, changed or not
+    sample_times: list[float] = field(default_factory=list)  # every snapshot's time, changed or not
 
     def add(self, t: float, states: Mapping[int, str]) -> None:
         """Add a snapshot; snapshots must come in time order (older ones are ignored)."""
         if t < self.last_time:
             return
         self.last_time = t
+        self.sample_times.append(t)
         snap = dict(states)
         if not self.states or snap != self.states[-1]:
             self.times.append(t)
@@ -52,6 +59,11 @@ class TruthTrack:
         """The states in force at ``t`` (empty before the first snapshot)."""
         k = bisect.bisect_right(self.times, t) - 1
         return self.states[k] if k >= 0 else {}
+
+    def first_sample_from(self, t: float) -> float | None:
+        """The time of the first snapshot at or after ``t`` (None: none yet)."""
+        k = bisect.bisect_left(self.sample_times, t)
+        return self.sample_times[k] if k < len(self.sample_times) else None
 
     def between(self, t0: float, t1: float) -> list[tuple[float, dict[int, str]]]:
         """Snapshots in force at some time in [t0, t1], oldest first."""
@@ -65,6 +77,16 @@ def _state_time(record: PickRecord, name: str, first: bool = True) -> float | No
     if not times:
         return None
     return times[0] if first else times[-1]
+
+
+def lift_end(record: PickRecord) -> float | None:
+    """When the lift was over: the start of the first state after the first ``lift`` (None: no lift,
+    or the record ends in it)."""
+    states = list(record.states)
+    for k, (name, _t) in enumerate(states):
+        if name == 'lift':
+            return states[k + 1][1] if k + 1 < len(states) else None
+    return None
 
 
 def graded(record: PickRecord) -> bool:
@@ -84,7 +106,13 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
     window = track.between(start, end + settle_s)
     held_sets = [{i for i, s in snap.items() if s == 'held'} for _t, snap in window]
     placed = {i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED}
-    if len(placed) >= 2 or max((len(h) for h in held_sets), default=0) >= 2:
+    lifted = lift_end(record)
+    # from the first snapshot taken once the lift was over: one taken during the lift says nothing
+    # about whether the touch outlasted it
+    first_look = track.first_sample_from(lifted) if lifted is not None else None
+    carried = ([{i for i, s in snap.items() if s == 'held'} for _t, snap in track.between(first_look, end + settle_s)]
+               if first_look is not None else [])
+    if len(placed) >= 2 or max((len(h) for h in carried), default=0) >= 2:
         return 'double_pick'
     if len(placed) == 1:
         return 'ok'
@@ -99,12 +127,45 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
     return 'misplace' if release is not None and held_until > release else 'drop'
 
 
+def label_evidence(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -> dict[str, object]:
+    """What the label of one attempt rests on, in sim seconds after the approach began: per package a
+    cup held, the first and last snapshot that showed it held and its state ``settle_s`` after the
+    record's end; which packages newly arrived on a drive robot; the state times. For auditing the
+    cells of the confusion matrix where QA and the truth disagree."""
+    start = _state_time(record, 'approach')
+    if start is None or not record.states:
+        return {}
+    end = max(t for _s, t in record.states)
+    window = track.between(start, end + settle_s)
+    before, after = track.at(start), track.at(end + settle_s)
+    held: dict[int, list[float]] = {}
+    for k, (t, snap) in enumerate(window):
+        changed = window[k + 1][0] if k + 1 < len(window) else end + settle_s
+        lo, hi = bisect.bisect_left(track.sample_times, t), bisect.bisect_right(track.sample_times, changed)
+        seen = track.sample_times[lo:hi] if k + 1 == len(window) else track.sample_times[lo:hi - 1]
+        seen = seen or [t]
+        for i, state in snap.items():
+            if state == 'held':
+                span = held.setdefault(i, [max(t, start) - start, 0.0])
+                span[1] = seen[-1] - start  # the last look that still showed it held
+    rel = lift_end(record)
+    return {
+        'held': {str(i): {'first_s': round(a, 2), 'last_s': round(b, 2), 'then': after.get(i)}
+                 for i, (a, b) in sorted(held.items())},
+        'placed': sorted(i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED),
+        'lift_end_s': None if rel is None else round(rel - start, 2),
+        'states': [[name, round(t - start, 2)] for name, t in record.states],
+    }
+
+
 def qa_confusion(records: Iterable[PickRecord], track: TruthTrack, settle_s: float = 2.0) -> dict[str, object]:
     """QA's final verdicts against the ground truth: :meth:`robin_qa.confusion.QaScore.as_dict` plus
     how many attempts were graded, left unlabelled, or never switched the cups on, and each graded
-    attempt's ``[record_id, truth, verdict]`` (``labels``: which pick a matrix cell counts)."""
+    attempt's ``[record_id, truth, verdict]`` (``labels``: which pick a matrix cell counts) and, for
+    each attempt where they disagree, :func:`label_evidence` (``evidence``, by record id)."""
     pairs: list[LabeledPick] = []
     labels: list[list[str]] = []
+    evidence: dict[str, dict[str, object]] = {}
     unlabelled = not_graded = 0
     for rec in records:
         if not graded(rec):
@@ -116,9 +177,12 @@ def qa_confusion(records: Iterable[PickRecord], track: TruthTrack, settle_s: flo
             continue
         pairs.append(LabeledPick(verdict=rec.verdict, truth=truth))
         labels.append([rec.record_id, truth, rec.verdict])
+        if truth != rec.verdict:
+            evidence[rec.record_id] = label_evidence(rec, track, settle_s)
     out = score(pairs).as_dict()
     out['unlabelled'] = unlabelled
     out['not_graded'] = not_graded
     out['truth_ok'] = sum(p.truth == 'ok' for p in pairs)
     out['labels'] = labels
+    out['evidence'] = evidence
     return out

@@ -138,6 +138,7 @@ def assemble(*, confusion: Mapping[str, Any] | None, confusion_source: str, atte
         'not_graded': conf.get('not_graded'),
         'confusion': conf.get('confusion'),
         'labels': conf.get('labels'),  # [record_id, truth, verdict] per graded attempt
+        'evidence': conf.get('evidence'),  # what each disagreeing label rests on (pick_truth.label_evidence)
         'confusion_source': confusion_source,
         'cup_fault_detect_picks': max(detected) if detected else None,
         'cup_faults': {'injected': len(torn_rows), 'detected': len(detected), 'undetected': len(undetected),

@@ -78,3 +78,25 @@ def test_confusion_counts_truth_against_verdict() -> None:
     assert out['drop_recall'] == 0.0
     # each graded attempt with its label: which pick a matrix cell counts
     assert out['labels'] == [[records[0].record_id, 'ok', 'ok'], [records[1].record_id, 'drop', 'ok']]
+
+
+def test_a_neighbour_touched_only_while_the_cups_seal_and_rise_is_no_double_pick() -> None:
+    # states 1 s apart: approach 1, suction 2, lift 3, verify 4 (the lift is over), transfer 5, release 6
+    touched = _track([(0.0, {1: 'belt', 2: 'belt'}), (2.5, {1: 'held', 2: 'held'}), (3.5, {1: 'held', 2: 'belt'}),
+                      (7.0, {1: 'on_robot', 2: 'belt'}), (20.0, {1: 'on_robot', 2: 'belt'})])
+    carried = _track([(0.0, {1: 'belt', 2: 'belt'}), (2.5, {1: 'held', 2: 'held'}), (4.5, {1: 'held', 2: 'held'}),
+                      (5.5, {1: 'held', 2: 'fell_off'}), (7.0, {1: 'on_robot', 2: 'fell_off'}),
+                      (20.0, {1: 'on_robot', 2: 'fell_off'})])
+    assert label_attempt(_record(0.0), touched) == 'ok'
+    assert label_attempt(_record(0.0), carried) == 'double_pick'  # still both held at 4.5 s, after the lift
+
+
+def test_disagreements_carry_the_evidence_of_their_label() -> None:
+    tr = _track([(0.0, {1: 'belt', 2: 'belt'}), (2.5, {1: 'held', 2: 'held'}), (4.5, {1: 'held', 2: 'held'}),
+                 (7.0, {1: 'on_robot', 2: 'fell_off'}), (20.0, {1: 'on_robot', 2: 'fell_off'})])
+    agree, missed = _record(0.0, verdict='double_pick'), _record(0.0, verdict='ok')
+    assert qa_confusion([agree], tr)['evidence'] == {}
+    ev = qa_confusion([missed], tr)['evidence'][missed.record_id]
+    assert ev['held'] == {'1': {'first_s': 1.5, 'last_s': 3.5, 'then': 'on_robot'},
+                          '2': {'first_s': 1.5, 'last_s': 3.5, 'then': 'fell_off'}}
+    assert ev['placed'] == [1] and ev['lift_end_s'] == 3.0 and ev['states'][0] == ['plan', -1.0]
