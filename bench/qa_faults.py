@@ -13,7 +13,9 @@ robin_bringup/pick_truth.py); the phase and torn-cup tables are built here with 
     python bench/qa_faults.py [--picks 300] [--duration 2700] [--seed 0] [--out bench/results/qa.json]
 
 The run stops after ``--picks`` attempts or ``--duration`` wall seconds, whichever comes first;
-qa.json then says ``complete: false`` with the picks done.
+qa.json then says ``complete: false`` with the picks done. The scratch directory keeps
+``bench_raw.json`` (final records, the simulator's package-state track, alerts, fault log):
+``--regrade WORK/bench_raw.json`` grades a finished run again after a grader change.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ from std_msgs.msg import String, UInt8MultiArray
 from std_srvs.srv import Trigger
 
 from robin_bringup.fault_schedule import FaultSchedule, FaultState, cup_to_weaken, most_used_cup, transition
-from robin_bringup.pick_truth import qa_confusion
-from robin_bringup.qa_bench import Attempt, TornCup, assemble, attempts_from, format_tables, losses_vs_alerts
+from robin_bringup.pick_truth import GraderStates, TruthTrack
+from robin_bringup.qa_bench import TornCup, format_tables, grade_raw
 from robin_bringup.run_report import RunReport
 from robin_core import qos, topics
-from robin_core.records import PickRecord, RecordError, from_json
+from robin_core.records import PickRecord, RecordError, from_json, to_json
 from robin_core.ros_env import REPO_ROOT as REPO
 from robin_core.ros_env import apply_ros_environment
 
@@ -58,6 +60,7 @@ class FaultBenchNode(Node):
     def __init__(self, report: RunReport, **kwargs: Any) -> None:
         super().__init__('qa_fault_bench', **kwargs)
         self.report = report
+        self.grader_states = GraderStates()  # the simulator's "held" split by whether the package came up
         self.inflight: dict[str, int] = {}  # record id -> cup mask, from the approach phase until final
         self.unhealthy: list[tuple[float, tuple[int, ...]]] = []  # (sim s, flagged cups)
         self.alerts: list[tuple[float, float, str]] = []  # (wall s, sim s, reason) of active alerts
@@ -74,8 +77,8 @@ class FaultBenchNode(Node):
 
     def _on_truth(self, msg: String) -> None:
         try:
-            states = {int(p['id']): str(p['state']) for p in json.loads(msg.data)['packages']}
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            states = self.grader_states(json.loads(msg.data)['packages'])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
             return
         with self.lock:
             self.report.on_ground_truth(self.report.sim_seconds, states)
@@ -239,7 +242,11 @@ def main() -> int:
     ap.add_argument('--ack-after', type=float, default=10.0, help='acknowledge an active QA alert after [s wall]')
     ap.add_argument('--domain-id', type=int, default=102 + os.getpid() % 10, help='private ROS domain')
     ap.add_argument('--work', type=Path, default=None, help='scratch directory (default: a temporary one)')
+    ap.add_argument('--regrade', type=Path, default=None, metavar='BENCH_RAW',
+                    help="grade a finished run's bench_raw.json again with the current grader (no run)")
     a = ap.parse_args()
+    if a.regrade is not None:
+        return _write(grade_raw(json.loads(a.regrade.read_text())), a.out)
     schedule = FaultSchedule()
     work = a.work or Path(tempfile.mkdtemp(prefix='robin_bench_qa_'))
     work.mkdir(parents=True, exist_ok=True)
@@ -271,36 +278,35 @@ def main() -> int:
     wall = time.monotonic() - t0
     with node.lock:
         records = list(report.attempts())
-        attempts: list[Attempt] = attempts_from(records, report.truth)
-        own = qa_confusion(records, report.truth) if report.truth.times else None
-        losses = losses_vs_alerts(report.truth, [(s, r) for _w, s, r in node.alerts])
+        track = TruthTrack.from_dict(report.truth.as_dict())  # a copy: the spinner may still add
+        alerts = [[s, r] for _w, s, r in node.alerts]
     torn, knocks = injector.torn_events(), injector.knock_off_alerts()
     executor.shutdown()
     spinner.join(timeout=10.0)
     node.destroy_node()
     rclpy.shutdown(context=context)
 
-    raw = {'attempts': [a.__dict__ for a in attempts], 'torn': [t.__dict__ for t in torn], 'knock_offs': knocks,
-           'fault_log': injector.log, 'bench_monitor_confusion': own}
-    (work / 'bench_raw.json').write_text(json.dumps(raw, indent=2))  # kept even if the assembly fails
     report_path = work / 'runs' / 'latest' / 'report.json'
     run_report = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    confusion, source = run_report.get('qa_confusion'), 'run report (robin_bringup/pick_truth.py)'
-    if confusion is None:
-        confusion, source = own, 'bench monitor (robin_bringup/pick_truth.py; no run report)'
-    run = {'picks_done': run_report.get('picks_attempted', len(attempts)), 'bench_picks_seen': len(attempts),
+    run = {'picks_done': run_report.get('picks_attempted', len(records)), 'bench_picks_seen': len(records),
            'wall_s': round(wall, 1), 'sim_seconds': run_report.get('sim_seconds'),
            'realtime_factor': run_report.get('realtime_factor'), 'exit_reason': run_report.get('exit_reason'),
            'demo_exit_code': demo.returncode, 'seed': a.seed, 'duration_cap_s': a.duration,
-           'picks_succeeded': run_report.get('picks_succeeded'), 'work_dir': str(work),
-           'bench_monitor_confusion': own}
-    qa = assemble(confusion=confusion, confusion_source=source, attempts=attempts, schedule=schedule, torn=torn,
-                  fault_log=injector.log, knock_offs=knocks, picks_requested=a.picks, run=run, losses=losses)
+           'picks_succeeded': run_report.get('picks_succeeded'), 'work_dir': str(work)}
+    # everything the grading reads, kept even if the assembly fails: `--regrade` grades it again
+    raw = {'picks_requested': a.picks, 'run': run, 'records': [json.loads(to_json(r)) for r in records],
+           'truth_track': track.as_dict(), 'alerts': alerts, 'torn': [t.__dict__ for t in torn],
+           'knock_offs': knocks, 'fault_log': injector.log}
+    (work / 'bench_raw.json').write_text(json.dumps(raw))
+    return _write(grade_raw(raw, run_report.get('qa_confusion')), a.out)
+
+
+def _write(qa: dict[str, Any], out: Path) -> int:
     print('\n' + format_tables(qa))
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(qa, indent=2) + '\n')
-    print(f'\n[qa_faults] wrote {a.out}')
-    return 0 if confusion is not None else 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(qa, indent=2) + '\n')
+    print(f'\n[qa_faults] wrote {out}')
+    return 0 if qa.get('confusion') is not None else 1
 
 
 if __name__ == '__main__':

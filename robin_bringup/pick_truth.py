@@ -1,21 +1,24 @@
 """Label each pick attempt of a simulated run with what really happened (plain Python, no ROS).
 
 The simulator publishes ``sim/ground_truth`` (every package's state: ``belt``, ``held``,
-``on_robot``, ``delivered``, ``fell_off``, ``in_air``) at a few Hz. :class:`TruthTrack` keeps the
-states over sim time (only when they change) and :func:`label_attempt` reads one final pick record
-against it:
+``on_robot``, ``delivered``, ``fell_off``, ``in_air``, and its pose) at a few Hz. The simulator's
+``held`` means "a cup pulls on it", which is also true of a package pinned under a neighbour that
+never comes up, or of a neighbour a leaky cup touches while the cups seal. :class:`GraderStates`
+therefore splits it: ``held`` when the package is at least ``LIFTED_M`` above where it last lay on
+the belt, else ``held_down``. :class:`TruthTrack` keeps these states over sim time (only when they
+change) and :func:`label_attempt` reads one final pick record against it ("held" below is the
+raised kind):
 
-- ``double_pick``: two or more packages were held at the same time once the lift had ended (the
-  first state after ``lift``), or two or more packages newly arrived on a drive robot by
-  ``settle_s`` after the record's end. A neighbour a leaky cup pulls on while the cups seal or
-  the arm rises (the simulator's ``held`` means "a cup pulls on it") is not a double pick unless
-  it is still held when the lift is over: the fault run of session 7 had 22 attempts labelled
-  double pick from such touches whose drive robot then counted one package;
+- ``double_pick``: two or more packages held at the same time once the lift had ended (the first
+  state after ``lift``), or two or more packages newly arrived on a drive robot by ``settle_s``
+  after the record's end. In the fault run of session 7 (before both rules) 22 attempts were
+  labelled double pick from such touches, each with its drive robot counting one package;
 - ``ok``: exactly one package newly arrived on a drive robot; also a single package that was lifted
   and put back on the belt before any transfer (a deliberate put-back is not a fault);
 - ``drop``: a held package did not reach a robot and was no longer held when the release began;
 - ``misplace``: a held package did not reach a robot and was still held after the release began;
-- ``missed``: nothing was held and nothing arrived.
+- ``missed``: nothing was held (raised) and nothing arrived: a pinned package the cups pulled on
+  but could not raise is a miss, as QA calls it.
 
 Only attempts whose cups were switched on (state ``suction``) are graded: an attempt that ended in
 the approach never gave QA anything to judge. Attempts whose end is not yet ``settle_s`` old in the
@@ -27,11 +30,33 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from robin_core.records import PickRecord
 from robin_qa.confusion import TRUTHS, VERDICTS, LabeledPick, score
 
 PLACED = ('on_robot', 'delivered')
+LIFTED_M = 0.02  #: [m] a held package this far above where it last lay on the belt is raised
+
+
+@dataclass
+class GraderStates:
+    """Per-package grader states from ``sim/ground_truth`` messages (see the module docstring)."""
+
+    lifted_m: float = LIFTED_M
+    rest_z: dict[int, float] = field(default_factory=dict)  # centre height when last seen on the belt
+
+    def __call__(self, packages: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+        """``{id: state}`` of one message's ``packages`` (each with ``id``, ``state``, ``pose``)."""
+        out: dict[int, str] = {}
+        for p in packages:
+            pid, state, z = int(p['id']), str(p['state']), float(p['pose'][2])
+            if state == 'belt':
+                self.rest_z[pid] = z
+            elif state == 'held' and z < self.rest_z.get(pid, float('-inf')) + self.lifted_m:
+                state = 'held_down'
+            out[pid] = state
+        return out
 
 
 @dataclass
@@ -59,6 +84,17 @@ class TruthTrack:
         """The states in force at ``t`` (empty before the first snapshot)."""
         k = bisect.bisect_right(self.times, t) - 1
         return self.states[k] if k >= 0 else {}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: a run's track kept beside its results so they can be graded again."""
+        return {'times': self.times, 'states': [{str(k): v for k, v in s.items()} for s in self.states],
+                'sample_times': self.sample_times, 'last_time': self.last_time}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TruthTrack:
+        """The inverse of :meth:`as_dict`."""
+        return cls([float(t) for t in data['times']], [{int(k): str(v) for k, v in s.items()} for s in data['states']],
+                   float(data['last_time']), [float(t) for t in data['sample_times']])
 
     def first_sample_from(self, t: float) -> float | None:
         """The time of the first snapshot at or after ``t`` (None: none yet)."""
@@ -129,9 +165,9 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
 
 def label_evidence(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -> dict[str, object]:
     """What the label of one attempt rests on, in sim seconds after the approach began: per package a
-    cup held, the first and last snapshot that showed it held and its state ``settle_s`` after the
-    record's end; which packages newly arrived on a drive robot; the state times. For auditing the
-    cells of the confusion matrix where QA and the truth disagree."""
+    cup pulled on, the first and last snapshot that showed it so, whether it ever came up
+    (``raised``) and its state ``settle_s`` after the record's end; which packages newly arrived on
+    a drive robot; the state times. For auditing the cells where QA and the truth disagree."""
     start = _state_time(record, 'approach')
     if start is None or not record.states:
         return {}
@@ -139,18 +175,21 @@ def label_evidence(record: PickRecord, track: TruthTrack, settle_s: float = 2.0)
     window = track.between(start, end + settle_s)
     before, after = track.at(start), track.at(end + settle_s)
     held: dict[int, list[float]] = {}
+    raised: set[int] = set()
     for k, (t, snap) in enumerate(window):
         changed = window[k + 1][0] if k + 1 < len(window) else end + settle_s
         lo, hi = bisect.bisect_left(track.sample_times, t), bisect.bisect_right(track.sample_times, changed)
         seen = track.sample_times[lo:hi] if k + 1 == len(window) else track.sample_times[lo:hi - 1]
         seen = seen or [t]
         for i, state in snap.items():
-            if state == 'held':
+            if state in ('held', 'held_down'):
                 span = held.setdefault(i, [max(t, start) - start, 0.0])
-                span[1] = seen[-1] - start  # the last look that still showed it held
+                span[1] = seen[-1] - start  # the last look that still showed a cup on it
+                if state == 'held':
+                    raised.add(i)
     rel = lift_end(record)
     return {
-        'held': {str(i): {'first_s': round(a, 2), 'last_s': round(b, 2), 'then': after.get(i)}
+        'held': {str(i): {'first_s': round(a, 2), 'last_s': round(b, 2), 'raised': i in raised, 'then': after.get(i)}
                  for i, (a, b) in sorted(held.items())},
         'placed': sorted(i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED),
         'lift_end_s': None if rel is None else round(rel - start, 2),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from robin_bringup.fault_schedule import PHASES, FaultSchedule
-from robin_bringup.pick_truth import TruthTrack, graded, label_attempt
+from robin_bringup.pick_truth import TruthTrack, graded, label_attempt, qa_confusion
 from robin_core.records import PickRecord
 from robin_qa.confusion import TRUTHS, QaScore, format_matrix
 
@@ -192,3 +192,19 @@ def format_tables(qa: Mapping[str, Any]) -> str:
                      f"{len(qa['alerts_without_loss'])}")
         lines += [f"  false alarm at {f['sim_s']} s: {f['reason']}" for f in qa['alerts_without_loss']]
     return '\n'.join(lines)
+
+
+def grade_raw(raw: dict[str, Any], run_confusion: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The qa.json payload from a run's ``bench_raw.json`` content. The confusion matrix is the run
+    report's own (``run_confusion``) when given, else this grader's on the kept truth track."""
+    records = [PickRecord.model_validate(r) for r in raw['records']]
+    track = TruthTrack.from_dict(raw['truth_track'])
+    own = qa_confusion(records, track) if track.times else None
+    confusion, source = run_confusion, 'run report (robin_bringup/pick_truth.py)'
+    if confusion is None:
+        confusion, source = own, 'bench monitor (robin_bringup/pick_truth.py on the kept truth track)'
+    return assemble(confusion=confusion, confusion_source=source, attempts=attempts_from(records, track),
+                    schedule=FaultSchedule(), torn=[TornCup(**t) for t in raw['torn']], fault_log=raw['fault_log'],
+                    knock_offs=raw['knock_offs'], picks_requested=int(raw['picks_requested']),
+                    run={**raw['run'], 'bench_monitor_confusion': own},
+                    losses=losses_vs_alerts(track, [(float(s), str(r)) for s, r in raw['alerts']]))

@@ -14,6 +14,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
+from robin_bringup.pick_truth import GraderStates
 from robin_bringup.run_report import RunReport
 from robin_core import qos, topics
 from robin_core.records import PickRecord, RecordError, from_json
@@ -29,6 +30,7 @@ class RunMonitorNode(Node):
         self.create_subscription(String, topics.PICK_RECORDS, self._on_record, qos.RECORDS)
         self.create_subscription(String, topics.CELL_STATUS, self._on_cell_status, qos.LATCHED)
         # evaluation only: labels each attempt with what really happened (qa_confusion)
+        self.grader_states = GraderStates()
         self.create_subscription(String, topics.SIM_GROUND_TRUTH, self._on_ground_truth, qos.RECORDS)
 
     def _on_image(self, _msg: Image) -> None:
@@ -51,9 +53,8 @@ class RunMonitorNode(Node):
 
     def _on_ground_truth(self, msg: String) -> None:
         try:
-            packages = json.loads(msg.data)['packages']
-            states = {int(p['id']): str(p['state']) for p in packages}
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            states = self.grader_states(json.loads(msg.data)['packages'])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
             self.get_logger().warning(f'unreadable ground truth: {exc}')
             return
         self.report.on_ground_truth(self.report.sim_seconds, states)  # /clock time: the record states' clock

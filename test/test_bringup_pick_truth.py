@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robin_bringup.pick_truth import TruthTrack, label_attempt, qa_confusion
+from robin_bringup.pick_truth import GraderStates, TruthTrack, label_attempt, qa_confusion
 from robin_core.records import PickRecord
 
 ALL = ('plan', 'approach', 'suction', 'lift', 'verify', 'transfer', 'release', 'report')
@@ -97,6 +97,39 @@ def test_disagreements_carry_the_evidence_of_their_label() -> None:
     agree, missed = _record(0.0, verdict='double_pick'), _record(0.0, verdict='ok')
     assert qa_confusion([agree], tr)['evidence'] == {}
     ev = qa_confusion([missed], tr)['evidence'][missed.record_id]
-    assert ev['held'] == {'1': {'first_s': 1.5, 'last_s': 3.5, 'then': 'on_robot'},
-                          '2': {'first_s': 1.5, 'last_s': 3.5, 'then': 'fell_off'}}
+    assert ev['held'] == {'1': {'first_s': 1.5, 'last_s': 3.5, 'raised': True, 'then': 'on_robot'},
+                          '2': {'first_s': 1.5, 'last_s': 3.5, 'raised': True, 'then': 'fell_off'}}
     assert ev['placed'] == [1] and ev['lift_end_s'] == 3.0 and ev['states'][0] == ['plan', -1.0]
+
+
+def test_a_track_survives_json_so_a_run_can_be_graded_again() -> None:
+    import json
+
+    tr = _track([(0.0, {1: 'belt', 2: 'belt'}), (0.5, {1: 'belt', 2: 'belt'}), (4.0, {1: 'held', 2: 'belt'}),
+                 (7.0, {1: 'on_robot', 2: 'belt'}), (20.0, {1: 'on_robot', 2: 'belt'})])
+    back = TruthTrack.from_dict(json.loads(json.dumps(tr.as_dict())))
+    assert back == tr and back.at(5.0) == {1: 'held', 2: 'belt'} and back.first_sample_from(0.2) == 0.5
+    assert label_attempt(_record(0.0), back) == 'ok'
+
+
+def test_held_splits_by_whether_the_package_came_up() -> None:
+    states = GraderStates(lifted_m=0.02)
+
+    def pkg(i: int, state: str, z: float) -> dict[str, object]:
+        return {'id': i, 'state': state, 'pose': [0.0, 0.0, z, 1.0, 0.0, 0.0, 0.0]}
+
+    assert states([pkg(1, 'belt', 0.10), pkg(2, 'belt', 0.05)]) == {1: 'belt', 2: 'belt'}
+    assert states([pkg(1, 'held', 0.11), pkg(2, 'held', 0.30)]) == {1: 'held_down', 2: 'held'}
+    assert states([pkg(3, 'held', 0.0)]) == {3: 'held'}  # never seen at rest: taken as raised
+
+
+def test_a_pinned_package_the_cups_pulled_on_but_never_raised_is_a_miss() -> None:
+    pinned = _track([(0.0, {1: 'belt'}), (2.5, {1: 'held_down'}), (4.5, {1: 'held_down'}), (5.0, {1: 'belt'}),
+                     (20.0, {1: 'belt'})])
+    put_back = _track([(0.0, {1: 'belt'}), (2.5, {1: 'held_down'}), (3.5, {1: 'held'}), (5.0, {1: 'belt'}),
+                       (20.0, {1: 'belt'})])
+    aborted = ('plan', 'approach', 'suction', 'lift', 'recover', 'report')
+    assert label_attempt(_record(0.0, aborted), pinned) == 'missed'
+    assert label_attempt(_record(0.0, aborted), put_back) == 'ok'
+    ev = qa_confusion([_record(0.0, aborted, verdict='ok')], pinned)['evidence']
+    assert next(iter(ev.values()))['held'] == {'1': {'first_s': 1.5, 'last_s': 3.5, 'raised': False, 'then': 'belt'}}

@@ -99,3 +99,26 @@ def test_packages_that_left_the_cell_are_matched_to_alerts_and_false_alarms_list
     assert out['alerts_without_loss'] == [{'sim_s': 120.0, 'reason': 'phantom'}]
     strict = losses_vs_alerts(track, alerts, after_s=20.0)
     assert strict['left_cell_unalerted'] == 1 and strict['left_cell'][1]['alert_s'] is None
+
+
+def test_a_kept_run_is_graded_again_from_its_raw_data() -> None:
+    import json
+
+    from robin_bringup.qa_bench import grade_raw
+    from robin_core.records import to_json
+
+    track = TruthTrack()
+    for t, st in [(0.0, {1: 'belt', 2: 'belt'}), (2.5, {1: 'held', 2: 'held'}), (3.5, {1: 'held', 2: 'belt'}),
+                  (7.0, {1: 'on_robot', 2: 'belt'}), (30.0, {1: 'on_robot', 2: 'fell_off'})]:
+        track.add(t, st)
+    rec = _record(0.0, 'ok')
+    raw = {'picks_requested': 3, 'run': {'picks_done': 1}, 'records': [json.loads(to_json(rec))],
+           'truth_track': track.as_dict(), 'alerts': [[31.0, 'a package fell']], 'torn': [], 'knock_offs': [],
+           'fault_log': []}
+    qa = grade_raw(json.loads(json.dumps(raw)))
+    assert qa['confusion_source'].startswith('bench monitor')  # no run report given: graded here
+    assert qa['labels'] == [[rec.record_id, 'ok', 'ok']]  # the neighbour touched while sealing: no double pick
+    assert qa['complete'] is False and qa['picks_done'] == 1
+    assert qa['left_cell'][0]['alert_reason'] == 'a package fell'
+    given = grade_raw(raw, run_confusion={'picks': 1, 'double_pick_recall': 1.0})
+    assert given['double_pick_recall'] == 1.0 and given['run']['bench_monitor_confusion']['picks'] == 1
