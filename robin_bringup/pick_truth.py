@@ -130,6 +130,17 @@ def graded(record: PickRecord) -> bool:
     return _state_time(record, 'suction') is not None
 
 
+def newly_placed(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -> set[int]:
+    """Packages on a drive robot ``settle_s`` after the record's end that were not on one at the first
+    snapshot taken once the cups went on: a snapshot from before that (2 Hz) can still show the
+    previous attempt's package in the air above the tray."""
+    on = _state_time(record, 'suction')
+    end = max(t for _s, t in record.states)
+    first = track.first_sample_from(on) if on is not None else None
+    before, after = track.at(first if first is not None else end + settle_s), track.at(end + settle_s)
+    return {i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED}
+
+
 def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -> str | None:
     """The ground-truth label of one final, graded attempt (see the module docstring), or None."""
     start = _state_time(record, 'approach')
@@ -138,10 +149,10 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
     end = max(t for _s, t in record.states)
     if track.last_time < end + settle_s:
         return None
-    before, after = track.at(start), track.at(end + settle_s)
+    after = track.at(end + settle_s)
     window = track.between(start, end + settle_s)
     held_sets = [{i for i, s in snap.items() if s == 'held'} for _t, snap in window]
-    placed = {i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED}
+    placed = newly_placed(record, track, settle_s)
     lifted = lift_end(record)
     # from the first snapshot taken once the lift was over: one taken during the lift says nothing
     # about whether the touch outlasted it
@@ -173,7 +184,7 @@ def label_evidence(record: PickRecord, track: TruthTrack, settle_s: float = 2.0)
         return {}
     end = max(t for _s, t in record.states)
     window = track.between(start, end + settle_s)
-    before, after = track.at(start), track.at(end + settle_s)
+    after = track.at(end + settle_s)
     held: dict[int, list[float]] = {}
     raised: set[int] = set()
     for k, (t, snap) in enumerate(window):
@@ -191,7 +202,7 @@ def label_evidence(record: PickRecord, track: TruthTrack, settle_s: float = 2.0)
     return {
         'held': {str(i): {'first_s': round(a, 2), 'last_s': round(b, 2), 'raised': i in raised, 'then': after.get(i)}
                  for i, (a, b) in sorted(held.items())},
-        'placed': sorted(i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED),
+        'placed': sorted(newly_placed(record, track, settle_s)),
         'lift_end_s': None if rel is None else round(rel - start, 2),
         'states': [[name, round(t - start, 2)] for name, t in record.states],
     }

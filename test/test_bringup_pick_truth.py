@@ -133,3 +133,12 @@ def test_a_pinned_package_the_cups_pulled_on_but_never_raised_is_a_miss() -> Non
     assert label_attempt(_record(0.0, aborted), put_back) == 'ok'
     ev = qa_confusion([_record(0.0, aborted, verdict='ok')], pinned)['evidence']
     assert next(iter(ev.values()))['held'] == {'1': {'first_s': 1.5, 'last_s': 3.5, 'raised': False, 'then': 'belt'}}
+
+
+def test_the_previous_package_still_in_the_air_at_the_approach_is_not_this_attempts() -> None:
+    # approach at 1 s, suction at 2 s; the 2 Hz snapshot in force at 1 s still shows package 1 falling
+    # onto the tray from the previous release; this attempt's package 2 falls off during the transfer
+    tr = _track([(0.0, {1: 'in_air', 2: 'belt'}), (1.5, {1: 'on_robot', 2: 'belt'}), (2.0, {1: 'on_robot', 2: 'belt'}),
+                 (3.5, {1: 'on_robot', 2: 'held'}), (5.5, {1: 'on_robot', 2: 'fell_off'}),
+                 (20.0, {1: 'on_robot', 2: 'fell_off'})])
+    assert label_attempt(_record(0.0), tr) == 'drop'
