@@ -275,8 +275,8 @@ class CellControllerNode(Node):
         if robots is None:
             self._bad(f'place station state ignored: not readable: {msg.data[:80]!r}')
             return
-        ready = any(r.at_station and not r.package_count for r in robots)
-        self._run(self.cycle.on_station(ready, self._now()))
+        empty = next((r for r in robots if r.at_station and not r.package_count), None)
+        self._run(self.cycle.on_station(empty is not None, self._now(), empty.robot_id if empty else None))
 
     def _on_belt_speed(self, msg: Float64) -> None:
         if not math.isfinite(msg.data):

@@ -172,4 +172,6 @@ def phase_message(n: NotifyQa, stamp_s: float, instances_stamp_s: float | None =
                     expected_mass_kg=opt.expected_mass_kg if opt.expected_mass_kg > 0 else None)
     if instances_stamp_s is not None:
         body['instances_stamp_s'] = instances_stamp_s
+    if n.drive_robot_id is not None:
+        body['drive_robot_id'] = n.drive_robot_id
     return json.dumps(body)

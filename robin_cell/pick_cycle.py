@@ -109,6 +109,7 @@ class NotifyQa:
     option: GraspOption | None
     package_id: str | None = None
     attempt: int = 1
+    drive_robot_id: str | None = None  # released: the empty robot the station showed docked
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,8 @@ def _apply_qa(rec: PickRecord, event: QaEvent) -> None:
 def _placed(rec: PickRecord, verdict: str) -> None:
     """QA's placement verdict (its final one, combining every check of the pick) decides the outcome."""
     rec.outcome = 'succeeded' if verdict == 'ok' else 'failed'
-    if verdict != 'ok':
-        rec.failure_reason = f'placement: {verdict}'
+    # an earlier verdict's reason (a drop QA later found on the robot) does not outlive a success
+    rec.failure_reason = '' if verdict == 'ok' else f'placement: {verdict}'
 
 
 def _no_placement_verdict(rec: PickRecord, why: str) -> None:
@@ -308,6 +309,7 @@ class PickCycle:
         self._wait_mark = 0.0  # wait_scene time is accounted up to here
         # an empty drive robot is docked at the place station; None: no station state yet (cannot wait)
         self._robot_ready: bool | None = None
+        self._docked_robot: str | None = None  # its name, when the station said which
         # (segmenter, model version, model sha256) from perception/model_info; a decision's own wins
         self.model_info: tuple[str, str | None, str | None] = ('none', None, None)
 
@@ -432,9 +434,10 @@ class PickCycle:
             return []
         return self._release(now)
 
-    def on_station(self, robot_ready: bool, now: float) -> list[Command]:
-        """The place station's state: whether an empty drive robot is docked."""
+    def on_station(self, robot_ready: bool, now: float, robot_id: str | None = None) -> list[Command]:
+        """The place station's state: whether an empty drive robot is docked (and its name)."""
         self._robot_ready = robot_ready
+        self._docked_robot = robot_id if robot_ready else None
         if robot_ready and self.phase == Phase.WAIT_ROBOT:
             return self._release(now)
         return []
@@ -959,7 +962,10 @@ class PickCycle:
         if phase == 'released':
             self._released_sent = True
         opt = self._option() if self._decision is not None else None
-        return NotifyQa(rec.record_id, phase, opt, rec.package_id, rec.attempt)
+        # QA reads the station "at the release" from its own copy of the same topic, which can lag
+        # the message this release waited for: the robot's name lets it find that robot anyway
+        robot = self._docked_robot if phase == 'released' else None
+        return NotifyQa(rec.record_id, phase, opt, rec.package_id, rec.attempt, robot)
 
     def _option(self) -> GraspOption:
         assert self._decision is not None

@@ -41,6 +41,9 @@ class DropConfig:
         'off), not a drop of the target')
     placement_settles_suspect: bool = setting(
         True, 'such a suspicion is cleared when the place station counts exactly one package arriving')
+    count_settles_drop: bool = setting(
+        True, 'a drop after which the place station counts exactly one package arriving from the release came '
+        'off the cups over the tray and landed on the robot: ok')
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,27 @@ def check_misplace(
     return DetectorResult(NAME, 'ok', (), signals)
 
 
+def landed_on_robot(drop: DetectorResult, placement: DetectorResult) -> tuple[DetectorResult, DetectorResult] | None:
+    """A ``drop`` verdict and the placement check after it, settled, when the drive robot counted
+    exactly one package arriving from this release; None otherwise.
+
+    The package came off the cups over the tray (it touched down before the release, or the cups
+    peeled while the arm slowed above it) and is on the robot: that is a delivered package, not one
+    to look for on the belt. The count decides alone: the load read at the release is not a
+    "before" any more when the package already lies on (or hits) the tray — in the session-8 demo
+    it read 1.3 kg *more* than 0.7 s later.
+    """
+    before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
+    if drop.verdict != 'drop' or not isinstance(before, int) or not isinstance(after, int) or after - before != 1:
+        return None
+    robot = placement.signals.get('robot_id', '?')
+    counted = f'drive robot {robot} counted one package arriving ({before} -> {after})'
+    return (DetectorResult(drop.detector, 'ok', (f'{drop.reasons[0] if drop.reasons else "dropped"}, but it '
+                                                 f'landed on the robot: {counted}',), dict(drop.signals)),
+            DetectorResult(placement.detector, 'ok', (f'{counted} (the count decides after a drop)',),
+                           {**placement.signals, 'finding': 'one'}))
+
+
 def settle_with_placement(suspicion: DetectorResult, placement: DetectorResult) -> DetectorResult | None:
     """A detector's suspicion after the place station counted what arrived, or None when it does
     not change.

@@ -104,6 +104,10 @@ class PileAccount:
         """The package of ``record_id`` was dropped during its transfer (detected at ``t``)."""
         self.returning.append((t, record_id))
 
+    def landed(self, record_id: str) -> None:
+        """The package dropped for ``record_id`` was counted on a drive robot after all: stop waiting for it."""
+        self.returning = [(t, rid) for t, rid in self.returning if rid != record_id]
+
     def settle(self, t: float, table: np.ndarray, belt_moved: bool) -> list[Finding]:
         """A settled frame taken at ``t``; ``belt_moved``: the belt ran since the reference frame.
 

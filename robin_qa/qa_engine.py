@@ -24,7 +24,7 @@ from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_doubl
 from robin_qa.drop import NAME as DROP
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
 from robin_qa.input_check import InputCheckConfig, check_inputs
-from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace, settle_with_placement
+from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace, landed_on_robot, settle_with_placement
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.pile_watch import Finding, PileAccount, PileWatchConfig
@@ -349,8 +349,14 @@ class QaEngine:
         expected = pick.signals.payload_kg or pick.last.expected_mass_kg
         result = check_misplace(pick.station_before, after[1] if after else None, expected, self.config.misplace,
                                 pick.last.drive_robot_id, measured=pick.signals.payload_kg is not None)
-        dropped = any(r.verdict == 'drop' for r in pick.results)
-        if dropped and result.signals.get('finding') == 'none':  # expected after a drop, not a second fault
+        drop = next((r for r in reversed(pick.results) if r.detector == DROP), None)
+        dropped = drop is not None and drop.verdict == 'drop'
+        landed = landed_on_robot(drop, result) if dropped and self.config.drop.count_settles_drop else None
+        if landed is not None:  # it came off over the tray: delivered, nothing to look for on the belt
+            pick.results.append(landed[0])
+            result = landed[1]
+            self.pile.landed(pick.last.record_id)
+        elif dropped and result.signals.get('finding') == 'none':  # expected after a drop, not a second fault
             result = DetectorResult(result.detector, 'ok', ('nothing placed: consistent with the drop',),
                                     result.signals)
         pick.results.append(result)

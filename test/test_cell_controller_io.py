@@ -64,3 +64,15 @@ def test_a_plan_failure_names_its_segment_and_detail_after_the_reason():
     assert text == 'ik_failed (approach: no IK solution for [0.68, 0.21, 0.43])'
     assert text.startswith('ik_failed')  # the controller branches on the reason
     assert plan_failure_text(MotionEvent('p', 'plan_failed', reason='timeout')) == 'timeout'
+
+
+def test_the_released_phase_names_the_robot_qa_then_reads() -> None:
+    from robin_cell.controller_io import phase_message
+    from robin_cell.pick_cycle import NotifyQa
+    from robin_core.records import from_json
+    from robin_qa.protocol import PickPhase
+
+    released = from_json(phase_message(NotifyQa('r1', 'released', None, drive_robot_id='drive_robot_1'), 12.5),
+                         PickPhase)
+    assert released.drive_robot_id == 'drive_robot_1' and released.phase == 'released'
+    assert from_json(phase_message(NotifyQa('r1', 'lifted', None), 11.0), PickPhase).drive_robot_id is None

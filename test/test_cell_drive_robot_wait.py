@@ -18,8 +18,10 @@ def test_without_a_docked_robot_the_package_is_held_until_one_arrives() -> None:
     assert c.on_tick(t0 + 1.3 + CFG.segment_timeout_s + 1.0) == []  # no timeout lets go of it
     assert c.waiting_for_robot_s(t0 + 1.3 + CFG.robot_wait_warn_s + 0.5) is not None  # but it is reported
     assert c.on_station(False, t0 + 3.0) == []
-    cmds = c.on_station(True, t0 + 4.0)
+    cmds = c.on_station(True, t0 + 4.0, 'drive_robot_2')
     assert SetCups(0) in cmds and [q.phase for q in of(cmds, NotifyQa)] == ['released']
+    # QA is told which robot the release waited for: its own station copy may not show it docked yet
+    assert [q.drive_robot_id for q in of(cmds, NotifyQa)] == ['drive_robot_2']
     assert c.phase == Phase.RELEASE and c.stats.robot_waits == 1
     done = of(c.on_qa(qa(c, 'placed', final=True), t0 + 4.5), EmitRecord)
     assert c.phase == Phase.WAIT_SCENE and done[-1].record.outcome == 'succeeded'

@@ -289,6 +289,14 @@ def test_misplace_without_station_data_is_suspect() -> None:
     assert check_misplace(no_robot, no_robot, 0.3, MisplaceConfig()).verdict == 'misplace'
 
 
+def test_the_robot_the_release_waited_for_is_found_although_qa_saw_it_dock_late() -> None:
+    # QA's station copy at the release still shows drive_0 arriving; the controller released onto it
+    arriving, placed = _station(0, 0.0, at=False), _station(1, 0.30)
+    assert check_misplace(arriving, placed, 0.3, MisplaceConfig()).verdict == 'misplace'  # nobody docked
+    named = check_misplace(arriving, placed, 0.3, MisplaceConfig(), 'drive_0')
+    assert named.verdict == 'ok' and named.signals['packages_after'] == 1
+
+
 # --- inputs and combiner -----------------------------------------------------------------------
 def test_input_check_reports_missing_and_stale() -> None:
     result = check_inputs({'vacuum': None, 'joint_states': 2.0, 'wrench': 0.01}, InputCheckConfig())

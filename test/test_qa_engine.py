@@ -106,6 +106,19 @@ def test_drop_during_transfer() -> None:
     assert final(events).verdict == 'drop'
 
 
+def test_a_drop_the_robot_then_counts_landed_on_it() -> None:
+    # the cups came off just above the tray: the package is on the robot, not on the belt
+    run = Run()
+    events = run.pick('r1', drop_at=0.8, packages_placed=1)
+    assert next(ev for ev in events if ev.phase == 'released').verdict == 'drop'
+    placed = final(events)
+    assert placed.verdict == 'ok' and not placed.alert, placed.reasons
+    assert any('landed on the robot' in r for r in placed.reasons)
+    assert run.engine.pile.returning == []  # not expected back on the belt: no "fell off the cell" later
+    events = Run().pick('r2', drop_at=0.8, packages_placed=0)  # nothing arrived: a drop it stays
+    assert final(events).verdict == 'drop'
+
+
 def test_weight_shed_while_the_cups_hold_is_settled_by_the_count() -> None:
     # something that rode along fell off during the transfer; the target arrived alone
     events = Run().pick('r1', shed_at=0.3, packages_placed=1)
