@@ -141,24 +141,32 @@ def newly_placed(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -
     return {i for i, s in after.items() if s in PLACED and before.get(i) not in PLACED}
 
 
+def _held(snap: Mapping[int, str]) -> set[int]:
+    return {i for i, s in snap.items() if s == 'held'}
+
+
 def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) -> str | None:
-    """The ground-truth label of one final, graded attempt (see the module docstring), or None."""
-    start = _state_time(record, 'approach')
-    if start is None or not record.states or not graded(record):
+    """The ground-truth label of one final, graded attempt (see the module docstring), or None.
+
+    What the cups held is read from the first snapshot once they went on to the record's end: the
+    settle time after it is for the placement only (the next attempt's cups may be on by then).
+    """
+    start, on = _state_time(record, 'approach'), _state_time(record, 'suction')
+    if start is None or on is None or not record.states:
         return None
     end = max(t for _s, t in record.states)
-    if track.last_time < end + settle_s:
+    first_on = track.first_sample_from(on)
+    if track.last_time < end + settle_s or first_on is None:
         return None
     after = track.at(end + settle_s)
-    window = track.between(start, end + settle_s)
-    held_sets = [{i for i, s in snap.items() if s == 'held'} for _t, snap in window]
+    own = track.between(min(first_on, end), end)
+    held_sets = [_held(snap) for _t, snap in own]
     placed = newly_placed(record, track, settle_s)
     lifted = lift_end(record)
     # from the first snapshot taken once the lift was over: one taken during the lift says nothing
     # about whether the touch outlasted it
     first_look = track.first_sample_from(lifted) if lifted is not None else None
-    carried = ([{i for i, s in snap.items() if s == 'held'} for _t, snap in track.between(first_look, end + settle_s)]
-               if first_look is not None else [])
+    carried = [_held(snap) for _t, snap in track.between(first_look, end)] if first_look is not None else []
     if len(placed) >= 2 or max((len(h) for h in carried), default=0) >= 2:
         return 'double_pick'
     if len(placed) == 1:
@@ -169,8 +177,10 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
     if _state_time(record, 'transfer') is None and all(after.get(i) == 'belt' for i in held):
         return 'ok'  # lifted and put back deliberately
     release = _state_time(record, 'release')
-    last = max(k for k, h in enumerate(held_sets) if h)
-    held_until = window[last + 1][0] if last + 1 < len(window) else track.last_time  # next change
+    last_held = max(t for (t, _snap), h in zip(own, held_sets, strict=True) if h)
+    # the first change after which none of them is held any more
+    held_until = next((t for t, snap in track.between(last_held, track.last_time)[1:] if not held & _held(snap)),
+                      track.last_time)
     return 'misplace' if release is not None and held_until > release else 'drop'
 
 

@@ -142,3 +142,12 @@ def test_the_previous_package_still_in_the_air_at_the_approach_is_not_this_attem
                  (3.5, {1: 'on_robot', 2: 'held'}), (5.5, {1: 'on_robot', 2: 'fell_off'}),
                  (20.0, {1: 'on_robot', 2: 'fell_off'})])
     assert label_attempt(_record(0.0), tr) == 'drop'
+
+
+def test_the_next_attempts_package_held_in_the_settle_time_is_not_this_attempts() -> None:
+    # states 1 s apart (release at 6 s, report at 7 s); package 1 falls off during the transfer,
+    # the next attempt's cups take package 2 at 8.5 s, within this record's 2 s settle time
+    tr = _track([(0.0, {1: 'belt', 2: 'belt'}), (3.5, {1: 'held', 2: 'belt'}), (5.0, {1: 'in_air', 2: 'belt'}),
+                 (5.5, {1: 'fell_off', 2: 'belt'}), (8.5, {1: 'fell_off', 2: 'held'}),
+                 (20.0, {1: 'fell_off', 2: 'held'})])
+    assert label_attempt(_record(0.0), tr) == 'drop'
