@@ -31,6 +31,7 @@ from robin_sim.depth_noise import DepthNoiseModel
 from robin_sim.drive_robots import DOCKED, Delivery, DriveRobot, DriveRobotFleet, Phase, StationGeometry
 from robin_sim.gripper import CupFault, GripperReading, SuctionGripper, VacuumModel
 from robin_sim.package_catalog import DropRegion, PackageSpec, SceneAppearance, generate_pile, random_appearance
+from robin_sim.retire import RETIRE_FELL_OFF_AFTER_S, RetiredPackage, delete_package_body
 from robin_sim.scenarios import scenario_packages
 from robin_sim.world_builder import BELT_SURFACEVEL_MARKER, PARKING_X, TIMESTEP, add_package, build_world
 
@@ -164,6 +165,8 @@ class Simulation:
                                      StationGeometry(tray, self.cell.place_station.tray_size))
         self._carried_offset: dict[int, np.ndarray] = {}
         self._parked: set[int] = set()
+        self._park_slots = 0  # parking places handed out so far
+        self._retired: dict[int, RetiredPackage] = {}  #: out of the model for good (robin_sim/retire.py)
         self._fell_off_at: dict[int, float] = {}  #: package id -> sim time [s] it first fell off the cell
         self._load_filt = np.zeros(len(self.fleet.robots))  #: [kg] load cell filter state per robot
         self._station_rng = np.random.default_rng([cfg.seed, 0x57A7])  # load cell noise
@@ -327,6 +330,7 @@ class Simulation:
             region = DropRegion(region.x_range, (region.y_range[0] - shift, region.y_range[1] - shift),
                                 region.surface_z)
         pile = generate_pile(seed, count, region, self.config.package_types or None, first_id=first)
+        self._retire_departed()  # this recompile takes them out: the model does not grow without bound
         for p in pile.packages:
             self.packages[p.id] = p
             self.index.package_bodies[p.id] = add_package(self.spec, p)
@@ -508,10 +512,33 @@ class Simulation:
                 d.qpos[qa: qa + 3] = r.pos + self._carried_offset[pid]
                 d.qvel[da: da + 6] = 0.0
 
+    def _retire_departed(self) -> list[int]:
+        """Delete delivered (parked) packages and ones that lie on the floor since
+        ``RETIRE_FELL_OFF_AFTER_S`` from the spec, keeping their final state for the ground truth
+        (robin_sim/retire.py). The caller recompiles. Returns the retired ids."""
+        truth = self.ground_truth()
+
+        def departed(pid: int, state: str) -> bool:
+            if pid not in self.index.package_bodies:
+                return False
+            if state == 'delivered':
+                return pid in self._parked  # driven away and parked (not on its robot any more)
+            fell = self._fell_off_at.get(pid)
+            return state == 'fell_off' and fell is not None and self.time - fell >= RETIRE_FELL_OFF_AFTER_S
+
+        gone = [int(pid) for pid, state in zip(truth.ids, truth.states, strict=True) if departed(int(pid), state)]
+        for pid in gone:
+            k = int(np.flatnonzero(truth.ids == pid)[0])
+            self._retired[pid] = RetiredPackage(truth.states[k], truth.robots[k], truth.poses[k].copy())
+            delete_package_body(self.spec, self.index.package_bodies.pop(pid))
+            self._parked.discard(pid)
+        return gone
+
     def _park(self, pid: int) -> None:
         k = self._pkg_index(pid)
         qa, da = self._pkg_qadr[k], self._pkg_dadr[k]
-        n = len(self._parked)
+        n = self._park_slots % 100  # retired at the next feeder pile: a hundred places are plenty
+        self._park_slots += 1
         floor = float(self.spec.body('pedestal').pos[2])
         self.data.qpos[qa: qa + 7] = [PARKING_X + 0.6 * (n % 10), 0.6 * (n // 10), floor + 0.2, 1, 0, 0, 0]
         self.data.qvel[da: da + 6] = 0.0
@@ -606,10 +633,16 @@ class Simulation:
                 state = 'in_air'
             states.append(state)
             robots.append(robot)
-        specs = [self.packages[int(i)] for i in self._pkg_ids]
-        return GroundTruth(self.time, self._pkg_ids.copy(), [p.type for p in specs],
+        retired = sorted(self._retired)  # no longer simulated: reported as they left
+        ids = np.concatenate([self._pkg_ids, np.array(retired, dtype=self._pkg_ids.dtype)])
+        states += [self._retired[i].state for i in retired]
+        robots += [self._retired[i].robot for i in retired]
+        poses = np.concatenate([np.concatenate([pos, quat], axis=1).reshape(-1, 7),
+                                np.array([self._retired[i].pose for i in retired]).reshape(-1, 7)])
+        specs = [self.packages[int(i)] for i in ids]
+        return GroundTruth(self.time, ids, [p.type for p in specs],
                            np.array([p.size for p in specs]).reshape(-1, 3), np.array([p.mass for p in specs]),
-                           np.concatenate([pos, quat], axis=1).reshape(-1, 7), states, robots,
+                           poses, states, robots,
                            dict(self.fleet.delivered), list(self.fleet.deliveries),
                            dict(self._fell_off_at), self.fleet.state())
 

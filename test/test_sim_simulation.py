@@ -110,6 +110,11 @@ def test_double_pick_on_one_robot_counts_two_and_weighs_both() -> None:
     nxt = _docked(sim)
     assert nxt['name'] != before['name'] and nxt['package_count'] == 0
     assert nxt['load_kg'] == pytest.approx(0.0, abs=0.02)
+    # delivered packages leave the physics at the next feeder pile; the truth still has them
+    sim.spawn_pile(2)
+    assert 3 not in sim.index.package_bodies and 4 not in sim.index.package_bodies
+    gt = sim.ground_truth()
+    assert gt.by_state('delivered') == [3, 4] and gt.delivered_by == {3: before['name'], 4: before['name']}
 
 
 def test_single_package_weighs_its_mass_and_release_without_robot_falls_off() -> None:
@@ -273,3 +278,23 @@ def test_a_stuck_pair_comes_up_together_and_the_wrist_feels_both() -> None:
     sim.step(1.0)
     assert sim.adhesion.bond is None and sim.ground_truth().by_state('held') == []
     assert sim.ground_truth().by_state('belt') == [1, 2, 3, 4]  # both fell back onto the belt
+
+
+def test_packages_that_left_for_good_leave_the_model_but_not_the_ground_truth() -> None:
+    sim = Simulation(SimConfig(seed=2, num_packages=6))
+    sim.step(0.5)
+    gone = int(sim.ground_truth().by_state('belt')[0])
+    sim.set_package_pose(gone, (-1.5, 1.5, -0.6))  # on the floor beside the cell
+    sim.step(1.0)
+    assert gone in sim.ground_truth().by_state('fell_off')
+    bodies = sim.model.nbody
+    sim.spawn_pile(3)  # too soon: it may still move
+    assert sim.model.nbody == bodies + 3 and gone in sim.index.package_bodies
+    sim.step(5.0)
+    sim.spawn_pile(3)  # settled on the floor: out of the physics, still in the truth
+    truth = sim.ground_truth()
+    assert sim.model.nbody == bodies + 5 and gone not in sim.index.package_bodies
+    k = int(list(truth.ids).index(gone))
+    assert truth.states[k] == 'fell_off' and truth.poses[k][2] < -0.5 and len(truth.ids) == 12
+    sim.step(0.5)  # the state of everything else carried over the recompile
+    assert len(sim.ground_truth().by_state('belt')) >= 8
