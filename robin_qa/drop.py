@@ -42,8 +42,10 @@ class DropConfig:
     placement_settles_suspect: bool = setting(
         True, 'such a suspicion is cleared when the place station counts exactly one package arriving')
     count_settles_drop: bool = setting(
-        True, 'a drop after which the place station counts exactly one package arriving from the release came '
-        'off the cups over the tray and landed on the robot: ok')
+        True, 'a drop shortly before the release after which the place station counts exactly one package '
+        'arriving came off the cups over the tray and landed on the robot: ok')
+    landing_window_s: float = setting(
+        0.6, 'a drop this close before the release happened over the tray (count_settles_drop) [s]', 0.0, 5.0)
 
 
 @dataclass(frozen=True)

@@ -126,19 +126,25 @@ def check_misplace(
     return DetectorResult(NAME, 'ok', (), signals)
 
 
-def landed_on_robot(drop: DetectorResult, placement: DetectorResult) -> tuple[DetectorResult, DetectorResult] | None:
-    """A ``drop`` verdict and the placement check after it, settled, when the drive robot counted
-    exactly one package arriving from this release; None otherwise.
+def landed_on_robot(drop: DetectorResult, placement: DetectorResult, release_s: float,
+                    window_s: float) -> tuple[DetectorResult, DetectorResult] | None:
+    """A ``drop`` verdict and the placement check after it, settled, when the loss began within
+    ``window_s`` before the release at ``release_s`` and the drive robot counted exactly one package
+    arriving from this release; None otherwise.
 
     The package came off the cups over the tray (it touched down before the release, or the cups
     peeled while the arm slowed above it) and is on the robot: that is a delivered package, not one
-    to look for on the belt. The count decides alone: the load read at the release is not a
-    "before" any more when the package already lies on (or hits) the tray — in the session-8 demo
-    it read 1.3 kg *more* than 0.7 s later.
+    to look for on the belt. A loss earlier in the swing stays a drop even if the robot counts one:
+    a pair that came apart there left one package elsewhere. The count decides alone: the load read
+    at the release is not a "before" any more when the package already lies on (or hits) the tray
+    — in the session-8 demo it read 1.3 kg *more* than 0.7 s later.
     """
     before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
     if drop.verdict != 'drop' or not isinstance(before, int) or not isinstance(after, int) or after - before != 1:
         return None
+    onsets = [v for k in ('payload_loss_at_s', 'vacuum_loss_at_s') if isinstance(v := drop.signals.get(k), float)]
+    if not onsets or release_s - min(onsets) > window_s:
+        return None  # lost mid-swing: whatever the robot counts, it did not fall there
     robot = placement.signals.get('robot_id', '?')
     counted = f'drive robot {robot} counted one package arriving ({before} -> {after})'
     return (DetectorResult(drop.detector, 'ok', (f'{drop.reasons[0] if drop.reasons else "dropped"}, but it '

@@ -351,7 +351,8 @@ class QaEngine:
                                 pick.last.drive_robot_id, measured=pick.signals.payload_kg is not None)
         drop = next((r for r in reversed(pick.results) if r.detector == DROP), None)
         dropped = drop is not None and drop.verdict == 'drop'
-        landed = landed_on_robot(drop, result) if dropped and self.config.drop.count_settles_drop else None
+        landed = (landed_on_robot(drop, result, pick.stamps.get('released', now), self.config.drop.landing_window_s)
+                  if dropped and self.config.drop.count_settles_drop else None)
         if landed is not None:  # it came off over the tray: delivered, nothing to look for on the belt
             pick.results.append(landed[0])
             result = landed[1]

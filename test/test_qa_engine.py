@@ -117,6 +117,8 @@ def test_a_drop_the_robot_then_counts_landed_on_it() -> None:
     assert run.engine.pile.returning == []  # not expected back on the belt: no "fell off the cell" later
     events = Run().pick('r2', drop_at=0.8, packages_placed=0)  # nothing arrived: a drop it stays
     assert final(events).verdict == 'drop'
+    events = Run().pick('r3', drop_at=0.2, packages_placed=1)  # lost mid-swing: not over the tray
+    assert final(events).verdict == 'drop'
 
 
 def test_weight_shed_while_the_cups_hold_is_settled_by_the_count() -> None:
