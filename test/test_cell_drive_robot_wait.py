@@ -48,6 +48,9 @@ def test_a_package_dropped_while_waiting_is_closed_like_a_drop() -> None:
     cmds = c.on_qa(qa(c, 'transferring', verdict='drop'), t0 + 2.0)
     assert SetCups(0) in cmds and c.phase == Phase.RELEASE
     assert 'waiting for a drive robot' in c.record.failure_reason and c.record.outcome == 'failed'
+    # QA's placement check then finds it on the robot that docked meanwhile: a success, no reason
+    done = of(c.on_qa(qa(c, 'placed', final=True), t0 + 2.8), EmitRecord)
+    assert done[-1].record.outcome == 'succeeded' and done[-1].record.failure_reason == ''
 
 
 def test_the_next_pick_is_planned_ahead_while_waiting_for_a_robot() -> None:
