@@ -125,6 +125,10 @@ class CellControllerNode(Node):
                                                  d.entering_scenes_before_nudge,
                                                  'consecutive unpickable decisions before a nudge while packages '
                                                  'are still entering the view upstream', low=1, high=1000),
+            arm_in_view_decisions_before_retreat=declare(
+                self, 'recovery.arm_in_view_decisions_before_retreat', d.arm_in_view_decisions_before_retreat,
+                'consecutive decisions with nothing to offer but the idle arm in view before it retreats to park',
+                low=1, high=1000),
             startup_grace_s=declare(self, 'pipeline.startup_grace', d.startup_grace_s,
                                     'ignore the scene this long after start-up (it is settling) [s]',
                                     low=0.0, high=60.0),

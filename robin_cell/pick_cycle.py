@@ -174,6 +174,11 @@ class CycleConfig:
     same_package_radius_m: float = 0.05  # options this close to an earlier attempt are the same package
     plan_failure_memory_s: float = 10.0  # a spot whose plan failed is not offered again this long [s]
     stuck_backoff_s: float = 1.0  # after a failed arm-clearing retreat, frames wait this long, doubling [s]
+    # consecutive decisions, while the arm is idle, with nothing to offer because the arm itself is
+    # in the camera's view (masked): the arm is not out of the way, so it retreats to park. A
+    # failed recovery once left it over the pile: 400 s of a fault run without a pick, the belt
+    # pushing packages against it
+    arm_in_view_decisions_before_retreat: int = 3
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
     # fault injection (benchmarks only, 0 in production): this share of attempts switches on every
     # healthy cup instead of the planner's choice — the naive baseline, which straddles neighbours
@@ -294,6 +299,7 @@ class PickCycle:
         self._failed_in_decision: dict[int, int] = {}  # instance id -> plan failures this decision
         self._hold_requested = False
         self._stuck_retreats = 0  # consecutive failed arm-clearing retreats (back-off)
+        self._arm_in_view = 0  # consecutive idle decisions that had nothing to offer but the arm in view
         self._clearing = False  # the retreat under way frees an arm stuck in the pile
         self._released_sent = False
         self._lifted_sent = False
@@ -332,6 +338,8 @@ class PickCycle:
             return []
         decision = accepted
         self._note_wait(now, _wait_reason(decision))
+        if self._idle_arm_in_view(decision):
+            return self._retreat_idle_arm(now)
         if not decision.options:
             # an empty pick area: bring the next packages. Packages that are there but cannot be
             # picked yet (ambiguous stacking): nudge the belt only after a while, so the pile is
@@ -736,6 +744,28 @@ class PickCycle:
         ahead.record.outcome = 'aborted'
         ahead.record.failure_reason = f'plan failed (planned ahead from the place pose): {reason}'
         return [EmitRecord(ahead.record, final=True)]
+
+    def _idle_arm_in_view(self, decision: Decision) -> bool:
+        """Count decisions on frames taken while the arm was idle (after it settled) that offer
+        nothing and show the arm: True when enough agree that it is in the way."""
+        idle = self._arm_idle_since is not None \
+            and decision.frame_stamp_ns * 1e-9 > self._arm_idle_since + self.config.scene_clear_delay_s
+        if not (idle and decision.arm_masked and not decision.options):
+            self._arm_in_view = 0
+            return False
+        self._arm_in_view += 1
+        return self._arm_in_view >= self.config.arm_in_view_decisions_before_retreat
+
+    def _retreat_idle_arm(self, now: float) -> list[Command]:
+        """Park an idle arm that stands in the camera's view, under a record of its own (aborted: not
+        an attempt); a failed retreat backs off as a clearing retreat does."""
+        self._arm_in_view = 0
+        self.record = PickRecord(cell_id=self.cell_id, sim_time_s=now, outcome='aborted',
+                                 failure_reason='the idle arm stood in the camera\'s view over the pick area: '
+                                                'it retreats to park')
+        self.stats.arm_clearing_retreats += 1
+        self._clearing = True
+        return [SetCups(0), *self._recover('retreat', now)]
 
     def _start_approach(self, now: float) -> list[Command]:
         assert self.record is not None
