@@ -43,10 +43,11 @@ from std_msgs.msg import String, UInt8MultiArray
 from std_srvs.srv import Trigger
 
 from robin_bringup.fault_schedule import FaultSchedule, FaultState, cup_to_weaken, most_used_cup, transition
-from robin_bringup.pick_truth import GraderStates, TruthTrack
+from robin_bringup.pick_truth import GraderStates, TruthTrack, camera_view
 from robin_bringup.qa_bench import TornCup, format_tables, grade_raw
 from robin_bringup.run_report import RunReport
 from robin_core import qos, topics
+from robin_core.cell_description import default_cell
 from robin_core.records import PickRecord, RecordError, from_json, to_json
 from robin_core.ros_env import REPO_ROOT as REPO
 from robin_core.ros_env import apply_ros_environment
@@ -60,7 +61,8 @@ class FaultBenchNode(Node):
     def __init__(self, report: RunReport, **kwargs: Any) -> None:
         super().__init__('qa_fault_bench', **kwargs)
         self.report = report
-        self.grader_states = GraderStates()  # the simulator's "held" split by whether the package came up
+        # the simulator's "held" split by whether the package came up; falls before the camera's view apart
+        self.grader_states = GraderStates(view=camera_view(default_cell()))
         self.inflight: dict[str, int] = {}  # record id -> cup mask, from the approach phase until final
         self.unhealthy: list[tuple[float, tuple[int, ...]]] = []  # (sim s, flagged cups)
         self.alerts: list[tuple[float, float, str]] = []  # (wall s, sim s, reason) of active alerts

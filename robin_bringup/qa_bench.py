@@ -102,9 +102,13 @@ def losses_vs_alerts(track: TruthTrack, alerts: Sequence[tuple[float, str]], bef
     with no loss in that window around it is a false alarm (for any reason: read ``reason``).
     """
     losses: list[dict[str, Any]] = []
+    unseen: list[dict[str, Any]] = []  # fell off before the camera ever saw them (pick_truth.GraderStates)
     seen: set[int] = set()
     for t, states in zip(track.times, track.states, strict=True):
         for pid, state in sorted(states.items()):
+            if state == 'fell_unseen' and pid not in seen:
+                seen.add(pid)
+                unseen.append({'package': pid, 'sim_s': round(t, 2)})
             if state == 'fell_off' and pid not in seen:
                 seen.add(pid)
                 hit = next(((s, r) for s, r in alerts if t - before_s <= s <= t + after_s), None)
@@ -114,7 +118,7 @@ def losses_vs_alerts(track: TruthTrack, alerts: Sequence[tuple[float, str]], bef
     false = [{'sim_s': round(s, 2), 'reason': r} for s, r in alerts
              if not any(loss['sim_s'] - before_s <= s <= loss['sim_s'] + after_s for loss in losses)]
     return {'left_cell': losses, 'left_cell_unalerted': sum(loss['alert_s'] is None for loss in losses),
-            'alerts_without_loss': false}
+            'alerts_without_loss': false, 'lost_before_view': unseen}
 
 
 def assemble(*, confusion: Mapping[str, Any] | None, confusion_source: str, attempts: Sequence[Attempt],
@@ -191,6 +195,9 @@ def format_tables(qa: Mapping[str, Any]) -> str:
                      f"{qa['left_cell_unalerted']} without an alert; alerts with no package lost: "
                      f"{len(qa['alerts_without_loss'])}")
         lines += [f"  false alarm at {f['sim_s']} s: {f['reason']}" for f in qa['alerts_without_loss']]
+        if qa.get('lost_before_view'):
+            lines.append(f"fell off before the camera saw them (the feeder's piles, not counted above): "
+                         f"{len(qa['lost_before_view'])}")
     return '\n'.join(lines)
 
 

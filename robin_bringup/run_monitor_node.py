@@ -14,9 +14,10 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
-from robin_bringup.pick_truth import GraderStates
+from robin_bringup.pick_truth import GraderStates, camera_view
 from robin_bringup.run_report import RunReport
 from robin_core import qos, topics
+from robin_core.cell_description import default_cell
 from robin_core.records import PickRecord, RecordError, from_json
 
 
@@ -30,7 +31,7 @@ class RunMonitorNode(Node):
         self.create_subscription(String, topics.PICK_RECORDS, self._on_record, qos.RECORDS)
         self.create_subscription(String, topics.CELL_STATUS, self._on_cell_status, qos.LATCHED)
         # evaluation only: labels each attempt with what really happened (qa_confusion)
-        self.grader_states = GraderStates()
+        self.grader_states = GraderStates(view=camera_view(default_cell()))
         self.create_subscription(String, topics.SIM_GROUND_TRUTH, self._on_ground_truth, qos.RECORDS)
 
     def _on_image(self, _msg: Image) -> None:

@@ -123,6 +123,17 @@ def test_held_splits_by_whether_the_package_came_up() -> None:
     assert states([pkg(3, 'held', 0.0)]) == {3: 'held'}  # never seen at rest: taken as raised
 
 
+def test_a_package_that_falls_before_the_camera_ever_saw_it_is_kept_apart() -> None:
+    states = GraderStates(view=((0.1, 0.9), (-0.5, 0.5)))
+
+    def pkg(i: int, state: str, x: float, y: float) -> dict[str, object]:
+        return {'id': i, 'state': state, 'pose': [x, y, 0.05, 1.0, 0.0, 0.0, 0.0]}
+
+    states([pkg(1, 'belt', 0.5, 0.0), pkg(2, 'in_air', 0.5, -0.9)])  # 2: dropped upstream, out of view
+    assert states([pkg(1, 'fell_off', 0.5, 1.2), pkg(2, 'fell_off', 1.1, -0.9)]) == {1: 'fell_off', 2: 'fell_unseen'}
+    assert GraderStates()([pkg(2, 'fell_off', 1.1, -0.9)]) == {2: 'fell_off'}  # without a view: as reported
+
+
 def test_a_pinned_package_the_cups_pulled_on_but_never_raised_is_a_miss() -> None:
     pinned = _track([(0.0, {1: 'belt'}), (2.5, {1: 'held_down'}), (4.5, {1: 'held_down'}), (5.0, {1: 'belt'}),
                      (20.0, {1: 'belt'})])

@@ -99,6 +99,9 @@ def test_packages_that_left_the_cell_are_matched_to_alerts_and_false_alarms_list
     assert out['alerts_without_loss'] == [{'sim_s': 120.0, 'reason': 'phantom'}]
     strict = losses_vs_alerts(track, alerts, after_s=20.0)
     assert strict['left_cell_unalerted'] == 1 and strict['left_cell'][1]['alert_s'] is None
+    track.add(300.0, {1: 'fell_off', 2: 'fell_off', 3: 'fell_off', 4: 'fell_unseen'})  # dropped upstream
+    out = losses_vs_alerts(track, alerts)
+    assert out['left_cell_unalerted'] == 0 and out['lost_before_view'] == [{'package': 4, 'sim_s': 300.0}]
 
 
 def test_a_kept_run_is_graded_again_from_its_raw_data() -> None:
@@ -119,6 +122,6 @@ def test_a_kept_run_is_graded_again_from_its_raw_data() -> None:
     assert qa['confusion_source'].startswith('bench monitor')  # no run report given: graded here
     assert qa['labels'] == [[rec.record_id, 'ok', 'ok']]  # the neighbour touched while sealing: no double pick
     assert qa['complete'] is False and qa['picks_done'] == 1
-    assert qa['left_cell'][0]['alert_reason'] == 'a package fell'
+    assert qa['left_cell'][0]['alert_reason'] == 'a package fell' and qa['lost_before_view'] == []
     given = grade_raw(raw, run_confusion={'picks': 1, 'double_pick_recall': 1.0})
     assert given['double_pick_recall'] == 1.0 and given['run']['bench_monitor_confusion']['picks'] == 1
