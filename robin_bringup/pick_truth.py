@@ -255,7 +255,11 @@ def qa_confusion(records: Iterable[PickRecord], track: TruthTrack, settle_s: flo
         if truth is None or truth not in TRUTHS or rec.verdict not in VERDICTS:
             unlabelled += 1
             continue
-        pairs.append(LabeledPick(verdict=rec.verdict, truth=truth))
+        # mis-sorted: a drive robot got two packages from this attempt (or a misplacement). A pair
+        # that came apart in the transfer left one package on the robot, correctly sorted; where
+        # the other went is the loss accounting's (qa_bench.losses_vs_alerts)
+        missorted = len(newly_placed(rec, track, settle_s)) >= 2 or truth == 'misplace'
+        pairs.append(LabeledPick(verdict=rec.verdict, truth=truth, missorted=missorted))
         labels.append([rec.record_id, truth, rec.verdict])
         if truth != rec.verdict:
             evidence[rec.record_id] = label_evidence(rec, track, settle_s)

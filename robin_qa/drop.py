@@ -4,14 +4,17 @@ The transfer window runs from the lift to the release command. A condition count
 holds continuously for ``debounce_s`` over at least ``min_samples`` samples, so a single noisy
 reading never makes a drop.
 
-A payload loss while every held cup keeps its vacuum is not the target falling: a cup sealed on
-a package that left it has nothing to hold vacuum against. It is something carried *along* that
+A payload loss while held cups keep their vacuum is not the target falling: a cup sealed on a
+package that left it has nothing to hold vacuum against. It is something carried *along* that
 fell off (a package riding on the target, a neighbour the target was pinned under and dragged),
 or the wrist reading an acceleration as lost weight. In the session-7 demo 5 of 6 `drop` verdicts
 were of this kind while the simulator's truth had the target on the drive robot: a flat envelope
 lifted at 1.8 kg (the expected 0.76) that carried 0.5 kg from the transfer's start on, all five
 cups at 65 kPa. Such a loss is a ``suspect`` (``partial_payload_loss``), which the place
-station's count settles; whatever fell is the pile watch's to account for.
+station's count settles; whatever fell is the pile watch's to account for. Since session 8
+this holds while *some* held cup keeps vacuum (before: every one): in the session-8 fault run a
+payload loss with only part of the cups unsealed had the target arrive on the robot 8 times of 8
+(and 2 pairs that lost their partner), while all 8 true drops lost every cup's vacuum too.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class DropConfig:
     min_samples: int = setting(2, 'a loss must span at least this many samples', 1, 100)
     max_gap_s: float = setting(0.5, 'a vacuum gap longer than this during transfer is missing data [s]', 0.01, 10.0)
     vacuum_decides_target: bool = setting(
-        True, 'a payload loss while every held cup keeps vacuum is a suspicion (something carried along fell '
+        True, 'a payload loss while a held cup keeps vacuum is a suspicion (something carried along fell '
         'off), not a drop of the target')
     placement_settles_suspect: bool = setting(
         True, 'such a suspicion is cleared when the place station counts exactly one package arriving')
@@ -124,10 +127,12 @@ def check_drop(series: TransferSeries, config: DropConfig) -> DetectorResult:
     if not vacuum_ok and not payload_ok:
         return suspect(NAME, 'no vacuum or payload data during transfer', **signals)
     if pay_onset is not None:
-        if vac_onset is None and vacuum_ok and config.vacuum_decides_target and not signals.get('cups_losing_seal'):
+        if vac_onset is None and vacuum_ok and config.vacuum_decides_target:
             signals['partial_payload_loss'] = True
-            return suspect(NAME, f'payload fell below {floor:.2f} kg at t={pay_onset:.2f} s but every held cup '
-                           'kept its vacuum: the target is held, something carried along fell off', **signals)
+            kept = 'some held cups' if signals.get('cups_losing_seal') else 'every held cup'
+            return suspect(NAME, f'payload fell below {floor:.2f} kg at t={pay_onset:.2f} s but {kept} kept '
+                           'vacuum: the target is held, something carried along fell off (or the wrist read '
+                           'an acceleration)', **signals)
         agree = 'vacuum lost too' if vac_onset is not None else 'vacuum did not confirm'
         return DetectorResult(NAME, 'drop', (f'payload lost at t={pay_onset:.2f} s ({agree})',), signals)
     if vac_onset is not None:

@@ -30,6 +30,8 @@ class MisplaceConfig:
     load_abs_tol_kg: float = setting(0.03, 'added to the load thresholds for scale noise [kg]', 0.0, 5.0)
     max_packages_per_robot: int = setting(1, 'packages one drive robot may carry', 1, 20)
     place_settle_s: float = setting(0.7, 'wait after the release before reading the station [s]', 0.0, 10.0)
+    count_decides: bool = setting(True, "the station's package count decides when the load cell disagrees "
+                                  '(false: a disagreement is suspect)')
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,18 @@ def check_misplace(
     if count_verdict is None and load_verdict is None:
         return suspect(NAME, 'place station reports neither package count nor load', **signals)
     agrees = load_verdict in (None, count_verdict) or (load_verdict == 'arrived' and count_verdict != 'none')
-    # two counted from one release is the worse case whatever the load says (a load cell read
-    # while a package still slid or bounced): treat as a pair, so the robot is held, not sent
-    if count_verdict and count_verdict != 'two' and not agrees:
+    # the count decides when there is one: it observes the tray, the load cell is read through a
+    # filter ~0.7 s after the release and its "before" can include a package landing or a robot
+    # swap. Two counted is the worse case whatever the load says (treated as a pair, the robot
+    # held); one counted against a load of none or two was right 13 of 13 times in the session-8
+    # fault run (the simulator's truth had one package on the robot each time)
+    if count_verdict and count_verdict != 'two' and not agrees and not config.count_decides:
         load_text = 'what was lifted arrived' if load_verdict == 'arrived' else f'load says {load_verdict}'
         return suspect(NAME, f'contradictory: count says {count_verdict}, {load_text}', **signals)
     verdict = count_verdict or ('one' if load_verdict == 'arrived' else load_verdict)
     signals['finding'] = verdict  # one | none | two
+    if count_verdict and not agrees:
+        signals['load_disagrees'] = str(load_verdict)
     if verdict == 'none':
         return DetectorResult(NAME, 'misplace', (f'package not on drive robot {ra.robot_id}',), signals)
     if verdict == 'two' and count_verdict == 'two':  # counted: they came down together

@@ -162,3 +162,14 @@ def test_the_next_attempts_package_held_in_the_settle_time_is_not_this_attempts(
                  (5.5, {1: 'fell_off', 2: 'belt'}), (8.5, {1: 'fell_off', 2: 'held'}),
                  (20.0, {1: 'fell_off', 2: 'held'})])
     assert label_attempt(_record(0.0), tr) == 'drop'
+
+
+def test_a_pair_that_came_apart_is_a_double_pick_but_not_missorted() -> None:
+    came_apart = _track([(0.0, {1: 'belt', 2: 'belt'}), (3.5, {1: 'held', 2: 'held'}), (4.5, {1: 'held', 2: 'held'}),
+                         (5.5, {1: 'held', 2: 'fell_off'}), (7.0, {1: 'on_robot', 2: 'fell_off'}),
+                         (20.0, {1: 'on_robot', 2: 'fell_off'})])
+    both_placed = _track([(0.0, {1: 'belt', 2: 'belt'}), (3.5, {1: 'held', 2: 'held'}),
+                          (7.0, {1: 'on_robot', 2: 'on_robot'}), (20.0, {1: 'on_robot', 2: 'on_robot'})])
+    apart, placed = qa_confusion([_record(0.0)], came_apart), qa_confusion([_record(0.0)], both_placed)
+    assert apart['confusion']['double_pick']['ok'] == 1 and apart['missorted_unalerted'] == 0
+    assert placed['confusion']['double_pick']['ok'] == 1 and placed['missorted_unalerted'] == 1

@@ -229,10 +229,14 @@ def test_weight_leaving_the_wrist_while_every_held_cup_keeps_vacuum_is_a_suspici
     s = _transfer(lambda t: SEALED_KPA, lambda t: 0.3 if t < 0.2 else 0.1)
     result = check_drop(s, DropConfig())
     assert result.verdict == 'suspect' and result.signals['partial_payload_loss'] is True
-    assert 'every held cup kept its vacuum' in result.reasons[0]
-    # the same weight loss while a held cup lets go is the target peeling off: a drop
+    assert 'every held cup kept vacuum' in result.reasons[0]
+    # one held cup letting go while the others hold: still held (session 8: 8 of 8 such losses had
+    # the target arrive on the robot); every held cup letting go with the weight is the drop
     peeling = _transfer(lambda t: SEALED_KPA, lambda t: 0.3 if t < 0.2 else 0.1)
     peeling.vacuum_kpa[25:, np.flatnonzero(FOUR)[0]] = OPEN_KPA
+    result = check_drop(peeling, DropConfig())
+    assert result.verdict == 'suspect' and 'some held cups kept vacuum' in result.reasons[0]
+    peeling.vacuum_kpa[25:, FOUR] = OPEN_KPA
     assert check_drop(peeling, DropConfig()).verdict == 'drop'
     # and with the rule off, weight alone decides as before
     assert check_drop(s, DropConfig(vacuum_decides_target=False)).verdict == 'drop'
@@ -274,7 +278,7 @@ def _station(count: int | None, load: float | None, at: bool = True) -> list[Dri
         (_station(2, 0.61), 'double_pick'),  # two packages arrived from one release: carried together
         (_station(None, 0.62), 'misplace'),  # load only: cannot tell how they got there
         (_station(1, None), 'ok'),  # count only
-        (_station(1, 0.0), 'suspect'),  # count and load disagree
+        (_station(1, 0.0), 'ok'),  # count and load disagree: the count decides
         (_station(1, 0.30, at=False), 'ok'),  # robot already leaving: found by name
     ],
 )
@@ -337,7 +341,7 @@ def test_combiner(results: list[DetectorResult], expected: str) -> None:
         (_station(2, 0.61), 'double_pick'),  # a stuck pair weighed 0.61 kg at the lift: both arrived
         (_station(1, 0.61), 'ok'),
         (_station(0, 0.0), 'misplace'),  # nothing arrived
-        (_station(1, 0.02), 'suspect'),  # counted, but what was lifted did not arrive
+        (_station(1, 0.02), 'ok'),  # counted one; the load (read through its filter) disagrees: the count decides
         (_station(2, 0.02), 'double_pick'),  # two counted whatever the load says: the worse case wins
     ],
 )
@@ -345,6 +349,13 @@ def test_misplace_against_the_weighed_payload_counts_packages_by_the_count(after
                                                                           expected: str) -> None:
     result = check_misplace(_station(0, 0.0), after, 0.61, MisplaceConfig(), measured=True)
     assert result.verdict == expected, result.reasons
+
+
+def test_a_disagreeing_load_is_noted_and_can_be_made_suspect_again() -> None:
+    result = check_misplace(_station(0, 0.0), _station(1, 0.0), 0.3, MisplaceConfig())
+    assert result.verdict == 'ok' and result.signals['load_disagrees'] == 'none' and result.signals['finding'] == 'one'
+    strict = check_misplace(_station(0, 0.0), _station(1, 0.0), 0.3, MisplaceConfig(count_decides=False))
+    assert strict.verdict == 'suspect' and 'contradictory' in strict.reasons[0]
 
 
 def test_a_second_package_on_a_robot_that_already_carried_one_is_a_misplace() -> None:
