@@ -45,6 +45,17 @@ def placed(cycle: PickCycle, pick: str, t: float, verdict: str = 'ok') -> list:
     return cycle.on_qa(qa(cycle, 'placed', verdict=verdict, final=True), t + 0.3)
 
 
+def planning_ahead(cycle: PickCycle) -> tuple[str, float, float, RequestPlan]:
+    """Start, carry a package, and let the first frame clear of the arm request the next pick's plan.
+
+    Returns (carried pick id, its transfer start, the clear frame's stamp, the plan-ahead request).
+    """
+    cycle.start(0.0)
+    pick, t0 = carrying(cycle)
+    frame = t0 + CFG.scene_clear_delay_s + 0.05
+    return pick, t0, frame, of(cycle.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+
+
 def test_the_next_pick_is_planned_from_the_place_pose_and_starts_as_soon_as_this_one_is_placed() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
@@ -73,10 +84,7 @@ def test_the_next_pick_is_planned_from_the_place_pose_and_starts_as_soon_as_this
 
 def test_a_plan_still_being_made_when_the_package_is_placed_is_waited_for() -> None:
     c = PickCycle(CFG)
-    c.start(0.0)
-    pick, t0 = carrying(c)
-    frame = t0 + CFG.scene_clear_delay_s + 0.05
-    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    pick, t0, _, ahead = planning_ahead(c)
     cmds = placed(c, pick, t0 + 1.4)
     assert c.phase == Phase.PLAN and c.record.record_id == ahead.pick_id
     assert not of(cmds, ExecuteSegment)
@@ -86,10 +94,7 @@ def test_a_plan_still_being_made_when_the_package_is_placed_is_waited_for() -> N
 
 def test_a_failed_plan_ahead_is_recorded_and_the_normal_flow_takes_over() -> None:
     c = PickCycle(CFG)
-    c.start(0.0)
-    pick, t0 = carrying(c)
-    frame = t0 + CFG.scene_clear_delay_s + 0.05
-    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    pick, t0, frame, ahead = planning_ahead(c)
     cmds = c.on_plan(ahead.pick_id, False, 'goal_in_collision', frame + 0.3)
     rec = of(cmds, EmitRecord)[0].record
     assert rec.outcome == 'aborted' and 'planned ahead' in rec.failure_reason
@@ -103,10 +108,7 @@ def test_a_failed_plan_ahead_is_recorded_and_the_normal_flow_takes_over() -> Non
 
 def test_a_package_dropped_on_the_way_voids_the_plan_made_ahead() -> None:
     c = PickCycle(CFG)
-    c.start(0.0)
-    pick, t0 = carrying(c)
-    frame = t0 + CFG.scene_clear_delay_s + 0.05
-    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    pick, t0, frame, ahead = planning_ahead(c)
     c.on_plan(ahead.pick_id, True, '', frame + 0.3, place_joints=PLACE)
     c.on_qa(qa(c, 'transferring', verdict='drop'), frame + 0.4)  # it may have fallen on the pile
     cmds = placed(c, pick, t0 + 1.4, verdict='drop')
@@ -118,10 +120,7 @@ def test_a_package_dropped_on_the_way_voids_the_plan_made_ahead() -> None:
 
 def test_a_plan_ahead_whose_frame_grew_stale_is_not_executed() -> None:
     c = PickCycle(CFG)
-    c.start(0.0)
-    pick, t0 = carrying(c)
-    frame = t0 + CFG.scene_clear_delay_s + 0.05
-    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    pick, _, frame, ahead = planning_ahead(c)
     c.on_plan(ahead.pick_id, True, '', frame + 0.3, place_joints=PLACE)
     c.on_segment(pick, 'transfer', True, '', frame + 0.5)
     cmds = c.on_qa(qa(c, 'placed', final=True), frame + CFG.max_decision_age_s + 0.1)  # a slow verdict
@@ -176,10 +175,7 @@ def test_time_in_phase_splits_belt_feeding_from_waiting_for_a_decision() -> None
 
 def test_a_pick_planned_ahead_starts_once_the_cups_let_go_before_the_placement_verdict() -> None:
     c = PickCycle(CFG)
-    c.start(0.0)
-    pick, t0 = carrying(c)
-    frame = t0 + CFG.scene_clear_delay_s + 0.05
-    ahead = of(c.on_decision(decision(frame, option(2, x=0.6)), frame + 0.1), RequestPlan)[0]
+    pick, t0, frame, ahead = planning_ahead(c)
     c.on_plan(ahead.pick_id, True, '', frame + 0.3, place_joints=PLACE)
     t_release = t0 + 1.4
     c.on_segment(pick, 'transfer', True, '', t_release)
