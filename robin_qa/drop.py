@@ -45,10 +45,12 @@ class DropConfig:
     placement_settles_suspect: bool = setting(
         True, 'such a suspicion is cleared when the place station counts exactly one package arriving')
     count_settles_drop: bool = setting(
-        True, 'a drop shortly before the release after which the place station counts exactly one package '
-        'arriving came off the cups over the tray and landed on the robot: ok')
+        True, 'a drop the place station then counts came off the cups over the tray and landed on the robot: ok '
+        '(one package arriving from a release just after the loss, or on an empty robot just after the loss '
+        'and before the release)')
     landing_window_s: float = setting(
-        0.6, 'a drop this close before the release happened over the tray (count_settles_drop) [s]', 0.0, 5.0)
+        0.6, 'a loss this close before the release, or before the count rose, happened over the tray '
+        '(count_settles_drop) [s]', 0.0, 5.0)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,12 @@ def check_misplace(
     return DetectorResult(NAME, 'ok', (), signals)
 
 
+def loss_onset(drop: DetectorResult) -> float | None:
+    """When a ``drop`` result's loss began (the earlier of payload and vacuum loss) [s], or None."""
+    onsets = [v for k in ('payload_loss_at_s', 'vacuum_loss_at_s') if isinstance(v := drop.signals.get(k), float)]
+    return min(onsets) if onsets else None
+
+
 def landed_on_robot(drop: DetectorResult, placement: DetectorResult, release_s: float,
                     window_s: float) -> tuple[DetectorResult, DetectorResult] | None:
     """A ``drop`` verdict and the placement check after it, settled, when the loss began within
@@ -149,11 +155,56 @@ def landed_on_robot(drop: DetectorResult, placement: DetectorResult, release_s: 
     before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
     if drop.verdict != 'drop' or not isinstance(before, int) or not isinstance(after, int) or after - before != 1:
         return None
-    onsets = [v for k in ('payload_loss_at_s', 'vacuum_loss_at_s') if isinstance(v := drop.signals.get(k), float)]
-    if not onsets or release_s - min(onsets) > window_s:
+    onset = loss_onset(drop)
+    if onset is None or release_s - onset > window_s:
         return None  # lost mid-swing: whatever the robot counts, it did not fall there
     robot = placement.signals.get('robot_id', '?')
-    counted = f'drive robot {robot} counted one package arriving ({before} -> {after})'
+    return _landed(drop, placement, f'drive robot {robot} counted one package arriving ({before} -> {after})')
+
+
+def landed_before_release(drop: DetectorResult, placement: DetectorResult,
+                          station: list[tuple[float, list[DriveRobotLoad]]],
+                          window_s: float) -> tuple[DetectorResult, DetectorResult] | None:
+    """A ``drop`` verdict and the placement check after it, settled, when an empty docked drive
+    robot counted exactly one package arriving within ``window_s`` after the loss began and before
+    the release; None otherwise.
+
+    ``station``: the place station's states from the last one before the loss to the release,
+    oldest first. Between the loss and the release nothing but this pick's gripper can put a
+    package on a drive robot, so one package arriving on an empty robot then is the one that fell:
+    it came off the cups as the transfer ended over the tray. The robot, loaded, then left — the
+    controller waits for the next empty one and releases nothing, so the count at the release
+    (:func:`landed_on_robot`) sees none. Found in the session-9 fault run: 5 of its 7 ``ok → drop``
+    were this. A robot that already carried a package, a second arrival (before or at the
+    release: a pair of which one fell there), or a count that rose later than ``window_s`` after
+    the loss (lost mid-swing) leave the drop standing.
+    """
+    onset = loss_onset(drop)
+    before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
+    if drop.verdict != 'drop' or onset is None or not isinstance(before, int) or after != before:
+        return None  # something arrived from the release too: the cups carried more than the fallen one
+    counts: dict[str, int] = {}
+    arrivals: list[tuple[float, str, int, int]] = []  # (time, robot, count before, count after)
+    for t, robots in station:
+        for r in robots:
+            if r.package_count is None:
+                continue
+            last = counts.get(r.robot_id)
+            if last is not None and r.package_count > last and r.at_station:
+                arrivals.append((t, r.robot_id, last, r.package_count))
+            counts[r.robot_id] = r.package_count
+    if len(arrivals) != 1:
+        return None
+    t, robot, had, has = arrivals[0]
+    if (had, has) != (0, 1) or not onset <= t <= onset + window_s:
+        return None
+    return _landed(drop, placement, f'drive robot {robot} counted one package arriving (0 -> 1) '
+                                    f'{t - onset:.2f} s after the loss, before the release')
+
+
+def _landed(drop: DetectorResult, placement: DetectorResult,
+            counted: str) -> tuple[DetectorResult, DetectorResult]:
+    """The drop and placement results of a package that came off the cups onto the robot."""
     return (DetectorResult(drop.detector, 'ok', (f'{drop.reasons[0] if drop.reasons else "dropped"}, but it '
                                                  f'landed on the robot: {counted}',), dict(drop.signals)),
             DetectorResult(placement.detector, 'ok', (f'{counted} (the count decides after a drop)',),

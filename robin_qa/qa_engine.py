@@ -24,7 +24,15 @@ from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_doubl
 from robin_qa.drop import NAME as DROP
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
 from robin_qa.input_check import InputCheckConfig, check_inputs
-from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace, landed_on_robot, settle_with_placement
+from robin_qa.misplace import (
+    DriveRobotLoad,
+    MisplaceConfig,
+    check_misplace,
+    landed_before_release,
+    landed_on_robot,
+    loss_onset,
+    settle_with_placement,
+)
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.pile_watch import Finding, PileAccount, PileWatchConfig
@@ -110,7 +118,7 @@ class QaEngine:
         self.sealed: TimeSeries[np.ndarray] = TimeSeries()
         self.force: TimeSeries[np.ndarray] = TimeSeries()
         self.joint_states: TimeSeries[None] = TimeSeries(max_samples=10)
-        self.station: TimeSeries[list[DriveRobotLoad]] = TimeSeries(max_samples=200)
+        self.station: TimeSeries[list[DriveRobotLoad]] = TimeSeries(max_samples=1000)  # 100 s at 10 Hz
         self.tables: TimeSeries[np.ndarray] = TimeSeries(max_samples=30)
         self.belt_speed: TimeSeries[float] = TimeSeries(max_samples=2000)
         self.pile = PileAccount(self.config.pile_watch)
@@ -351,8 +359,7 @@ class QaEngine:
                                 pick.last.drive_robot_id, measured=pick.signals.payload_kg is not None)
         drop = next((r for r in reversed(pick.results) if r.detector == DROP), None)
         dropped = drop is not None and drop.verdict == 'drop'
-        landed = (landed_on_robot(drop, result, pick.stamps.get('released', now), self.config.drop.landing_window_s)
-                  if dropped and self.config.drop.count_settles_drop else None)
+        landed = self._landed(drop, result, pick.stamps.get('released', now)) if dropped else None
         if landed is not None:  # it came off over the tray: delivered, nothing to look for on the belt
             pick.results.append(landed[0])
             result = landed[1]
@@ -373,6 +380,22 @@ class QaEngine:
         return out
 
     # --- helpers -------------------------------------------------------------------------------
+    def _landed(self, drop: DetectorResult, placement: DetectorResult,
+                release_s: float) -> tuple[DetectorResult, DetectorResult] | None:
+        """A drop settled by the place station's count: at the release, or onto a robot that
+        then left before it (misplace.landed_on_robot / landed_before_release)."""
+        config = self.config.drop
+        if not config.count_settles_drop:
+            return None
+        at_release = landed_on_robot(drop, placement, release_s, config.landing_window_s)
+        onset = loss_onset(drop)
+        if at_release is not None or onset is None:
+            return at_release
+        first = self.station.at_or_before(onset)
+        times, later = self.station.window(onset, release_s)
+        states = ([first] if first else []) + list(zip(times.tolist(), later, strict=True))
+        return landed_before_release(drop, placement, states, config.landing_window_s)
+
     def _emit(self, pick: _Pick, phase: str, now: float, *, final: bool = False) -> EngineOutput:
         combined = combine(pick.results)
         after_transfer = phase in ('vision', 'released', 'placed')

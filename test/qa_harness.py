@@ -23,6 +23,7 @@ class ScriptedPick:
         self.joint_states = True
         self.vacuum = True
         self.station_count = 0
+        self.station_robot = 'drive_0'  #: the robot docked at the place station
 
     def hold(self, duration: float, holding: np.ndarray, payload_kg: float, cup_mask: np.ndarray) -> None:
         """Stream samples for ``duration`` [s] with the given holding pattern and payload."""
@@ -35,7 +36,7 @@ class ScriptedPick:
             self.sink('force', self.t, np.array([0.0, 0.0, payload_kg * G]))
             if self.joint_states:
                 self.sink('joint_states', self.t, None)
-            self.sink('station', self.t, [DriveRobotLoad('drive_0', True, None, self.station_count)])
+            self.sink('station', self.t, [DriveRobotLoad(self.station_robot, True, None, self.station_count)])
 
     def phase(self, record_id: str, phase: str, cup_mask: int = 0b1111, **kw: object) -> PickPhase:
         return PickPhase(record_id=record_id, phase=phase, cup_mask=cup_mask, stamp_s=self.t,

@@ -12,7 +12,13 @@ from robin_qa.cup_signals import bools_to_mask, mask_to_bools
 from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
 from robin_qa.drop import DropConfig, TransferSeries, check_drop, sustained_onset
 from robin_qa.input_check import InputCheckConfig, check_inputs
-from robin_qa.misplace import DriveRobotLoad, MisplaceConfig, check_misplace, settle_with_placement
+from robin_qa.misplace import (
+    DriveRobotLoad,
+    MisplaceConfig,
+    check_misplace,
+    landed_before_release,
+    settle_with_placement,
+)
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.result import DetectorResult
@@ -251,6 +257,43 @@ def test_a_drop_suspicion_is_settled_by_one_package_counted_on_the_drive_robot()
     assert settled is not None and settled.detector == 'drop' and settled.verdict == 'ok'
     nothing = DetectorResult('misplace', 'misplace', ('nothing placed',), {'finding': 'none'})
     assert settle_with_placement(suspicion, nothing) is None
+
+
+
+def test_a_drop_onto_an_empty_robot_that_left_before_the_release_landed_on_it() -> None:
+    # session-9 fault run: the package came off the cups as the transfer ended over the tray, the
+    # robot counted it and left; the controller waited for the next robot and released nothing
+    drop = DetectorResult('drop', 'drop', ('payload lost at t=10.00 s (vacuum lost too)',),
+                          {'payload_loss_at_s': 10.0, 'vacuum_loss_at_s': 10.02})
+    nothing = DetectorResult('misplace', 'misplace', ('package not on drive robot drive_1',),
+                             {'finding': 'none', 'packages_before': 0, 'packages_after': 0, 'robot_id': 'drive_1'})
+
+    def station(a: int, a_docked: bool = True, b: int = 0, b_docked: bool = False) -> list[DriveRobotLoad]:
+        return [DriveRobotLoad('drive_0', a_docked, None, a), DriveRobotLoad('drive_1', b_docked, None, b)]
+
+    caught = [(9.9, station(0)), (10.1, station(1)), (11.2, station(1, False)), (14.0, station(1, False, 0, True))]
+    settled = landed_before_release(drop, nothing, caught, 0.6)
+    assert settled is not None
+    assert [(r.detector, r.verdict) for r in settled] == [('drop', 'ok'), ('misplace', 'ok')]
+    assert 'drive robot drive_0 counted one package arriving (0 -> 1) 0.10 s after the loss' in settled[0].reasons[0]
+    assert settled[1].signals['finding'] == 'one'
+    # the robot already carried one: two on one robot, not a landing
+    onto_loaded = [(9.9, station(1)), (10.1, station(2))]
+    assert landed_before_release(drop, nothing, onto_loaded, 0.6) is None
+    # counted long after the loss: it fell mid-swing, whatever arrived later is not it
+    late = [(9.9, station(0)), (11.0, station(1))]
+    assert landed_before_release(drop, nothing, late, 0.6) is None
+    # two arrivals (two robots, or one robot twice) before the release
+    twice = [(9.9, station(0)), (10.1, station(1)), (10.3, station(1, False, 1, True))]
+    assert landed_before_release(drop, nothing, twice, 0.6) is None
+    # the release brought a package too: the cups carried more than the one that fell
+    one_at_release = DetectorResult('misplace', 'ok', (), {'finding': 'one', 'packages_before': 0,
+                                                           'packages_after': 1, 'robot_id': 'drive_1'})
+    assert landed_before_release(drop, one_at_release, caught, 0.6) is None
+    # no count from the station, or no loss time: nothing to settle with
+    assert landed_before_release(drop, nothing, [(9.9, station(0)), (10.1, [DriveRobotLoad('drive_0', True)])],
+                                 0.6) is None
+    assert landed_before_release(DetectorResult('drop', 'drop', ('lost',), {}), nothing, caught, 0.6) is None
 
 
 def test_drop_without_transfer_data_is_suspect() -> None:

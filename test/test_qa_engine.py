@@ -121,6 +121,42 @@ def test_a_drop_the_robot_then_counts_landed_on_it() -> None:
     assert final(events).verdict == 'drop'
 
 
+
+def test_a_drop_onto_a_robot_that_left_before_the_release_landed_on_it() -> None:
+    # the cups let go as the transfer ended over the tray; the robot counted the package and left,
+    # the controller waited for the next one and released nothing onto it
+    def pick(run: Run, landed: int, count_after_s: float = 0.05) -> list[QaEvent]:
+        s, e = run.script, run.engine
+        start = len(run.events)
+        s.hold(0.3, NONE, 0.0, NONE)
+        run.take(e.on_phase(s.phase('r1', 'approach'), s.t))
+        s.hold(0.3, FOUR, 0.0, FOUR)
+        run.take(e.on_phase(s.phase('r1', 'grasped'), s.t))
+        s.hold(0.4, FOUR, 0.3, FOUR)
+        run.take(e.on_phase(s.phase('r1', 'lifted'), s.t))
+        run.take(e.on_phase(s.phase('r1', 'transferring'), s.t))
+        s.hold(0.9, FOUR, 0.3, FOUR)
+        s.hold(count_after_s, NONE, 0.0, FOUR)  # off the cups
+        s.station_count = landed
+        s.hold(1.0, NONE, 0.0, FOUR)  # it settles; the robot dwells
+        s.station_robot, s.station_count = 'drive_1', 0  # it left; the next one docked
+        s.hold(2.0, NONE, 0.0, FOUR)  # the controller waited for it
+        run.take(e.on_phase(s.phase('r1', 'released', drive_robot_id='drive_1'), s.t))
+        s.hold(e.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
+        run.take(e.tick(s.t))
+        return run.events[start:]
+
+    run = Run()
+    events = pick(run, landed=1)
+    assert next(ev for ev in events if ev.phase == 'released').verdict == 'drop'
+    placed = final(events)
+    assert placed.verdict == 'ok' and not placed.alert, placed.reasons
+    assert any('before the release' in r for r in placed.reasons)
+    assert run.engine.pile.returning == []  # not expected back on the belt
+    assert final(pick(Run(), landed=0)).verdict == 'drop'  # nothing arrived anywhere: it fell
+    assert final(pick(Run(), landed=1, count_after_s=1.0)).verdict == 'drop'  # counted too late to be it
+
+
 def test_weight_shed_while_the_cups_hold_is_settled_by_the_count() -> None:
     # something that rode along fell off during the transfer; the target arrived alone
     events = Run().pick('r1', shed_at=0.3, packages_placed=1)
