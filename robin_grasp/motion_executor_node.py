@@ -42,6 +42,7 @@ from robin_grasp.motion.moveit_backend import MoveItBackend, moveit_available
 from robin_grasp.motion.pick_sequence import PickPlan, PickRequest, PickSequencePlanner, PickSettings
 from robin_grasp.motion.protocol import MotionRequest, ProtocolError, event, parse_request
 from robin_grasp.motion.scene_maps import SceneMaps
+from robin_grasp.motion.start_blend import blend_from
 
 
 @dataclass
@@ -54,6 +55,10 @@ class _Active:
 
 #: plan requests waiting or running at once; more are rejected as ``busy``
 MAX_QUEUED_PLANS = 2
+#: segments that begin where an earlier one ended (a guarded descent, a loaded lift) and may start from
+#: where the arm is; an approach that misses its start is re-planned by the controller instead
+BLENDED_SEGMENTS = ('lift', 'transfer')
+
 
 class MotionExecutorNode(Node):
     """Plans on request (off the executor thread), publishes trajectories, reports per segment."""
@@ -72,6 +77,13 @@ class MotionExecutorNode(Node):
                                     'it arrived on contact (0 = off) [rad]', low=0.0, high=0.5)
         self._start_tol = declare(self, 'start_tolerance', 0.05, 'arm-to-segment-start mismatch allowed [rad]',
                                   low=1e-3, high=1.0)
+        self._blend_tol = declare(self, 'start_blend_tolerance', 0.1,
+                                  'a lift or transfer whose start the arm misses by more than start_tolerance and '
+                                  'at most this starts from where the arm is, the offset blended out along the '
+                                  'segment (0 = off) [rad]', low=0.0, high=0.5)
+        self._transfer_tol = declare(self, 'transfer_arrival_tolerance', 0.06,
+                                     'per-joint arrival tolerance of the transfer: it ends over a tray, a loaded '
+                                     'wrist may sag this much short of its end [rad]', low=1e-4, high=0.5)
         period = declare(self, 'monitor_period', 0.01, 'execution check period [s]', low=0.002, high=0.5)
         max_plans = declare(self, 'max_stored_plans', 8, 'plans kept for later execute requests', low=1, high=100)
         builtin = BuiltinSettings(
@@ -130,7 +142,8 @@ class MotionExecutorNode(Node):
         self._scenes = SceneMaps(capacity=30)
         self._queued = 0  # plan jobs submitted and not finished
         self._scene_lookups: dict[str, int] = {'exact': 0, 'earlier': 0, 'latest': 0, 'none': 0}
-        self._counts = {'planned': 0, 'plan_failed': 0, 'segments_done': 0, 'segments_failed': 0}
+        self._counts = {'planned': 0, 'plan_failed': 0, 'segments_done': 0, 'segments_failed': 0,
+                        'segments_blended': 0}
         self._last_planning_ms = 0.0
 
         self._traj_pub = self.create_publisher(JointTrajectoryMsg, topics.ARM_TRAJECTORY, qos.RELIABLE)
@@ -259,7 +272,8 @@ class MotionExecutorNode(Node):
                     self._emit(a.request_id, 'done', plan_id=a.plan_id)
             else:
                 self._fail_segment(a.request_id, a.plan_id, a.segment, 'timeout',
-                                   f'{a.segment} not within {self._tol} rad of its end (error {verdict.error:.4f} rad '
+                                   f'{a.segment} not within {a.monitor.tolerance} rad of its end '
+                                   f'(error {verdict.error:.4f} rad '
                                    f'on {self._joint_names[verdict.joint] if verdict.joint >= 0 else "?"})')
                 return
         if not self._pending:
@@ -273,15 +287,21 @@ class MotionExecutorNode(Node):
             self._fail_segment(request_id, plan_id, segment, 'no_joint_state', 'no joint state')
             return
         mismatch = float(np.max(np.abs(self._q - traj.start)))
-        if mismatch > self._start_tol:
+        blended = self._start_tol < mismatch <= self._blend_tol and segment in BLENDED_SEGMENTS
+        if mismatch > self._start_tol and not blended:
             self._fail_segment(request_id, plan_id, segment, 'start_mismatch',
                                f'arm is {mismatch:.3f} rad from the segment start')
             return
+        if blended:
+            traj = blend_from(traj, self._q)
+            self._counts['segments_blended'] += 1
         self._traj_pub.publish(_to_msg(traj))
         contact = self._contact_tol if segment == 'descend' else 0.0  # only the descent may end on contact
+        tol = self._transfer_tol if segment == 'transfer' else self._tol
         self._active = _Active(request_id, plan_id, segment,
-                               ExecutionMonitor(traj, now, self._tol, self._settle, contact_tolerance=contact))
-        self._emit(request_id, 'segment_started', plan_id=plan_id, segment=segment, duration_s=round(traj.duration, 4))
+                               ExecutionMonitor(traj, now, tol, self._settle, contact_tolerance=contact))
+        self._emit(request_id, 'segment_started', plan_id=plan_id, segment=segment, duration_s=round(traj.duration, 4),
+                   start_offset_rad=round(mismatch, 5))
 
     def _fail_segment(self, request_id: str, plan_id: str, segment: str, reason: str, detail: str) -> None:
         self._counts['segments_failed'] += 1

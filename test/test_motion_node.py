@@ -77,6 +77,49 @@ def test_pick_request_publishes_a_trajectory_and_reports_segments(rig):
     assert ros.spin_until(lambda: len(got['trajectories']) == 2, 5)
 
 
+
+def test_a_lift_started_off_its_start_is_blended_from_the_arm_or_refused_beyond_the_blend_tolerance(rig):
+    ros, node, got, send, publish_joints, events = rig
+    publish_joints(HOME)
+    ros.spin_for(0.3)
+    send({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p', 'grasp': GRASP,
+          'package_size': [0.2, 0.15, 0.08], 'execute': False})
+    assert ros.spin_until(lambda: events('planned', 'p') or events('plan_failed', 'p'), 20)
+    segments = {s['name']: s for s in events('planned', 'p')[0]['segments']}
+    descend_end = np.array(segments['descend']['end_joints'])
+    lift_end = np.array(segments['lift']['end_joints'])
+    # the descent stopped on contact 0.08 rad short on the elbow: beyond start_tolerance, within the blend's
+    stopped = descend_end + np.array([0.0, 0.0, 0.08, 0.0, 0.0, 0.0])
+    publish_joints(stopped)
+    ros.spin_for(0.3)
+    send({'schema': REQUEST_SCHEMA, 'op': 'execute', 'id': 'lift-1', 'plan_id': 'p', 'segments': ['lift']})
+    assert ros.spin_until(lambda: events('segment_started', 'lift-1') or events('segment_failed', 'lift-1'), 5)
+    started = events('segment_started', 'lift-1')
+    assert started and started[0]['start_offset_rad'] == pytest.approx(0.08, abs=1e-4), got['events'][-3:]
+    assert ros.spin_until(lambda: got['trajectories'], 5)
+    traj = got['trajectories'][-1]
+    assert np.allclose(traj.points[0].positions, stopped, atol=1e-6)  # from where the arm is
+    assert np.allclose(traj.points[-1].positions, lift_end, atol=1e-6)  # to where the transfer begins
+    publish_joints(lift_end)
+    assert ros.spin_until(lambda: events('segment_done', 'lift-1'), 10)
+    assert node._counts['segments_blended'] == 1
+    # 0.2 rad off: something moved the arm; not blended, the controller decides
+    publish_joints(descend_end + np.array([0.0, 0.0, 0.2, 0.0, 0.0, 0.0]))
+    ros.spin_for(0.3)
+    send({'schema': REQUEST_SCHEMA, 'op': 'execute', 'id': 'lift-2', 'plan_id': 'p', 'segments': ['lift']})
+    assert ros.spin_until(lambda: events('segment_failed', 'lift-2'), 5)
+    assert events('segment_failed', 'lift-2')[0]['reason'] == 'start_mismatch'
+    # the transfer ends over a tray: a wrist 0.04 rad short under its load has arrived there
+    publish_joints(lift_end)
+    ros.spin_for(0.3)
+    send({'schema': REQUEST_SCHEMA, 'op': 'execute', 'id': 'carry', 'plan_id': 'p', 'segments': ['transfer']})
+    assert ros.spin_until(lambda: events('segment_started', 'carry'), 5)
+    publish_joints(np.array(segments['transfer']['end_joints']) + np.array([0.0, 0.0, 0.0, 0.0, 0.04, 0.0]))
+    assert ros.spin_until(lambda: events('segment_done', 'carry') or events('segment_failed', 'carry'),
+                          segments['transfer']['duration_s'] + 5)
+    assert events('segment_done', 'carry')[0]['error_rad'] == pytest.approx(0.04, abs=1e-4)
+
+
 def test_segment_times_out_when_the_arm_does_not_move(rig):
     ros, _node, _got, send, publish_joints, events = rig
     publish_joints(HOME)
