@@ -129,6 +129,10 @@ class CellControllerNode(Node):
                 self, 'recovery.arm_in_view_decisions_before_retreat', d.arm_in_view_decisions_before_retreat,
                 'consecutive decisions with nothing to offer but the idle arm in view before it retreats to park',
                 low=1, high=1000),
+            place_after_transfer_timeout=declare(
+                self, 'recovery.place_after_transfer_timeout', d.place_after_transfer_timeout,
+                'a transfer that timed out short of the tray moves on to the place pose once instead of letting '
+                'the package go where the arm stopped'),
             startup_grace_s=declare(self, 'pipeline.startup_grace', d.startup_grace_s,
                                     'ignore the scene this long after start-up (it is settling) [s]',
                                     low=0.0, high=60.0),
@@ -357,6 +361,10 @@ class CellControllerNode(Node):
             text = execute_request(rid, cmd.pick_id, cmd.segment)
         elif cmd.segment == 'putback' and opt is not None:
             text = move_request(rid, goal_pose=(opt.position, opt.orientation), linear=True,
+                                scene_stamp_ns=self._scene_stamps.get(cmd.pick_id))
+        elif cmd.segment == 'place' and cmd.goal_joints is not None:
+            # the rest of a transfer that stopped short: a joint move to its end, around the same pile
+            text = move_request(rid, goal_joints=list(cmd.goal_joints),
                                 scene_stamp_ns=self._scene_stamps.get(cmd.pick_id))
         elif cmd.segment == 'retreat':
             # to the park pose, out of the camera's view: a retreat that stayed over the pile put

@@ -235,3 +235,39 @@ def test_the_release_waits_for_an_empty_drive_robot_at_the_station(ros, tmp_path
     station_pub.publish(String(data=json.dumps(docked)))
     assert ros.spin_until(lambda: ctrl.cycle.phase.value == 'release', 10)
     assert ros.spin_until(lambda: cups[-1] == [0] * 8, 10)  # released onto the robot
+
+
+def test_a_transfer_that_stopped_short_is_finished_with_a_joint_move_to_its_end(ros, tmp_path: Path) -> None:
+    ctrl = ros.add(CellControllerNode(context=ros.context, parameter_overrides=[
+        Parameter('journal_dir', value=str(tmp_path / 'journal')), Parameter('tick_rate', value=200.0),
+        Parameter('pipeline.startup_grace', value=0.0)]))
+    peer = ros.node('scripted_transfer')
+    decision_pub = peer.create_publisher(String, topics.GRASP_DECISION, qos.RECORDS)
+    motion_pub = peer.create_publisher(String, topics.MOTION_EVENT, qos.RECORDS)
+    qa_pub = peer.create_publisher(String, topics.QA_EVENTS, qos.RECORDS)
+    requests: list[dict] = []
+    phases: list[str] = []
+    peer.create_subscription(String, topics.MOTION_REQUEST, lambda m: requests.append(json.loads(m.data)),
+                             qos.RELIABLE)
+    peer.create_subscription(String, topics.PICK_PHASE, lambda m: phases.append(json.loads(m.data)['phase']),
+                             qos.RECORDS)
+    assert ros.spin_until(lambda: decision_pub.get_subscription_count() > 0
+                          and motion_pub.get_subscription_count() > 0, 10)
+    decision_pub.publish(String(data=grasp_decision_json(ctrl.get_clock().now().nanoseconds)))
+    assert ros.spin_until(lambda: len(requests) == 1, 10)
+    pid = requests[0]['id']
+    place = [1.0, -1.2, 1.1, -1.5, -1.57, 0.3]
+    motion_pub.publish(_event(pid, 'planned', planning_ms=40.0,
+                              segments=[{'name': 'transfer', 'duration_s': 2.0, 'end_joints': place}]))
+    for segment in (['approach', 'descend'], ['lift']):
+        assert ros.spin_until(lambda seg=segment: requests[-1].get('segments') == seg, 10), requests[-1]
+        motion_pub.publish(_event(requests[-1]['id'], 'done', plan_id=pid))
+    assert ros.spin_until(lambda: 'lifted' in phases, 10)
+    qa_pub.publish(to_msg(QaEvent(record_id=pid, phase='lifted', verdict='ok')))
+    assert ros.spin_until(lambda: requests[-1].get('segments') == ['transfer'], 10)
+    motion_pub.publish(_event(requests[-1]['id'], 'segment_failed', plan_id=pid, segment='transfer', reason='timeout',
+                              detail='transfer not within 0.06 rad of its end (error 0.3130 rad on wrist_2_joint)'))
+    assert ros.spin_until(lambda: requests[-1]['op'] == 'plan_move', 10), requests[-1]
+    assert requests[-1]['goal_joints'] == place and 'released' not in phases  # the package stays on the cups
+    motion_pub.publish(_event(requests[-1]['id'], 'done', plan_id=requests[-1]['id']))
+    assert ros.spin_until(lambda: 'released' in phases, 10)  # released over the tray, as planned
