@@ -58,6 +58,8 @@ MAX_QUEUED_PLANS = 2
 #: segments that begin where an earlier one ended (a guarded descent, a loaded lift) and may start from
 #: where the arm is; an approach that misses its start is re-planned by the controller instead
 BLENDED_SEGMENTS = ('lift', 'transfer')
+#: segments that carry the package: the arm's gravity compensation leaves the payload out, so the wrist sags
+LOADED_SEGMENTS = ('lift', 'transfer')
 
 
 class MotionExecutorNode(Node):
@@ -81,9 +83,10 @@ class MotionExecutorNode(Node):
                                   'a lift or transfer whose start the arm misses by more than start_tolerance and '
                                   'at most this starts from where the arm is, the offset blended out along the '
                                   'segment (0 = off) [rad]', low=0.0, high=0.5)
-        self._transfer_tol = declare(self, 'transfer_arrival_tolerance', 0.06,
-                                     'per-joint arrival tolerance of the transfer: it ends over a tray, a loaded '
-                                     'wrist may sag this much short of its end [rad]', low=1e-4, high=0.5)
+        self._loaded_tol = declare(self, 'loaded_arrival_tolerance', 0.08,
+                                   'per-joint arrival tolerance of a lift or transfer: the package is in the air or '
+                                   'over a tray, and a loaded wrist may sag this much short of its end [rad]',
+                                   low=1e-4, high=0.5)
         period = declare(self, 'monitor_period', 0.01, 'execution check period [s]', low=0.002, high=0.5)
         max_plans = declare(self, 'max_stored_plans', 8, 'plans kept for later execute requests', low=1, high=100)
         builtin = BuiltinSettings(
@@ -297,7 +300,7 @@ class MotionExecutorNode(Node):
             self._counts['segments_blended'] += 1
         self._traj_pub.publish(_to_msg(traj))
         contact = self._contact_tol if segment == 'descend' else 0.0  # only the descent may end on contact
-        tol = self._transfer_tol if segment == 'transfer' else self._tol
+        tol = self._loaded_tol if segment in LOADED_SEGMENTS else self._tol
         self._active = _Active(request_id, plan_id, segment,
                                ExecutionMonitor(traj, now, tol, self._settle, contact_tolerance=contact))
         self._emit(request_id, 'segment_started', plan_id=plan_id, segment=segment, duration_s=round(traj.duration, 4),

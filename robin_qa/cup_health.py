@@ -36,7 +36,7 @@ class CupHealthConfig:
 
     window: int = setting(10, 'observations kept per cup and fault type', 2, 200)
     min_observations: int = setting(5, 'observations needed before a cup can be flagged', 1, 200)
-    torn_fail_fraction: float = setting(0.7, 'share of on-surface picks without a hold that flags a torn cup',
+    torn_fail_fraction: float = setting(0.6, 'share of on-surface picks without a hold that flags a torn cup',
                                         0.0, 1.0)
     blocked_fraction: float = setting(0.6, 'share of free-air readings with vacuum that flags a blocked cup',
                                       0.0, 1.0)

@@ -79,6 +79,7 @@ def test_pick_request_publishes_a_trajectory_and_reports_segments(rig):
 
 
 def test_a_lift_started_off_its_start_is_blended_from_the_arm_or_refused_beyond_the_blend_tolerance(rig):
+    """...and a loaded lift or transfer arrives within loaded_arrival_tolerance."""
     ros, node, got, send, publish_joints, events = rig
     publish_joints(HOME)
     ros.spin_for(0.3)
@@ -100,8 +101,10 @@ def test_a_lift_started_off_its_start_is_blended_from_the_arm_or_refused_beyond_
     traj = got['trajectories'][-1]
     assert np.allclose(traj.points[0].positions, stopped, atol=1e-6)  # from where the arm is
     assert np.allclose(traj.points[-1].positions, lift_end, atol=1e-6)  # to where the transfer begins
-    publish_joints(lift_end)
-    assert ros.spin_until(lambda: events('segment_done', 'lift-1'), 10)
+    # the package is up: a wrist sagging 0.07 rad under it has arrived (an unloaded segment wants 0.02)
+    publish_joints(lift_end + np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.07]))
+    assert ros.spin_until(lambda: events('segment_done', 'lift-1') or events('segment_failed', 'lift-1'), 10)
+    assert events('segment_done', 'lift-1')[0]['error_rad'] == pytest.approx(0.07, abs=1e-4)
     assert node._counts['segments_blended'] == 1
     # 0.2 rad off: something moved the arm; not blended, the controller decides
     publish_joints(descend_end + np.array([0.0, 0.0, 0.2, 0.0, 0.0, 0.0]))

@@ -42,6 +42,21 @@ def test_torn_cup_flagged_within_10_picks(seed: int) -> None:
     assert 'torn' in monitor.reasons[3]
 
 
+def test_a_cup_torn_after_a_full_window_of_good_picks_is_flagged_on_its_6th_pick() -> None:
+    """The window still holds the picks from before the tear: at the default share (0.6) six failures
+    in ten flag it; at 0.7 it took seven, and in the session-9 fault run a cup used in about every
+    other pick then needed 11 attempts (replayed from that run's records: 8 at 0.6)."""
+    rng = np.random.default_rng(7)
+    every = np.ones(NUM_CUPS, bool)
+    flagged = {}
+    for share in (0.6, 0.7):
+        monitor = CupHealthMonitor(CupHealthConfig(torn_fail_fraction=share))
+        for _ in range(10):
+            monitor.observe_pick(*_pick(rng, cup_mask=every))
+        flagged[share] = next(k for k in range(1, 11) if 3 in monitor.observe_pick(*_pick(rng, torn=3, cup_mask=every)))
+    assert flagged == {0.6: 6, 0.7: 7}
+
+
 @pytest.mark.parametrize('seed', range(5))
 def test_noisy_healthy_cups_not_flagged_over_200_picks(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
