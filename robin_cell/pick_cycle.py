@@ -234,6 +234,15 @@ class _PlanAhead:
 
 
 @dataclass
+class _Parked:
+    """A record the arm is done with, waiting for QA's final verdict until ``deadline``."""
+
+    record: PickRecord
+    deadline: float
+    placement: bool  # released over a robot: the placement verdict decides the outcome
+
+
+@dataclass
 class _TrackedPackage:
     package_id: str
     x: float  # where it was last tried, base_link [m]
@@ -256,11 +265,13 @@ def _placed(rec: PickRecord, verdict: str) -> None:
     rec.failure_reason = '' if verdict == 'ok' else f'placement: {verdict}'
 
 
-def _no_placement_verdict(rec: PickRecord, why: str) -> None:
+def _no_placement_verdict(rec: PickRecord, why: str, *, placement: bool = True) -> None:
     rec.outcome = 'failed'
-    rec.verdict = 'suspect'
+    if placement or rec.verdict in ('ok', 'not_run'):  # a fault QA already found stands
+        rec.verdict = 'suspect'
     rec.failure_reason = rec.failure_reason or 'placement: no verdict'  # a failed record always says why
-    rec.verdict_reasons.append(f'no placement verdict ({why}): treated as suspect')
+    what = 'placement verdict' if placement else 'final QA verdict'
+    rec.verdict_reasons.append(f'no {what} ({why}): treated as suspect')
 
 
 def _wait_reason(decision: Decision) -> str:
@@ -306,7 +317,9 @@ class PickCycle:
         self._stuck_retreats = 0  # consecutive failed arm-clearing retreats (back-off)
         self._arm_in_view = 0  # consecutive idle decisions that had nothing to offer but the arm in view
         self._clearing = False  # the retreat under way frees an arm stuck in the pile
-        self._released_sent = False
+        self._qa_end_sent = False  # QA was told how the attempt ended (released or aborted)
+        self._qa_final_seen = False  # QA's final verdict on the current record arrived
+        self._await_qa = False  # the cups went off after a failed lift/transfer: QA's verdict is worth waiting for
         self._lifted_sent = False
         self._replanned_for: str | None = None  # record whose approach was re-planned after a start mismatch
         self._placing_after: str = ''  # the transfer's failure while a 'place' move finishes it
@@ -314,8 +327,9 @@ class PickCycle:
         self._ahead: _PlanAhead | None = None
         self._ahead_tried = False  # one plan ahead per carried package: failures fall back to the normal flow
         self._dropped_in_transfer = False
-        # a released pick whose placement verdict is still to come, and when to stop waiting for it
-        self._placing: tuple[PickRecord, float] | None = None
+        # a pick whose final QA verdict is still to come (placement after a release, or the check of a
+        # failed lift or transfer), and when to stop waiting for it
+        self._placing: _Parked | None = None
         self._feed_until = 0.0  # the belt runs and the pile settles until then (time accounting)
         self._wait_reason = 'no fresh decision'  # what the cell waits on in WAIT_SCENE (accounting)
         self._wait_mark = 0.0  # wait_scene time is accounted up to here
@@ -439,13 +453,10 @@ class PickCycle:
             self._enter(Phase.PLAN, now)
             return [RequestPlan(pick_id, self._option(), self._decision.frame_stamp_ns)]
         if not ok:
-            cmds: list[Command] = [SetCups(0)]
             failed = f'{segment} failed: {reason}'
             self.record.failure_reason = f'{placing_after}; {failed}' if placing_after else failed
-            if self.phase == Phase.TRANSFER:  # a package may still hang on the cups: QA decides
-                cmds.append(self._qa('released'))
             self.record.outcome = 'failed'
-            return cmds + self._recover('retreat', now)
+            return [*self._let_go(), *self._recover('retreat', now)]
         if self.phase == Phase.APPROACH:
             self._enter(Phase.SUCTION, now)
             return [SetCups(self._option().cup_mask)]  # QA is told once the seal had time to build
@@ -479,12 +490,13 @@ class PickCycle:
 
     def on_qa(self, event: QaEvent, now: float) -> list[Command]:
         """A QA verdict for the current record (post-lift, during transfer, or after release)."""
-        if self._placing is not None and event.record_id == self._placing[0].record_id:
+        if self._placing is not None and event.record_id == self._placing.record.record_id:
             return self._on_placing_qa(event, now)
         if self.record is None or event.record_id != self.record.record_id:
             return []
         phase, verdict, recovery = event.phase or '', event.verdict, event.recovery
         _apply_qa(self.record, event)
+        self._qa_final_seen |= event.final
         if self.phase == Phase.VERIFY and phase == 'lifted':
             return self._after_verify(verdict, recovery, now)
         if self.phase == Phase.WAIT_ROBOT and verdict == 'drop':  # nothing left to wait for
@@ -567,7 +579,7 @@ class PickCycle:
     def on_tick(self, now: float) -> list[Command]:
         """Check the current state's timeout (and that of a record waiting for its placement)."""
         cmds: list[Command] = []
-        if self._placing is not None and now > self._placing[1]:
+        if self._placing is not None and now > self._placing.deadline:
             cmds = self._close_placing(f'none within {self.config.placement_timeout_s} s', now)
         return cmds + self._phase_tick(now)
 
@@ -586,7 +598,7 @@ class PickCycle:
             if self.phase == Phase.RECOVER:  # where the arm is now is unknown: best effort
                 self._scene_valid_after_ns = int((now + c.scene_clear_delay_s) * 1e9)
                 return self._finish(now)
-            return [SetCups(0), *self._recover('retreat', now)]
+            return [*self._let_go(), *self._recover('retreat', now)]
         if self.phase == Phase.SUCTION and elapsed >= c.seal_settle_s:
             self._enter(Phase.LIFT, now)
             assert self.record is not None
@@ -642,14 +654,19 @@ class PickCycle:
         at_place = self.phase == Phase.RELEASE and not self._dropped_in_transfer
         ahead, self._ahead, self._ahead_tried, self._dropped_in_transfer = self._ahead, None, False, False
         self._placing_after = ''
-        cmds: list[Command] = [] if self._released_sent else [self._qa('aborted')]
-        self._released_sent = False
+        cmds: list[Command] = [] if self._qa_end_sent else [self._qa('aborted')]
+        # QA judges a failed lift or transfer after the cups went off: wait for that verdict
+        # (unless a released package's placement verdict is pending: that one is not pushed out)
+        park = close and self._await_qa and not self._qa_final_seen and self._placing is None
+        self._qa_end_sent = self._qa_final_seen = self._await_qa = False
         self.record = None
         self._decision = None
         self._enter(Phase.HOLD if self._hold_requested else Phase.WAIT_SCENE, now)
         self._arm_idle_since = now
         cmds.append(SetCups(0))
-        if close:
+        if park:
+            self._placing = _Parked(rec, now + self.config.placement_timeout_s, placement=False)
+        elif close:
             cmds += self._close_record(rec, now)
         if ahead is not None:
             cmds += self._take_ahead(ahead, at_place, now)
@@ -677,25 +694,37 @@ class PickCycle:
         """The package is released: park its record until QA's placement verdict and move on."""
         assert self.record is not None
         cmds = self._close_placing('a newer package was released first', now) if self._placing else []
-        self._placing = (self.record, self.phase_since + self.config.release_s + self.config.placement_timeout_s)
+        self._placing = _Parked(self.record, self.phase_since + self.config.release_s + self.config.placement_timeout_s,
+                                placement=True)
         return cmds + self._finish(now, close=False)
+
+    def _let_go(self) -> list[Command]:
+        """Cups off after a failed lift or transfer, and QA told so at this moment: it judges what the
+        cups had (a transfer's package may still hang on them: ``released``; a lift's may be up,
+        down or gone: ``aborted``)."""
+        cmds: list[Command] = [SetCups(0)]
+        if self.phase in (Phase.TRANSFER, Phase.LIFT):
+            cmds.append(self._qa('released' if self.phase == Phase.TRANSFER else 'aborted'))
+            self._await_qa = True
+        return cmds
 
     def _on_placing_qa(self, event: QaEvent, now: float) -> list[Command]:
         assert self._placing is not None
-        rec = self._placing[0]
-        _apply_qa(rec, event)
+        parked = self._placing
+        _apply_qa(parked.record, event)
         if not event.final:
             return []
         self._placing = None
-        _placed(rec, event.verdict)
-        return self._close_record(rec, now)
+        if parked.placement:
+            _placed(parked.record, event.verdict)
+        return self._close_record(parked.record, now)
 
     def _close_placing(self, why: str, now: float) -> list[Command]:
-        """Close the parked record without a placement verdict."""
+        """Close the parked record without QA's final verdict."""
         assert self._placing is not None
-        rec, self._placing = self._placing[0], None
-        _no_placement_verdict(rec, why)
-        return self._close_record(rec, now)
+        parked, self._placing = self._placing, None
+        _no_placement_verdict(parked.record, why, placement=parked.placement)
+        return self._close_record(parked.record, now)
 
     def _take_ahead(self, ahead: _PlanAhead, at_place: bool, now: float) -> list[Command]:
         """Continue with the pick planned ahead when it is still valid; otherwise close its record."""
@@ -1008,8 +1037,8 @@ class PickCycle:
     def _qa(self, phase: str) -> NotifyQa:
         rec = self.record
         assert rec is not None
-        if phase == 'released':
-            self._released_sent = True
+        if phase in ('released', 'aborted'):
+            self._qa_end_sent = True
         opt = self._option() if self._decision is not None else None
         # QA reads the station "at the release" from its own copy of the same topic, which can lag
         # the message this release waited for: the robot's name lets it find that robot anyway

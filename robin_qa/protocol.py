@@ -26,7 +26,8 @@ class PickPhase(_Message):
     ``free_air`` (cups on with nothing under them: blocked-cup check), ``grasped`` (cups on, in
     contact), ``lifted`` (held still after the lift: the main verify step), ``transferring`` (arm
     left the pile), ``released`` (release command sent over the drive robot), ``lost`` (the package
-    left the cell: unrecoverable), ``aborted`` (attempt ended without a release).
+    left the cell: unrecoverable), ``aborted`` (attempt ended without a release; after a failed lift
+    it comes as the cups go off, and QA judges what they had then: ``robin_qa/failed_lift.py``).
     """
 
     schema_: Literal['robin.pick_phase/1'] = Field('robin.pick_phase/1', alias='schema')

@@ -23,6 +23,7 @@ from robin_qa.double_pick import NAME as DOUBLE_PICK
 from robin_qa.double_pick import DoublePickConfig, DoublePickInputs, check_double_pick
 from robin_qa.drop import NAME as DROP
 from robin_qa.drop import DropConfig, TransferSeries, check_drop
+from robin_qa.failed_lift import LiftWindow, check_failed_lift
 from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import (
     DriveRobotLoad,
@@ -94,6 +95,7 @@ class _Pick:
     results: list[DetectorResult] = field(default_factory=list)
     stamps: dict[str, float] = field(default_factory=dict)
     lifted: DoublePickInputs | None = None
+    held_at_grasp: np.ndarray | None = None
     held_cups: np.ndarray | None = None
     station_before: list[DriveRobotLoad] | None = None
     before_table: np.ndarray | None = None
@@ -249,6 +251,8 @@ class QaEngine:
             check_missed_pick(cups, sealed, vac, None, msg.expected_mass_kg, config=self.config.missed),
             check_double_pick(DoublePickInputs(cups, on_target, sealed, vac), self.config.double_pick),
         ]
+        hold = holding(sealed, vac, self.config.missed.seal_vacuum_kpa)
+        pick.held_at_grasp = None if hold is None else hold & cups
         self._note_cups(pick, vac, sealed, now)
         return self._emit(pick, 'grasped', now)
 
@@ -313,11 +317,33 @@ class QaEngine:
         return EngineOutput([event], alert_changed=True)
 
     def _on_aborted(self, pick: _Pick, t: float, now: float) -> EngineOutput:
-        combined = combine(pick.results)
         self.picks.pop(pick.last.record_id, None)
         losses, pick.deferred_losses = pick.deferred_losses, []  # never placed: nothing explains them
-        out = EngineOutput([self._event(pick, 'aborted', combined, 'none', False, final=True)])
+        if 'grasped' in pick.stamps and 'lifted' not in pick.stamps:
+            out = self._failed_lift(pick, t, now)
+        else:
+            out = EngineOutput([self._event(pick, 'aborted', combine(pick.results), 'none', False, final=True)])
         return out.merge(self._raise_losses(losses, pick.last.record_id))
+
+    def _failed_lift(self, pick: _Pick, t: float, now: float) -> EngineOutput:
+        """The lift failed before the verify step: judge what the cups had when the controller gave up."""
+        t_grasp = pick.stamps['grasped']
+        t_vac, vacs = self.vacuum.window(t_grasp, t)
+        vac, sealed = self._cups_at(t, now)
+        window = LiftWindow(mask_to_bools(pick.last.cup_mask), pick.held_at_grasp, np.asarray(t_vac),
+                            np.stack(vacs) if vacs else np.zeros((0, 8)), sealed, vac, self._payload_at(t, now),
+                            t_grasp, t)
+        pick.results += [self._inputs(now, ('vacuum', 'sealed', 'wrench')),
+                         check_failed_lift(window, drop=self.config.drop, missed=self.config.missed)]
+        pick.signals.payload_kg = window.payload_at_abort_kg
+        self._note_cups(pick, vac, sealed, now)
+        combined = combine(pick.results)
+        alerts_before = self.recovery.alerts
+        # the attempt failed whatever the cups held: an ok here must not clear the package's failures
+        decision = self.recovery.decide(pick.last.record_id, pick.last.package_key(), combined.verdict, final=False)
+        self._count(combined.verdict)
+        event = self._event(pick, 'aborted', combined, decision.action, decision.alert, final=True)
+        return EngineOutput([event], alert_changed=self.recovery.alerts != alerts_before)
 
     # --- deferred checks -------------------------------------------------------------------------
     def _run_due(self, now: float) -> EngineOutput:

@@ -288,6 +288,54 @@ def test_drop_during_transfer_lets_the_transfer_finish_and_closes_the_pick() -> 
     assert rec.verdict == 'drop' and rec.outcome == 'failed' and c.phase == Phase.WAIT_SCENE
 
 
+def _lift_fails(c: PickCycle, t: float) -> tuple[str, list]:
+    """Drive a fresh cycle to the lift and fail it; returns the pick id and the failure's commands."""
+    cmds = c.on_decision(decision(t, option()), t + 0.1)
+    pick = of(cmds, RequestPlan)[0].pick_id
+    c.on_plan(pick, True, '', t + 0.2)
+    c.on_segment(pick, 'approach', True, '', t + 1.2)
+    c.on_tick(t + 1.2 + CFG.seal_settle_s + 1e-6)
+    assert c.phase == Phase.LIFT
+    return pick, c.on_segment(pick, 'lift', False, 'timeout: lift not within 0.08 rad of its end', t + 2.5)
+
+
+def test_a_failed_lift_asks_qa_as_the_cups_go_off_and_the_record_takes_its_verdict() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, cmds = _lift_fails(c, 1.0)
+    assert cmds[0] == SetCups(0) and [q.phase for q in of(cmds, NotifyQa)] == ['aborted']
+    assert ExecuteSegment(pick, 'retreat') in cmds
+    # QA answers while the arm retreats: the record closes with that verdict when the retreat ends
+    c.on_qa(qa(c, 'aborted', 'drop', 'reperceive', final=True), 2.55)
+    cmds = c.on_segment(pick, 'retreat', True, '', 3.5)
+    assert not of(cmds, NotifyQa)  # QA already knows how the attempt ended
+    rec = of(cmds, EmitRecord)[0].record
+    assert rec.verdict == 'drop' and rec.outcome == 'failed' and rec.failure_reason.startswith('lift failed: timeout')
+    # a late verdict: the record waits for it (the arm goes on), or closes as suspect without it
+    pick, _ = _lift_fails(c, 5.0)
+    assert not of(c.on_segment(pick, 'retreat', True, '', 7.5), EmitRecord) and c.phase == Phase.WAIT_SCENE
+    rec = of(c.on_qa(QaEvent(record_id=pick, phase='aborted', verdict='missed', final=True), 7.6), EmitRecord)[0].record
+    assert rec.verdict == 'missed' and rec.outcome == 'failed'
+    pick, _ = _lift_fails(c, 10.0)
+    c.on_segment(pick, 'retreat', True, '', 12.5)
+    rec = of(c.on_tick(12.5 + CFG.placement_timeout_s + 0.1), EmitRecord)[0].record
+    assert rec.verdict == 'suspect' and any('no final QA verdict' in r for r in rec.verdict_reasons)
+
+
+def test_a_failed_transfer_waits_for_the_placement_check_but_keeps_its_failure() -> None:
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    pick = c.record.record_id
+    c.on_qa(qa(c, 'lifted'), t)
+    cmds = c.on_segment(pick, 'transfer', False, 'start_mismatch: arm is 0.296 rad from the segment start', t + 0.3)
+    assert cmds[0] == SetCups(0) and [q.phase for q in of(cmds, NotifyQa)] == ['released']
+    assert not of(c.on_segment(pick, 'retreat', True, '', t + 1.2), EmitRecord)
+    # whatever the placement check finds (here: the package hung on and reached the robot), the transfer failed
+    rec = of(c.on_qa(QaEvent(record_id=pick, phase='placed', verdict='ok', final=True), t + 1.6), EmitRecord)[0].record
+    assert rec.verdict == 'ok' and rec.outcome == 'failed' and rec.failure_reason.startswith('transfer failed')
+
+
 def test_empty_scene_and_decision_timeout_advance_the_belt() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
@@ -525,4 +573,4 @@ def test_a_parked_record_takes_a_bad_placement_verdict_and_a_second_release_clos
     closed = [e.record for e in of(cmds, EmitRecord) if e.final]
     assert [r.record_id for r in closed] == [second] and closed[0].verdict == 'suspect'
     assert any('a newer package was released first' in r for r in closed[0].verdict_reasons)
-    assert c._placing is not None and c._placing[0].record_id == third
+    assert c._placing is not None and c._placing.record.record_id == third

@@ -185,6 +185,44 @@ def test_missed_pick() -> None:
     assert lifted.verdict == 'missed' and lifted.recovery == 'reperceive'
 
 
+def _failed_lift(run: Run, rid: str, *, lose_at: float | None, package: str = 'pkg_3') -> QaEvent:
+    """Grasp, a lift that is given up after 1 s (``lose_at``: the package falls that far into it)."""
+    s, e = run.script, run.engine
+    s.hold(0.3, NONE, 0.0, NONE)
+    run.take(e.on_phase(s.phase(rid, 'approach', package_id=package), s.t))
+    s.hold(0.3, FOUR, 0.0, FOUR)
+    run.take(e.on_phase(s.phase(rid, 'grasped', package_id=package), s.t))
+    if lose_at is None:
+        s.hold(1.0, FOUR, 0.3, FOUR)
+    else:
+        s.hold(lose_at, FOUR, 0.3, FOUR)
+        s.hold(1.0 - lose_at, NONE, 0.0, FOUR)
+    out = e.on_phase(s.phase(rid, 'aborted', package_id=package), s.t)
+    run.take(out)
+    assert len(out.events) == 1 and out.events[0].final and out.events[0].phase == 'aborted'
+    return out.events[0]
+
+
+def test_a_package_lost_during_a_failed_lift_is_a_drop_and_counts_as_a_failure() -> None:
+    run = Run(QaConfig(recovery=RecoveryConfig(max_failures_per_package=2)))
+    event = _failed_lift(run, 'r1', lose_at=0.5)
+    assert event.verdict == 'drop' and event.detectors['failed_lift'] == 'drop' and event.recovery == 'reperceive'
+    assert run.engine.recovery.failures('pkg_3') == 1
+    # held until the controller let go: no fault of the pick, but the attempt failed: the count stays
+    event = _failed_lift(run, 'r2', lose_at=None)
+    assert event.verdict == 'ok' and event.signals.payload_kg == __import__('pytest').approx(0.3, abs=0.01)
+    assert run.engine.recovery.failures('pkg_3') == 1 and 'r2' not in run.engine.picks
+
+
+def test_an_attempt_aborted_before_the_grasp_is_not_judged() -> None:
+    run = Run()
+    s = run.script
+    s.hold(0.3, NONE, 0.0, NONE)
+    run.take(run.engine.on_phase(s.phase('r1', 'approach'), s.t))
+    out = run.engine.on_phase(s.phase('r1', 'aborted'), s.t + 1.0)
+    assert [ev.verdict for ev in out.events] == ['not_run'] and 'failed_lift' not in out.events[0].detectors
+
+
 def test_stale_joint_states_make_the_verdict_suspect() -> None:
     run = Run()
     run.script.joint_states = False
