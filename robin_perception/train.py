@@ -63,8 +63,22 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
     model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
 
 
+def bf16_is_fast() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16). Where it does, bf16 autocast trains
+    about twice as fast as fp32; where it does not, PyTorch emulates it: on a 2-core AVX2 EPYC a step of
+    RobinSegNet took 16.6 s in bf16 against 1.2 s in fp32."""
+    checks = ('_is_amx_tile_supported', '_is_avx512_bf16_supported')  # private, so looked up defensively
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def use_bf16(mode: str) -> bool:
+    """``--bf16`` ``on``/``off``, or ``auto``: on where the CPU computes bf16 natively."""
+    return mode == 'on' or (mode == 'auto' and bf16_is_fast())
+
+
 @torch.no_grad()
-def validation_loss(model: RobinSegNet, cache: SampleCache, batch: int = 8, limit: int = 96) -> float:
+def validation_loss(model: RobinSegNet, cache: SampleCache, batch: int = 8, limit: int = 96,
+                    bf16: bool = True) -> float:
     """Mean loss over (up to ``limit``) validation samples, no augmentation."""
     if len(cache) == 0:
         return float('nan')
@@ -74,7 +88,7 @@ def validation_loss(model: RobinSegNet, cache: SampleCache, batch: int = 8, limi
     losses = []
     for k in range(0, len(idx), batch):
         b = cache.batch(idx[k : k + batch], rng, augment=False)
-        with torch.autocast('cpu', dtype=torch.bfloat16):
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             out = model(b['rgbh'].contiguous(memory_format=torch.channels_last))
         loss, _ = seg_loss(*(o.float() for o in out), b)
         losses.append(loss.item())
@@ -103,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
                     help='frames loaded before the first step (the rest join 100 per refresh); continuing from '
                          'trained weights wants the whole set at once, or it over-fits the first few hundred')
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--no-bf16', action='store_true', help='train in fp32 (bf16 autocast is ~2x faster on AMX CPUs)')
+    ap.add_argument('--bf16', choices=('auto', 'on', 'off'), default='auto',
+                    help='bf16 autocast: ~2x faster on CPUs with AMX or AVX512-BF16, >10x slower on others '
+                         '(auto: only where it is fast)')
+    ap.add_argument('--no-bf16', dest='bf16', action='store_const', const='off', help='same as --bf16 off')
     a = ap.parse_args(argv)
 
     a.ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         a = argparse.Namespace(**{**resume_state['args'], **{k: v for k, v in keep.items() if v}})
         a.ckpt_dir, a.data = Path(a.ckpt_dir), Path(a.data)
         a.replay = Path(a.replay) if a.replay else None
+        if not hasattr(a, 'bf16'):  # a checkpoint from before --bf16 had a no_bf16 flag
+            a.bf16 = 'off' if getattr(a, 'no_bf16', False) else 'auto'
     if a.data is None:
         ap.error('--data is required')
     handler = _setup_logging(a.ckpt_dir / 'train.log')
@@ -158,8 +177,9 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
     if len(train) == 0:
         print(f'no training frames under {a.data}/train', file=sys.stderr)
         return 2
-    log.info('start: %d train, %d val, %d replay frames; args %s', len(train), len(val),
-             len(replay) if replay else 0, json.dumps({k: str(v) for k, v in vars(a).items()}))
+    bf16 = use_bf16(a.bf16)
+    log.info('start: %d train, %d val, %d replay frames; bf16 %s; args %s', len(train), len(val),
+             len(replay) if replay else 0, bf16, json.dumps({k: str(v) for k, v in vars(a).items()}))
 
     budget_s = a.hours * 3600.0
     warmup = 200 if not a.init else 50
@@ -178,7 +198,7 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
         if n_rep:
             r = replay.batch(rng.integers(0, len(replay), n_rep), rng)
             b = {k: torch.cat((b[k], r[k])) for k in b}
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=not a.no_bf16):
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             out = model(b['rgbh'].contiguous(memory_format=torch.channels_last))
         loss, parts = seg_loss(*(o.float() for o in out), b)
         opt.zero_grad(set_to_none=True)
@@ -200,7 +220,7 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
                 replay.refresh(100)
         done = trained_s >= budget_s or (a.max_steps and step >= a.max_steps)
         if done or time.monotonic() - last_ckpt >= a.ckpt_minutes * 60:
-            vl = validation_loss(model, val)
+            vl = validation_loss(model, val, bf16=bf16)
             state = {'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'trained_s': trained_s,
                      'best_val': min(best, vl) if math.isfinite(vl) else best, 'val_loss': vl,
                      'args': {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},
