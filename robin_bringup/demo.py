@@ -62,12 +62,16 @@ def run_demo(graph: Graph, out: Path, duration_s: float, domain_id: int | None, 
         return (stop.is_set() or time.monotonic() >= deadline
                 or (picks > 0 and len(report.attempts()) >= picks))
 
-    result = runner.wait(until=done)
-    report.wall_end = time.monotonic()
-    runner.stop(last=RECORD_SINKS)
-    executor.shutdown()
-    monitor.destroy_node()
-    rclpy.shutdown(context=context)
+    try:
+        result = runner.wait(until=done)
+        report.wall_end = time.monotonic()
+    finally:
+        # the nodes run in sessions of their own: whatever ends this loop (an exception included),
+        # stop them, or they outlive the demo (a crash here once left a whole cell running for an hour)
+        runner.stop(last=RECORD_SINKS)
+        executor.shutdown()
+        monitor.destroy_node()
+        rclpy.shutdown(context=context)
 
     report.record_accounting = _record_accounting(graph, report, journal_dir, journal_before, started_epoch)
     report.extra['graph_nodes'] = [n.name for n in graph.nodes]

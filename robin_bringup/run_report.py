@@ -6,6 +6,7 @@ Keys are the interface `make demo` is checked by; keep them stable and add, neve
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -30,7 +31,13 @@ def failure_counts(reasons: Iterable[str | None]) -> dict[str, int]:
 
 @dataclass
 class RunReport:
-    """Running totals of one cell run."""
+    """Running totals of one cell run.
+
+    The monitor node's executor thread feeds it while the run's main thread polls it (``attempts``
+    to stop at N picks): the records are guarded by a lock and read as a snapshot. Iterating the
+    live dict once cost a 68-minute fault run its report ("dictionary changed size during
+    iteration" in the main thread, session 10).
+    """
 
     wall_start: float = field(default_factory=time.monotonic)
     wall_end: float | None = None  # set when the run stops (post-processing is not run time)
@@ -47,6 +54,7 @@ class RunReport:
     truth: TruthTrack = field(default_factory=TruthTrack)  # simulator ground truth (evaluation only)
     memory: MemorySampler = field(default_factory=MemorySampler)  # RSS per node process
     record_accounting: dict[str, Any] | None = None  # journal vs topic vs store vs bag (record_audit)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def on_camera_frame(self, wall_time: float | None = None) -> None:
         t = time.monotonic() if wall_time is None else wall_time
@@ -71,24 +79,31 @@ class RunReport:
 
     def on_pick_record(self, record: PickRecord) -> None:
         if record.outcome != 'in_progress':
-            self.records[record.record_id] = record
+            with self._lock:
+                self.records[record.record_id] = record
+
+    def final_records(self) -> list[PickRecord]:
+        """A snapshot of the final pick records so far (safe while the monitor adds to them)."""
+        with self._lock:
+            return list(self.records.values())
 
     def on_cell_status(self, status: Mapping[str, Any]) -> None:
         self.cell_status = dict(status)
 
     def attempts(self) -> list[PickRecord]:
         """Records where the arm went for the package (a plan that failed never touched it)."""
-        return [r for r in self.records.values() if any(s == 'approach' for s, _ in r.states)]
+        return [r for r in self.final_records() if any(s == 'approach' for s, _ in r.states)]
 
     def pick_metrics(self) -> dict[str, Any]:
         """The closed-loop numbers of issue 4, from final pick records and the controller status."""
-        attempts = self.attempts()
+        records = self.final_records()
+        attempts = [r for r in records if any(s == 'approach' for s, _ in r.states)]
         ok = [r for r in attempts if r.outcome == 'succeeded']
         first = [r for r in attempts if r.attempt == 1]
         starts = [t for r in attempts for s, t in r.states if s == 'approach']
         ends = [t for r in attempts for s, t in r.states if s == 'report']
         span_h = (max(ends) - min(starts)) / 3600.0 if starts and ends and max(ends) > min(starts) else 0.0
-        lat = np.array([r.timings_ms['decision'] for r in self.records.values() if 'decision' in r.timings_ms])
+        lat = np.array([r.timings_ms['decision'] for r in records if 'decision' in r.timings_ms])
         st = self.cell_status
         cycle_s = float(st.get('cycle_s', 0.0) or 0.0)
         return {
@@ -107,8 +122,8 @@ class RunReport:
             'feeds_ahead': st.get('feeds_ahead', 0),
             'wait_scene_by_reason_s': dict(st.get('wait_scene_by_reason_s') or {}),
             'verdicts': {v: sum(r.verdict == v for r in attempts) for v in sorted({r.verdict for r in attempts})},
-            'failure_reasons': sorted({r.failure_reason for r in self.records.values() if r.failure_reason})[:20],
-            'failure_counts': failure_counts(r.failure_reason for r in self.records.values()),
+            'failure_reasons': sorted({r.failure_reason for r in records if r.failure_reason})[:20],
+            'failure_counts': failure_counts(r.failure_reason for r in records),
         }
 
     def camera_hz(self) -> float:

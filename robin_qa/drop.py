@@ -66,6 +66,7 @@ class TransferSeries:
         lifted_payload_kg: payload measured at the lift [kg], or None.
         start_s: start of the transfer window [s].
         end_s: end of the window (release command) [s].
+        held_known: ``held_cups`` was read at the lift (False: no cup data then).
     """
 
     held_cups: np.ndarray
@@ -76,6 +77,7 @@ class TransferSeries:
     lifted_payload_kg: float | None
     start_s: float
     end_s: float
+    held_known: bool = False
 
 
 def sustained_onset(t: np.ndarray, condition: np.ndarray, debounce_s: float, min_samples: int) -> float | None:
@@ -106,6 +108,10 @@ def check_drop(series: TransferSeries, config: DropConfig) -> DetectorResult:
     """Decide whether the package was lost between lift and release."""
     signals: dict[str, SignalValue] = {'transfer_s': round(series.end_s - series.start_s, 3)}
     held = np.asarray(series.held_cups, dtype=bool)
+    if series.held_known and not held.any():
+        # a vacuum gripper holds nothing without a sealed cup: weight the wrist reads then is a
+        # contact force (5 of 6 'missed -> drop' in the session-10 fault run), and its end no drop
+        return suspect(NAME, 'no cup held at the lift: nothing on the cups to drop', **signals)
     vac_onset = None
     vacuum_ok = len(series.t_vacuum) > 0 and held.any()
     if vacuum_ok:

@@ -229,3 +229,19 @@ def settle_with_placement(suspicion: DetectorResult, placement: DetectorResult) 
     robot = placement.signals.get('robot_id', '?')
     return DetectorResult(suspicion.detector, 'ok', (f'suspicion settled: drive robot {robot} counted one package '
                                                      f'arriving ({before} -> {after})',), dict(suspicion.signals))
+
+
+def drop_confirmed_by_count(drop: DetectorResult, placement: DetectorResult) -> DetectorResult | None:
+    """A drop suspicion resting on lost vacuum, after the drive robot counted nothing arriving: a drop
+    (None when that is not the case).
+
+    Every held cup losing its vacuum while the wrist still reads the weight is contradictory, so the
+    drop detector calls it ``suspect``; the count breaks the tie. In the session-10 fault run all 3
+    such suspicions with nothing counted were packages that fell (reported as ``misplace``).
+    """
+    onset = drop.signals.get('vacuum_loss_at_s')
+    if drop.verdict != 'suspect' or onset is None or placement.signals.get('finding') != 'none':
+        return None
+    return DetectorResult(drop.detector, 'drop', (f'every held cup lost vacuum at t={float(onset):.2f} s and nothing '
+                                                  'arrived on the robot: the package fell (the wrist reading was '
+                                                  'not its weight)',), dict(drop.signals))

@@ -29,11 +29,13 @@ from robin_qa.misplace import (
     DriveRobotLoad,
     MisplaceConfig,
     check_misplace,
+    drop_confirmed_by_count,
     landed_before_release,
     landed_on_robot,
     loss_onset,
     settle_with_placement,
 )
+from robin_qa.missed_pick import NAME as MISSED
 from robin_qa.missed_pick import MissedPickConfig, check_missed_pick, cups_pull_kg
 from robin_qa.pile_change import PileChangeConfig, compare_tables
 from robin_qa.pile_watch import Finding, PileAccount, PileWatchConfig
@@ -297,7 +299,7 @@ class QaEngine:
         payload = np.array([np.linalg.norm(f - self.tare_n) / GRAVITY for f in forces])
         held = pick.held_cups if pick.held_cups is not None else np.zeros(8, bool)
         series = TransferSeries(held, t_vac, np.stack(vacs) if vacs else np.zeros((0, 8)), t_f, payload,
-                                pick.signals.payload_kg, start, t)
+                                pick.signals.payload_kg, start, t, held_known=pick.held_cups is not None)
         drop = check_drop(series, self.config.drop)
         pick.results += [self._inputs(now, ('vacuum', 'joint_states')), drop]
         if drop.verdict == 'drop':
@@ -384,7 +386,18 @@ class QaEngine:
         result = check_misplace(pick.station_before, after[1] if after else None, expected, self.config.misplace,
                                 pick.last.drive_robot_id, measured=pick.signals.payload_kg is not None)
         drop = next((r for r in reversed(pick.results) if r.detector == DROP), None)
+        confirmed = drop_confirmed_by_count(drop, result) if drop is not None else None
+        if confirmed is not None:
+            pick.results.append(confirmed)
+            drop = confirmed
         dropped = drop is not None and drop.verdict == 'drop'
+        if pick.held_cups is not None and not pick.held_cups.any() and result.signals.get('finding') == 'none':
+            # no cup held at the lift and nothing arrived: nothing was carried (the wrist read a contact force)
+            pick.results.append(DetectorResult(MISSED, 'missed', ('no cup held at the lift and nothing arrived on the '
+                                                                  'robot: nothing was carried',),
+                                               {'cups_holding': 0}))
+            result = DetectorResult(result.detector, 'ok', ('nothing placed: consistent with the miss',),
+                                    result.signals)
         landed = self._landed(drop, result, pick.stamps.get('released', now)) if dropped else None
         if landed is not None:  # it came off over the tray: delivered, nothing to look for on the belt
             pick.results.append(landed[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,34 @@ def test_realtime_factor_with_and_without_start_up() -> None:
     assert d['realtime_factor'] == pytest.approx(15.0 / 40.0, abs=1e-3)
     assert d['realtime_factor_running'] == pytest.approx(15.0 / 30.0, abs=1e-3)
     assert RunReport().as_dict()['realtime_factor_running'] is None
+
+
+def test_attempts_can_be_counted_while_the_monitor_thread_adds_records() -> None:
+    """The run's main thread polls ``attempts`` while the monitor's executor thread adds records: a
+    68-minute fault run lost its report to 'dictionary changed size during iteration'."""
+    report = RunReport()
+    errors: list[BaseException] = []
+    adding = threading.Event()
+
+    def monitor() -> None:
+        adding.set()
+        for k in range(20000):
+            rec = _rec(float(k), 'succeeded')
+            rec.record_id = f'r{k}'
+            report.on_pick_record(rec)
+
+    thread = threading.Thread(target=monitor)
+    thread.start()
+    adding.wait()
+    polls = 0
+    while thread.is_alive():
+        try:
+            report.attempts()
+            report.pick_metrics()
+        except RuntimeError as exc:  # pragma: no cover - what the lock prevents
+            errors.append(exc)
+            break
+        polls += 1
+    thread.join()
+    assert not errors and polls > 0
+    assert len(report.attempts()) == 20000

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from robin_bringup.demo import run_demo
+from robin_bringup.graph import load_graph
+from robin_bringup.process_graph import ProcessGraph
+from robin_bringup.run_report import RunReport
 from robin_core.ros_env import REPO_ROOT
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim]
@@ -147,3 +151,24 @@ def test_the_record_sinks_stop_after_everything_that_feeds_them(tmp_path: Path) 
     assert set(codes.values()) == {0}
     stopped = {n: float((tmp_path / n).read_text()) for n in ('controller', *RECORD_SINKS)}
     assert all(stopped[s] >= stopped['controller'] + 0.3 for s in RECORD_SINKS), stopped
+
+
+def test_the_demo_stops_its_nodes_when_its_own_loop_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception in the demo's watch loop (session 10: a race in the run report) must not leave
+    the cell's processes running after the demo is gone."""
+    started: list[ProcessGraph] = []
+    real_start = ProcessGraph.start
+
+    def start(self: ProcessGraph) -> None:
+        started.append(self)
+        real_start(self)
+
+    def attempts(self: RunReport) -> list:
+        raise RuntimeError('the watch loop failed')
+
+    monkeypatch.setattr(ProcessGraph, 'start', start)
+    monkeypatch.setattr(RunReport, 'attempts', attempts)
+    graph = load_graph(_sim_only_graph(tmp_path))
+    with pytest.raises(RuntimeError, match='the watch loop failed'):
+        run_demo(graph, tmp_path / 'runs', 60.0, None, tmp_path / 'logs', picks=5)
+    assert started and started[0].pids() == {}  # every node process has exited

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from robin_qa.misplace import (
     DriveRobotLoad,
     MisplaceConfig,
     check_misplace,
+    drop_confirmed_by_count,
     landed_before_release,
     settle_with_placement,
 )
@@ -25,6 +28,7 @@ from robin_qa.result import DetectorResult
 
 SEALED_KPA, OPEN_KPA = 65.0, 6.0  # the simulator's levels (robin_sim.gripper.VacuumModel)
 FOUR = mask_to_bools(0b00001111)
+NONE = np.zeros(8, bool)
 
 
 def cups(holding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,6 +250,28 @@ def test_weight_leaving_the_wrist_while_every_held_cup_keeps_vacuum_is_a_suspici
     assert check_drop(peeling, DropConfig()).verdict == 'drop'
     # and with the rule off, weight alone decides as before
     assert check_drop(s, DropConfig(vacuum_decides_target=False)).verdict == 'drop'
+
+
+def test_weight_leaving_a_gripper_whose_cups_held_nothing_is_no_drop() -> None:
+    """No cup held at the lift: the wrist's reading was a contact force, its end drops nothing."""
+    s = replace(_transfer(lambda t: OPEN_KPA, lambda t: 2.3 if t < 0.5 else 0.0), held_cups=NONE, held_known=True)
+    result = check_drop(s, DropConfig())
+    assert result.verdict == 'suspect' and 'no cup held' in result.reasons[0]
+    # without cup data at the lift, the weight alone still decides
+    assert check_drop(replace(s, held_known=False), DropConfig()).verdict == 'drop'
+
+
+def test_a_drop_suspicion_on_lost_vacuum_is_confirmed_when_nothing_arrives() -> None:
+    vacuum_gone = check_drop(_transfer(lambda t: SEALED_KPA if t < 0.5 else OPEN_KPA, lambda t: 0.3), DropConfig())
+    assert vacuum_gone.verdict == 'suspect'
+    nothing = DetectorResult('misplace', 'misplace', ('nothing placed',), {'finding': 'none'})
+    confirmed = drop_confirmed_by_count(vacuum_gone, nothing)
+    assert confirmed is not None and confirmed.verdict == 'drop' and 'nothing arrived' in confirmed.reasons[0]
+    one = DetectorResult('misplace', 'ok', (), {'finding': 'one'})
+    assert drop_confirmed_by_count(vacuum_gone, one) is None
+    # weight shed while the cups held is another suspicion: the count does not make it a drop
+    shed = check_drop(_transfer(lambda t: SEALED_KPA, lambda t: 0.3 if t < 0.2 else 0.1), DropConfig())
+    assert drop_confirmed_by_count(shed, nothing) is None
 
 
 def test_a_drop_suspicion_is_settled_by_one_package_counted_on_the_drive_robot() -> None:
