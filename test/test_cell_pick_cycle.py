@@ -60,6 +60,16 @@ def run_to_verify(cycle: PickCycle, t: float, *opts: GraspOption) -> float:
     return t + 1.7 + CFG.lift_settle_s
 
 
+def carrying() -> tuple[PickCycle, str, float]:
+    """A fresh cycle whose pick QA passed at the lift: the transfer is under way."""
+    c = PickCycle(CFG)
+    c.start(0.0)
+    t = run_to_verify(c, 1.0)
+    pick = c.record.record_id
+    c.on_qa(qa(c, 'lifted'), t)
+    return c, pick, t
+
+
 def test_happy_path_emits_a_succeeded_record_and_counts_it() -> None:
     c = PickCycle(CFG)
     c.start(0.0)
@@ -274,11 +284,7 @@ def test_missing_qa_verdict_is_treated_as_suspect() -> None:
 
 
 def test_drop_during_transfer_lets_the_transfer_finish_and_closes_the_pick() -> None:
-    c = PickCycle(CFG)
-    c.start(0.0)
-    t = run_to_verify(c, 1.0)
-    pick = c.record.record_id
-    c.on_qa(qa(c, 'lifted'), t)
+    c, pick, t = carrying()
     cmds = c.on_qa(qa(c, 'transferring', 'drop'), t + 0.5)
     assert cmds == [SetCups(0)]  # no new motion while the arm is still moving
     assert c.phase == Phase.TRANSFER
@@ -323,11 +329,7 @@ def test_a_failed_lift_asks_qa_as_the_cups_go_off_and_the_record_takes_its_verdi
 
 
 def test_a_failed_transfer_waits_for_the_placement_check_but_keeps_its_failure() -> None:
-    c = PickCycle(CFG)
-    c.start(0.0)
-    t = run_to_verify(c, 1.0)
-    pick = c.record.record_id
-    c.on_qa(qa(c, 'lifted'), t)
+    c, pick, t = carrying()
     cmds = c.on_segment(pick, 'transfer', False, 'start_mismatch: arm is 0.296 rad from the segment start', t + 0.3)
     assert cmds[0] == SetCups(0) and [q.phase for q in of(cmds, NotifyQa)] == ['released']
     assert not of(c.on_segment(pick, 'retreat', True, '', t + 1.2), EmitRecord)
