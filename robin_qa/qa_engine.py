@@ -390,6 +390,7 @@ class QaEngine:
         if confirmed is not None:
             pick.results.append(confirmed)
             drop = confirmed
+            self.pile.dropped(pick.stamps.get('released', now), pick.last.record_id)  # expected back, or it fell off
         dropped = drop is not None and drop.verdict == 'drop'
         if pick.held_cups is not None and not pick.held_cups.any() and result.signals.get('finding') == 'none':
             # no cup held at the lift and nothing arrived: nothing was carried (the wrist read a contact force)

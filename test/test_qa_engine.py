@@ -262,6 +262,7 @@ def test_vacuum_lost_with_the_weight_still_read_and_nothing_arriving_is_a_drop()
     assert next(ev for ev in events if ev.phase == 'released').verdict == 'suspect'
     placed = final(events)
     assert placed.verdict == 'drop' and placed.detectors['misplace'] == 'ok', placed.reasons
+    assert [rid for _t, rid in run.engine.pile.returning] == ['r1']  # the pile watch expects it back
     # the same readings with one package counted on the robot: it hung on (the vacuum reading was wrong)
     events = _carried(Run(), 'r2', hold_lift=FOUR, kg_lift=0.3, hold_carry=NONE, kg_carry=0.3, placed=1)
     assert final(events).verdict == 'ok' and 'suspicion settled' in final(events).reasons[0]
