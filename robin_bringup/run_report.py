@@ -29,6 +29,11 @@ def failure_counts(reasons: Iterable[str | None]) -> dict[str, int]:
     return dict(counts.most_common())
 
 
+def is_attempt(record: PickRecord) -> bool:
+    """The arm went for the package (a plan that failed never touched it)."""
+    return any(s == 'approach' for s, _ in record.states)
+
+
 @dataclass
 class RunReport:
     """Running totals of one cell run.
@@ -92,12 +97,12 @@ class RunReport:
 
     def attempts(self) -> list[PickRecord]:
         """Records where the arm went for the package (a plan that failed never touched it)."""
-        return [r for r in self.final_records() if any(s == 'approach' for s, _ in r.states)]
+        return [r for r in self.final_records() if is_attempt(r)]
 
     def pick_metrics(self) -> dict[str, Any]:
         """The closed-loop numbers of issue 4, from final pick records and the controller status."""
         records = self.final_records()
-        attempts = [r for r in records if any(s == 'approach' for s, _ in r.states)]
+        attempts = [r for r in records if is_attempt(r)]
         ok = [r for r in attempts if r.outcome == 'succeeded']
         first = [r for r in attempts if r.attempt == 1]
         starts = [t for r in attempts for s, t in r.states if s == 'approach']

@@ -104,6 +104,12 @@ def sustained_onset(t: np.ndarray, condition: np.ndarray, debounce_s: float, min
     return None
 
 
+def vacuum_loss_onset(t: np.ndarray, vacuum_kpa: np.ndarray, held: np.ndarray, config: DropConfig) -> float | None:
+    """When every ``held`` cup's vacuum fell below ``vacuum_loss_kpa`` and stayed there (debounced) [s], or None."""
+    lost = np.all(np.asarray(vacuum_kpa)[:, held] < config.vacuum_loss_kpa, axis=1)
+    return sustained_onset(np.asarray(t), lost, config.debounce_s, config.min_samples)
+
+
 def check_drop(series: TransferSeries, config: DropConfig) -> DetectorResult:
     """Decide whether the package was lost between lift and release."""
     signals: dict[str, SignalValue] = {'transfer_s': round(series.end_s - series.start_s, 3)}
@@ -120,8 +126,7 @@ def check_drop(series: TransferSeries, config: DropConfig) -> DetectorResult:
         signals['max_vacuum_gap_s'] = round(gap, 3)
         if gap > config.max_gap_s:
             return suspect(NAME, f'vacuum data gap of {gap:.2f} s during transfer', **signals)
-        lost = np.all(series.vacuum_kpa[:, held] < config.vacuum_loss_kpa, axis=1)
-        vac_onset = sustained_onset(series.t_vacuum, lost, config.debounce_s, config.min_samples)
+        vac_onset = vacuum_loss_onset(series.t_vacuum, series.vacuum_kpa, held, config)
         partial = np.any(series.vacuum_kpa[:, held] < config.vacuum_loss_kpa, axis=0)
         if partial.any() and vac_onset is None:
             signals['cups_losing_seal'] = str([int(i) for i in np.flatnonzero(held)[partial]])

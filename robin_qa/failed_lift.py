@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from robin_qa.cup_signals import holding
-from robin_qa.drop import DropConfig, sustained_onset
-from robin_qa.missed_pick import MissedPickConfig, cups_pull_kg
+from robin_qa.drop import DropConfig, vacuum_loss_onset
+from robin_qa.missed_pick import MissedPickConfig, pinned_limit_kg
 from robin_qa.result import DetectorResult, SignalValue, suspect
 
 NAME = 'failed_lift'
@@ -70,8 +70,7 @@ def check_failed_lift(w: LiftWindow, *, drop: DropConfig, missed: MissedPickConf
     if not held.any():
         return DetectorResult(NAME, 'missed', ('no commanded cup held at the grasp',), signals)
     if len(w.t_vacuum):
-        lost = np.all(np.asarray(w.vacuum_kpa)[:, held] < drop.vacuum_loss_kpa, axis=1)
-        onset = sustained_onset(np.asarray(w.t_vacuum), lost, drop.debounce_s, drop.min_samples)
+        onset = vacuum_loss_onset(w.t_vacuum, w.vacuum_kpa, held, drop)
         signals['vacuum_loss_at_s'] = onset
         if onset is not None:
             return DetectorResult(NAME, 'drop', (f'every held cup lost vacuum at t={onset:.2f} s, before the lift '
@@ -89,7 +88,7 @@ def check_failed_lift(w: LiftWindow, *, drop: DropConfig, missed: MissedPickConf
     if payload < missed.min_payload_kg:
         return DetectorResult(NAME, 'missed', (f'{n_hold} cups hold but the wrist feels {payload:.3f} kg: the package '
                                                'had not come up when the lift was given up',), signals)
-    limit = missed.pinned_fraction * cups_pull_kg(n_hold, missed)
+    limit = pinned_limit_kg(n_hold, missed)
     if payload >= limit:
         return DetectorResult(NAME, 'missed', (f'pinned: the wrist feels {payload:.2f} kg, the {n_hold} holding cups\' '
                                                f'pull limit is {limit:.2f} kg',), {**signals, 'pinned': True})

@@ -35,6 +35,11 @@ def cups_pull_kg(n_cups: int, config: MissedPickConfig) -> float:
     return n_cups * config.cup_force_n / GRAVITY
 
 
+def pinned_limit_kg(n_hold: int, config: MissedPickConfig) -> float:
+    """A wrist load [kg] at or above which ``n_hold`` holding cups pull on a package that did not come up."""
+    return config.pinned_fraction * cups_pull_kg(n_hold, config)
+
+
 def check_missed_pick(
     cup_mask: np.ndarray,
     sealed: np.ndarray | None,
@@ -86,7 +91,7 @@ def check_missed_pick(
     if not lifted:
         why = f'payload {payload_kg:.3f} kg < {floor:.3f} kg, {n_hold}/{n_on} cups hold'
         return DetectorResult(NAME, 'missed', (why,), signals)
-    pull_limit_kg = config.pinned_fraction * cups_pull_kg(n_hold, config)
+    pull_limit_kg = pinned_limit_kg(n_hold, config)
     if n_hold and payload_kg is not None and payload_kg >= pull_limit_kg:
         # the planner sizes the cups for (g + transfer acceleration) x a safety factor, so no
         # package it chose can weigh this much on the cups while hanging still
