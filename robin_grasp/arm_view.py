@@ -51,6 +51,10 @@ class ArmView:
         while self._samples and self._samples[0][0] < stamp_ns - self._history_ns:
             self._samples.popleft()
 
+    def clear(self) -> None:
+        """Forget the joint-state history."""
+        self._samples.clear()
+
     def boxes(self, q: np.ndarray) -> list[OrientedBox]:
         """The arm's geoms (bounding boxes) and the carried-package column at joints ``q``."""
         m, d = self._model.model, self._model.data
@@ -65,13 +69,25 @@ class ArmView:
 
     def mask(self, stamp_ns: int, intr: CameraIntrinsics) -> np.ndarray | None:
         """(H, W) bool silhouette of the arm around ``stamp_ns``; None without joint states near it."""
+        drawn = self.drawn(stamp_ns)
+        return self.mask_of([q for _t, q in drawn], intr) if drawn else None
+
+    def drawn(self, stamp_ns: int) -> list[tuple[int, np.ndarray]]:
+        """The (stamp [ns], joints) samples the mask at ``stamp_ns`` is drawn from ([]: none near it).
+
+        The window's ends and the sample nearest the stamp cover the motion; drawing every sample (a
+        joint-state stream runs at 100+ Hz) would cost ~5 ms each. Their stamps go into the grasp
+        decision, so a replay can rebuild the very mask the planner used (robin_insight/diff_runner.py).
+        """
         near = [(t, q) for t, q in self._samples if abs(t - stamp_ns) <= self._window_ns]
         if not near:
-            return None
-        # the window's ends and the sample nearest the stamp cover the motion; drawing every
-        # sample (a joint-state stream runs at 100+ Hz) would cost ~5 ms each
+            return []
         picks = {0, len(near) - 1, min(range(len(near)), key=lambda k: abs(near[k][0] - stamp_ns))}
-        boxes = [b for k in sorted(picks) for b in self.boxes(near[k][1])]
+        return [near[k] for k in sorted(picks)]
+
+    def mask_of(self, joints: list[np.ndarray], intr: CameraIntrinsics) -> np.ndarray:
+        """(H, W) bool: the union of the arm's silhouettes at ``joints``, inside the pick area."""
+        boxes = [b for q in joints for b in self.boxes(np.asarray(q, dtype=float))]
         # only the arm over the pick area matters: parked over the station its base and shoulder
         # still show at the image edge, and a frame is not "masked" for that
         return silhouette(boxes, self._cell.camera.T_base_optical, intr, self.dilate_px) & self._pick_region(intr)

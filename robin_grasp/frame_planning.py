@@ -32,6 +32,7 @@ class PlanningFrame:
         depth_m: (H, W) float32 aligned depth [m], NaN = invalid.
         intrinsics: camera_info of the label/depth grid (None: none received yet).
         arm_mask: the arm's silhouette at the stamp (robin_grasp/arm_view.py), None when unknown.
+        arm_joint_stamps_ns: stamps of the joint states ``arm_mask`` was drawn from.
     """
 
     stamp_ns: int
@@ -40,6 +41,7 @@ class PlanningFrame:
     depth_m: np.ndarray
     intrinsics: CameraIntrinsics | None
     arm_mask: np.ndarray | None = None  #: (H, W) bool, pixels the arm covers (None: not known)
+    arm_joint_stamps_ns: tuple[int, ...] = ()
 
 
 def intrinsics_from_k(width: int, height: int, k: list[float] | np.ndarray) -> CameraIntrinsics:
@@ -104,6 +106,7 @@ def plan_frame(
                   f'{intr.height}x{intr.width} differ')
         return bad_input_decision(frame.stamp_ns, frame_id, reason, bad_cups), None
     scene = Scene(frame.instances, frame.labels, frame.depth_m, intr, cell.camera.T_base_optical)
+    arm_mask = None
     if strategy == 'naive':
         result = plan_naive(scene, cell.gripper, cell.pick_area.belt_z)
     else:
@@ -113,4 +116,6 @@ def plan_frame(
     decision = decision_from_plan(result, frame.stamp_ns, frame_id, unhealthy=bad_cups,
                                   suspect=[] if suspect is None else unhealthy_indices(suspect),
                                   num_cups=cell.gripper.num_cups, belt_z=cell.pick_area.belt_z)
+    if arm_mask is not None:
+        decision.arm_joint_stamps_ns = list(frame.arm_joint_stamps_ns)
     return decision, result

@@ -91,6 +91,8 @@ class GraspDecision(BaseModel):
     entering: list[int] = Field(default_factory=list)
     #: the arm was in view and masked out: packages under it were not offered (arm_silhouette.py)
     arm_masked: bool = False
+    #: stamps of the /joint_states samples the arm mask was drawn from (a replay rebuilds the mask)
+    arm_joint_stamps_ns: list[int] = Field(default_factory=list)
     n_candidates: int = 0
     candidates: list[CandidateSummary] = Field(default_factory=list)  #: ranked, as on grasp/candidates
     unhealthy_cups: list[int] = Field(default_factory=list)  #: cup indices not used

@@ -140,11 +140,15 @@ class GraspPlannerNode(Node):
             with self._arm_lock:
                 self._arm_view.add(Stamp.from_msg(msg.header.stamp).nanoseconds, q)
 
-    def _arm_mask(self, stamp_ns: int) -> np.ndarray | None:
+    def _arm_mask(self, stamp_ns: int) -> tuple[np.ndarray | None, tuple[int, ...]]:
+        """The arm's silhouette at ``stamp_ns`` and the joint-state stamps it was drawn from."""
         if self._arm_view is None or self._intrinsics is None:
-            return None
+            return None, ()
         with self._arm_lock:
-            return self._arm_view.mask(stamp_ns, self._intrinsics)
+            drawn = self._arm_view.drawn(stamp_ns)
+        if not drawn:
+            return None, ()
+        return self._arm_view.mask_of([q for _t, q in drawn], self._intrinsics), tuple(t for t, _q in drawn)
 
     def _offer(self, frame: tuple[int, PointCloud2, Image, Image] | None) -> None:
         if frame is None:
@@ -173,9 +177,10 @@ class GraspPlannerNode(Node):
         header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self._cell.planning_frame)
         unhealthy, suspect = self._unhealthy.copy(), self._suspect.copy()
         try:
+            arm_mask, arm_stamps = self._arm_mask(stamp_ns)
             frame = PlanningFrame(stamp_ns, cloud_to_instances(table_msg),
                                   image_to_numpy(labels_msg, expect=('mono16', '16UC1')), depth_to_meters(depth_msg),
-                                  self._intrinsics, self._arm_mask(stamp_ns))
+                                  self._intrinsics, arm_mask, arm_stamps)
         except (ImageFormatError, TableFormatError, ValueError) as exc:
             decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
                                                   unhealthy_indices(unhealthy)), None

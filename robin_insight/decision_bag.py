@@ -9,6 +9,7 @@ frame, keeping messages whose header stamp (read from the CDR bytes, no decoding
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.serialization import deserialize_message
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2
 from std_msgs.msg import String
 
 from robin_core import topics
@@ -46,6 +47,7 @@ class DiffTopics:
     info: str = _abs(topics.COLOR_INFO)
     labels: str = _abs(topics.INSTANCE_LABELS)
     table: str = _abs(topics.INSTANCE_TABLE)
+    joint_states: str = _abs(topics.JOINT_STATES)
     diagnostics: str = '/diagnostics'
 
 
@@ -167,6 +169,8 @@ class RecordedFrame:
     depth_stamp_ns: int | None = None
     labels: np.ndarray | None = None  # recorded perception output
     table: np.ndarray | None = None
+    #: joint states recorded near the frame: header stamp -> {joint name: position [rad]}
+    joints: dict[int, dict[str, float]] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[str]:
@@ -180,19 +184,21 @@ def load_frames(
     report: SkipReport,
     *,
     depth_tolerance_ns: int = 5_000_000,
+    joint_window_ns: int = 0,
     names: DiffTopics | None = None,
 ) -> dict[int, RecordedFrame]:
     """Second pass: colour, aligned depth, recorded labels and table for each (colour stamp, depth stamp).
 
     Colour, labels and table are matched by exact header stamp; depth by the stamp the pick record
-    names, else the nearest within ``depth_tolerance_ns`` (how the segmentation node paired them).
+    names, else the nearest within ``depth_tolerance_ns`` (how the segmentation node paired them);
+    joint states by header stamp within ``joint_window_ns`` of the colour stamp (0: none read).
     """
     t = names or DiffTopics()
-    collect = _FrameCollector(dict(stamps), t, report, depth_tolerance_ns)
+    collect = _FrameCollector(dict(stamps), t, report, depth_tolerance_ns, joint_window_ns)
     if not collect.want:
         return collect.frames
     near = [*collect.want, *collect.want.values()]
-    image_topics = {t.color, t.depth, t.labels, t.table}
+    image_topics = {t.color, t.depth, t.labels, t.table} | ({t.joint_states} if joint_window_ns > 0 else set())
     scratch = SkipReport()  # damage was reported by the first pass
     for split in splits:
         if _may_hold(scan, split, near, depth_tolerance_ns + 1_000_000_000):
@@ -204,11 +210,14 @@ def load_frames(
 class _FrameCollector:
     """Keeps the messages of the wanted frames (depth: the nearest one) while the bag streams by."""
 
-    def __init__(self, want: dict[int, int], names: DiffTopics, report: SkipReport, depth_tolerance_ns: int) -> None:
+    def __init__(self, want: dict[int, int], names: DiffTopics, report: SkipReport, depth_tolerance_ns: int,
+                 joint_window_ns: int = 0) -> None:
         self.want = want  # colour stamp -> depth stamp
         self.t = names
         self.report = report
         self.tol = depth_tolerance_ns
+        self.joint_window = joint_window_ns
+        self._sorted = sorted(want)
         self.frames = {s: RecordedFrame(s) for s in want}
         self._depth: dict[int, tuple[int, bytes]] = {}  # colour stamp -> (depth stamp, CDR)
 
@@ -220,7 +229,9 @@ class _FrameCollector:
             self.report.skip(msg.topic, f'no header stamp: {exc}')
             return
         try:
-            if msg.topic == t.depth:
+            if msg.topic == t.joint_states:
+                self._joint_state(stamp, msg.data)
+            elif msg.topic == t.depth:
                 for color_ns, depth_ns in self.want.items():
                     dist = abs(stamp - depth_ns)
                     held = self._depth.get(color_ns)
@@ -236,6 +247,18 @@ class _FrameCollector:
                     f.table = cloud_to_instances(deserialize_message(msg.data, PointCloud2))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the others
             self.report.skip(msg.topic, f'undecodable: {type(exc).__name__}: {str(exc)[:160]}')
+
+    def _joint_state(self, stamp: int, data: bytes) -> None:
+        lo = bisect.bisect_left(self._sorted, stamp - self.joint_window)
+        hi = bisect.bisect_right(self._sorted, stamp + self.joint_window)
+        if lo == hi:
+            return  # near no wanted frame: not decoded (the stream runs at 100+ Hz)
+        msg = deserialize_message(data, JointState)
+        if len(msg.position) != len(msg.name):
+            raise ValueError(f'{len(msg.name)} joint names but {len(msg.position)} positions')
+        joints = {str(n): float(p) for n, p in zip(msg.name, msg.position, strict=True)}
+        for color_ns in self._sorted[lo:hi]:
+            self.frames[color_ns].joints[stamp] = joints
 
     def finish(self) -> dict[int, RecordedFrame]:
         for color_ns, (depth_ns, data) in self._depth.items():

@@ -25,12 +25,13 @@ class PickEntry:
     model: str  # what segmented this frame offline
     labels_identical: bool | None  # offline labels == recorded labels (None: not recorded)
     instances: tuple[int | None, int]  # (recorded, offline)
+    arm_mask: str = 'none'  # where the offline arm mask came from (robin_insight/replay_arm_mask.py)
     image: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.diff.as_dict(), 'frame_stamp_ns': self.frame_stamp_ns, 'rank_source': self.rank_source,
                 'unhealthy_cups': self.unhealthy_cups, 'unhealthy_source': self.unhealthy_source,
-                'model': self.model,
+                'model': self.model, 'arm_mask': self.arm_mask,
                 'perception': {'labels_identical': self.labels_identical, 'recorded_instances': self.instances[0],
                                'offline_instances': self.instances[1]},
                 'image': self.image}
@@ -89,6 +90,8 @@ class DiffReport:
             result = 'identical' if d.identical else ('changed: ' + ', '.join(d.changes) if d.changed else 'same')
             lines.append(f'{d.record_id[:10]:<10} {d.rank:>4}  {_short(d.recorded):<{w}} {_short(d.offline):<{w}} '
                          f'{iou:>5} {dist:>8}  {result}')
+        lines += [f'  arm mask {e.diff.record_id[:10]}: {e.arm_mask}' for e in self.entries
+                  if e.arm_mask.startswith(('approximated', 'not rebuilt'))]
         lines += [f'  skipped {rid[:10]}: {why}' for rid, why in self.skipped]
         lines += [f'  bag problem: {p}' for p in self.bag_report.problems]
         r = self.bag_report

@@ -4,7 +4,8 @@ For each pick record of a recording: its colour + aligned depth frame and the ca
 effect are read from the bag, segmented with :class:`~robin_perception.offline_segmentation.FrameSegmenter`
 (the recorded model, another ONNX, or the depth-only segmenter) and planned with
 :func:`~robin_grasp.frame_planning.plan_frame` — the function the grasp planner node runs — with
-the unhealthy cups the planner used (from the recorded decision). The grasp of the same rank is
+the unhealthy cups the planner used (from the recorded decision) and the arm mask it drew from the
+recorded joint states (robin_insight/replay_arm_mask.py). The grasp of the same rank is
 compared with what the record says was executed. No DDS.
 """
 
@@ -30,6 +31,7 @@ from robin_insight.diff_images import panel, side_by_side
 from robin_insight.diff_report import DiffReport, PickEntry
 from robin_insight.model_lookup import find_model_by_sha
 from robin_insight.overlay import png_bytes
+from robin_insight.replay_arm_mask import ReplayArmMask
 from robin_perception.offline_segmentation import FrameSegmenter, SegmentationSettings, load_model
 from robin_perception.onnx_model import ModelLoadError
 
@@ -111,7 +113,8 @@ def run_diff(bag: Path | str, options: DiffOptions, cell: CellDescription, out_d
         ValueError: inconsistent planner parameters.
     """
     settings = SegmentationSettings.from_params(options.perception_params)
-    differ = _Differ(options, _Segmenters(settings, cell), config_from_values(options.planner_params), cell, out_dir)
+    differ = _Differ(options, _Segmenters(settings, cell), config_from_values(options.planner_params), cell, out_dir,
+                     ReplayArmMask(cell, options.planner_params))
     if options.model is not None:  # an explicit model must load, else nothing can be compared
         differ.segmenters.get(model_key(options.model))
     report = DiffReport(str(bag), describe_model(options.model), '', '', bag_report=SkipReport())
@@ -127,6 +130,7 @@ class _Differ:
     config: PlannerConfig
     cell: CellDescription
     out_dir: Path | None
+    arm: ReplayArmMask
 
     def session(self, splits: list[Path], report: DiffReport, progress: Callable[[str], None]) -> None:
         """Compare the pick records of one recording session (sim time is unique only within one)."""
@@ -140,7 +144,8 @@ class _Differ:
             else:
                 todo.append(rec)
         stamps = [(r.color_stamp_ns, r.depth_stamp_ns or r.color_stamp_ns) for r in todo]
-        frames = load_frames(splits, scan, stamps, report.bag_report)  # type: ignore[arg-type]
+        frames = load_frames(splits, scan, stamps, report.bag_report,  # type: ignore[arg-type]
+                             joint_window_ns=self.arm.window_ns)
         for rec in todo:
             progress(rec.record_id)
             entry = self.compare(rec, frames[rec.color_stamp_ns], scan)  # type: ignore[index]
@@ -179,7 +184,8 @@ class _Differ:
         else:
             bad_cups, cups_from = rec.unhealthy_cups, 'pick record'
         intr = intrinsics_from_k(info.width, info.height, info.k)
-        planning = PlanningFrame(frame.stamp_ns, seg.table, seg.labels, frame.depth_m, intr)
+        arm_mask, arm_from = self.arm.mask(frame, recorded_decision, intr)
+        planning = PlanningFrame(frame.stamp_ns, seg.table, seg.labels, frame.depth_m, intr, arm_mask)
         n_cups = self.cell.gripper.num_cups
         decision, _ = plan_frame(planning, self.cell, self.config, unhealthy_mask(bad_cups, n_cups),
                                  unhealthy_mask(suspect, n_cups))
@@ -189,7 +195,7 @@ class _Differ:
                        offline_labels=seg.labels, tol=self.options.tolerance)
         same_labels = None if frame.labels is None else bool(np.array_equal(frame.labels, seg.labels))
         entry = PickEntry(diff, frame.stamp_ns, rank_from, list(bad_cups), cups_from, model_text, same_labels,
-                          (None if frame.table is None else len(frame.table), len(seg.table)))
+                          (None if frame.table is None else len(frame.table), len(seg.table)), arm_from)
         images = self.options.images
         if self.out_dir is not None and (images == 'all' or (images == 'changed' and diff.changed)):
             left = panel(frame.rgb, frame.labels, frame.table, recorded, title='recorded (what the cell did)',

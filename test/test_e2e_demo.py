@@ -71,6 +71,7 @@ def _replay_reproduces_decisions(bags: Path, tmp_path: Path) -> None:
         assert off['package_type'] == rec['package_type'], pick
         assert math.dist(off['position'], rec['position']) <= 1e-6, pick
         assert pick['identical'] and not pick['changed'] and pick['rank_source'] == 'record', pick
+        assert pick['arm_mask'].startswith(('rebuilt', 'none')), pick  # the planner's own arm mask
     # a different model: the shipped one with its package-type outputs permuted
     other = _types_permuted(REPO_ROOT / 'models' / 'universal' / 'package_seg.onnx', tmp_path / 'permuted.onnx')
     assert diff_cli.main([str(bags), '--model', str(other), '--out', str(tmp_path / 'other'), '--fail-on-change']) == 3

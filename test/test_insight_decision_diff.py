@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rclpy.serialization import serialize_message
-from sensor_msgs.msg import CameraInfo, PointCloud2
+from sensor_msgs.msg import CameraInfo, JointState, PointCloud2
 from std_msgs.msg import Header, String
 
 from robin_cell.controller_io import decision_from_json
@@ -24,9 +24,11 @@ from robin_core.cell_description import default_cell
 from robin_core.image_codec import Stamp, depth_to_meters, meters_to_depth16, numpy_to_image
 from robin_core.instance_table import instances_to_cloud
 from robin_core.records import PickRecord, Pose, TargetInfo, from_json, to_json
+from robin_grasp.arm_view import ArmView
 from robin_grasp.frame_planning import PlanningFrame, intrinsics_from_k, plan_frame, unhealthy_mask
 from robin_grasp.grasp_config import config_from_values
 from robin_grasp.grasp_decision import GraspDecision
+from robin_grasp.motion.builtin_factory import build_builtin_backend
 from robin_grasp.synthetic_scene import Package, render, settle
 from robin_insight import diff_cli
 from robin_insight.bag_source import SkipReport, read_bag
@@ -123,11 +125,11 @@ def test_old_pick_records_still_validate():
 
 
 # ---------------------------------------------------------------- the planner's per-frame function
-def _scene():
+def _scene(packages: list[Package] | None = None):
     cam = CELL.camera
     belt = CELL.pick_area.belt_z
-    pile = settle([Package(1, 0.50, 0.05, 0.30, 0.22, 0.12, 0.3, 0),
-                   Package(2, 0.55, -0.20, 0.26, 0.18, 0.03, -0.4, 1)], belt)
+    pile = settle(packages or [Package(1, 0.50, 0.05, 0.30, 0.22, 0.12, 0.3, 0),
+                               Package(2, 0.55, -0.20, 0.26, 0.18, 0.03, -0.4, 1)], belt)
     depth, labels = render(pile, cam.intrinsics, cam.T_base_optical, 0.0, 0)
     # as the camera sends it: 16UC1 millimetres
     return depth_to_meters(numpy_to_image(meters_to_depth16(depth), '16UC1')), labels
@@ -182,17 +184,31 @@ def test_sessions_group_splits_of_one_recorder_run(tmp_path):
     assert [[p.name[-4:] for p in s] for s in sessions] == [['0007', '0008'], ['0009']]
 
 
-def _write_recording(root, *, frames: bool = True):
+def _write_recording(root, *, frames: bool = True, arm: list[tuple[int, np.ndarray]] | None = None,
+                     late: list[tuple[int, np.ndarray]] | None = None, packages: list[Package] | None = None,
+                     joints_recorded: bool = True):
     """A tiny recording: camera frame + camera_info + a grasp decision and a pick record made from it
-    by the offline path itself (this exercises the command's plumbing, not the reproduction)."""
-    depth, _ = _scene()
+    by the offline path itself (this exercises the command's plumbing, not the reproduction).
+
+    ``arm``: (stamp, joints) samples the grasp planner had received when it planned; the decision is
+    planned with the arm mask drawn from them, and they go into the recording (``joints_recorded``),
+    with the ``late`` samples the planner had not received yet.
+    """
+    depth, _ = _scene(packages)
     cam = CELL.camera.intrinsics
     stamp = 2_000_000_000
     header = Header(stamp=Stamp(stamp).to_msg(), frame_id='camera_color_optical_frame')
     rgb = np.full((*depth.shape, 3), 90, np.uint8)
     seg = FrameSegmenter(None, SegmentationSettings(), CELL).run(rgb, depth, cam.K.reshape(-1), (cam.width, cam.height))
-    frame = PlanningFrame(stamp, seg.table, seg.labels, depth, intrinsics_from_k(cam.width, cam.height,
-                                                                                   cam.K.reshape(-1)))
+    intr = intrinsics_from_k(cam.width, cam.height, cam.K.reshape(-1))
+    mask, drawn = None, ()
+    if arm:
+        view = ArmView(CELL)
+        for t, q in arm:
+            view.add(t, q)
+        samples = view.drawn(stamp)
+        mask, drawn = view.mask_of([q for _t, q in samples], intr), tuple(t for t, _q in samples)
+    frame = PlanningFrame(stamp, seg.table, seg.labels, depth, intr, mask, drawn)
     decision, _ = plan_frame(frame, CELL, config_from_values({}), unhealthy_mask([3], 8))
     g = decision.chosen
     rec = PickRecord(color_stamp_ns=stamp, depth_stamp_ns=stamp, option_rank=0, cup_mask=g.cup_mask,
@@ -204,6 +220,10 @@ def _write_recording(root, *, frames: bool = True):
     w = SplitWriter(root, SplitPolicy(max_split_bytes=0, max_split_duration_s=0, max_total_bytes=0), prefix='robin')
     info = CameraInfo(header=header, width=cam.width, height=cam.height, k=[float(v) for v in cam.K.reshape(-1)])
     w.write('/camera/color/camera_info', 'sensor_msgs/msg/CameraInfo', serialize_message(info), stamp)
+    for t, q in [*(arm or []), *(late or [])] if joints_recorded else []:
+        js = JointState(header=Header(stamp=Stamp(t).to_msg()), name=list(CELL.joint_names),
+                        position=[float(v) for v in q])
+        w.write('/joint_states', 'sensor_msgs/msg/JointState', serialize_message(js), t)
     if frames:
         w.write('/camera/color/image_raw', 'sensor_msgs/msg/Image',
                 serialize_message(numpy_to_image(rgb, 'rgb8', header)), stamp + 1)
@@ -260,3 +280,33 @@ def test_command_on_damaged_or_empty_input(tmp_path):
     bad = tmp_path / 'bad.onnx'
     bad.write_bytes(b'not onnx')
     assert diff_cli.main([str(tmp_path / 'noframes'), '--model', str(bad), '--out', str(tmp_path / 'o3')]) == 2
+
+
+def _over(x: float, y: float) -> np.ndarray:
+    """Joints with the tool 0.4 m above the belt at (x, y)."""
+    lift = np.diag([1.0, -1.0, -1.0, 1.0])
+    lift[:3, 3] = (x, y, CELL.pick_area.belt_z + 0.4)
+    return build_builtin_backend(CELL).solve_ik(np.array([0.0, -np.pi / 2, np.pi / 2, -np.pi / 2, -np.pi / 2, 0.0]),
+                                                lift)
+
+
+def test_a_decision_made_with_the_arm_in_view_replays_with_the_mask_the_planner_drew(tmp_path):
+    """The planner masks the arm out of the frame it plans on; the replay must draw the samples it
+    drew, not the ones that arrived after it planned (the late one here puts the arm elsewhere)."""
+    boxes = [Package(1, 0.45, 0.22, 0.30, 0.22, 0.12, 0.3, 0), Package(2, 0.55, -0.22, 0.30, 0.22, 0.10, -0.4, 0)]
+    q_a, q_b = _over(0.45, 0.22), _over(0.55, -0.22)
+    arrived = [(1_960_000_000, q_a), (2_000_000_000, q_a), (2_020_000_000, q_a)]
+    late = [(2_050_000_000, q_b)]  # within the window of the frame, recorded, not yet received
+    plain = _write_recording(tmp_path / 'plain', packages=boxes)
+    rec = _write_recording(tmp_path / 'arm', packages=boxes, arm=arrived, late=late)
+    assert rec.target.instance_id != plain.target.instance_id  # the mask changed the decision
+    args = ['--model', 'geometric', '--images', 'none']
+    assert diff_cli.main([str(tmp_path / 'arm'), *args, '--out', str(tmp_path / 'o')]) == 0
+    (pick,) = json.loads((tmp_path / 'o' / 'report.json').read_text())['picks']
+    assert pick['identical'] and pick['arm_mask'] == 'rebuilt from the 3 joint states the planner drew', pick
+    # without the joint states the replay cannot rebuild the mask: it says so and plans without it
+    _write_recording(tmp_path / 'nojs', packages=boxes, arm=arrived, joints_recorded=False)
+    assert diff_cli.main([str(tmp_path / 'nojs'), *args, '--out', str(tmp_path / 'o2')]) == 0
+    (pick2,) = json.loads((tmp_path / 'o2' / 'report.json').read_text())['picks']
+    assert pick2['arm_mask'].startswith('not rebuilt') and 'target' in pick2['changes']
+    assert pick2['offline']['instance_id'] == plain.target.instance_id
