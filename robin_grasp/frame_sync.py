@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from robin_core.frame_sync import MAX_PARTS_PER_STREAM, SyncStats
 from robin_core.frame_sync import FrameSync as _StreamSync
-from robin_core.frame_sync import SyncStats
 
 T = TypeVar('T')
 L = TypeVar('L')
 D = TypeVar('D')
 
-__all__ = ['FrameSync', 'SyncStats']
+__all__ = ['MAX_PARTS_PER_STREAM', 'FrameSync', 'SyncStats']
 
 
 class FrameSync(Generic[T, L, D]):
@@ -22,11 +22,12 @@ class FrameSync(Generic[T, L, D]):
 
     Args:
         tolerance_ns: largest accepted depth-to-colour stamp difference [ns].
-        depth: parts kept per stream while waiting.
+        depth: most parts kept per stream while waiting.
+        keep_ns: parts are kept while less than this behind the newest of their stream (0: by count).
     """
 
-    def __init__(self, tolerance_ns: int = 20_000_000, depth: int = 4) -> None:
-        self._sync = _StreamSync(('table', 'labels'), ('depth',), tolerance_ns, depth)
+    def __init__(self, tolerance_ns: int = 20_000_000, depth: int = 4, keep_ns: int = 0) -> None:
+        self._sync = _StreamSync(('table', 'labels'), ('depth',), tolerance_ns, depth, keep_ns)
         self.tolerance_ns = self._sync.tolerance_ns
 
     @property

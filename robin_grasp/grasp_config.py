@@ -43,6 +43,8 @@ NODE_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('strategy', 'planner', 'planner: the grasp planner; naive: the benchmark baseline (largest visible '
               'instance at its centroid, all cups on) — never for production', choices=STRATEGIES),
     ParamSpec('stamp_tolerance_s', 0.02, 'largest depth-to-colour stamp difference accepted [s]', 0.0, 1.0),
+    ParamSpec('frame_history_s', 3.0, "aligned depth kept for perception's late outputs of its frame (its "
+              'latency under load) [s]', 0.1, 10.0),
     ParamSpec('camera_info_timeout_s', 5.0, 'after this without camera_info the node reports STALE [s]', 0.1, 600.0),
     ParamSpec('pile_map_resolution', 0.01, 'cell of the pile height map published for the motion planner [m]',
               0.002, 0.1),

@@ -36,7 +36,7 @@ from robin_grasp.frame_planning import (
     plan_frame,
     unhealthy_indices,
 )
-from robin_grasp.frame_sync import FrameSync
+from robin_grasp.frame_sync import MAX_PARTS_PER_STREAM, FrameSync
 from robin_grasp.grasp_candidates import candidates_to_table
 from robin_grasp.grasp_config import NODE_SPECS, PLANNER_SPECS, config_from_values
 from robin_grasp.grasp_decision import GraspDecision
@@ -56,7 +56,10 @@ class GraspPlannerNode(Node):
             self._config = config_from_values(values)
         except ValueError as exc:
             raise ParameterError('grasp planner', str(exc)) from exc
-        self._sync: FrameSync[PointCloud2, Image, Image] = FrameSync(int(values['stamp_tolerance_s'] * 1e9))
+        # depth streams at camera rate while its frame's table comes a perception latency later
+        self._sync: FrameSync[PointCloud2, Image, Image] = FrameSync(
+            int(values['stamp_tolerance_s'] * 1e9), depth=MAX_PARTS_PER_STREAM,
+            keep_ns=int(values['frame_history_s'] * 1e9))
         self._info_timeout = float(values['camera_info_timeout_s'])
         self._pile_res = float(values['pile_map_resolution'])
         self._strategy = str(values['strategy'])

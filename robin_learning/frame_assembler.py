@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from robin_core.frame_sync import FrameSync
+from robin_core.frame_sync import MAX_PARTS_PER_STREAM, FrameSync
 
 
 @dataclass
@@ -28,8 +28,10 @@ class FrameAssembler:
 
     KINDS = ('color', 'depth', 'labels', 'table')
 
-    def __init__(self, depth_tolerance_ns: int = 20_000_000, depth: int = 8) -> None:
-        self._sync = FrameSync(('table', 'labels', 'color'), ('depth',), depth_tolerance_ns, depth)
+    def __init__(self, depth_tolerance_ns: int = 20_000_000, depth: int = MAX_PARTS_PER_STREAM,
+                 keep_ns: int = 3_000_000_000) -> None:
+        # colour and depth stream at camera rate; labels and table come a perception latency later
+        self._sync = FrameSync(('table', 'labels', 'color'), ('depth',), depth_tolerance_ns, depth, keep_ns)
 
     @property
     def dropped(self) -> int:

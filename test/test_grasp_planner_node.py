@@ -45,22 +45,35 @@ class _Harness:
         ros.spin_until(lambda: self.pub_table.get_subscription_count() > 0
                        and self.pub_labels.get_subscription_count() > 0, 10.0)  # fmt: skip
 
-    def send(self, stamp_ns: int, table: np.ndarray, labels: np.ndarray, depth: np.ndarray) -> GraspDecision:
+    def header(self, stamp_ns: int) -> Header:
+        return Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self.cell.camera.frame_id)
+
+    def send_info(self, stamp_ns: int) -> None:
         intr = self.cell.camera.intrinsics
-        header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self.cell.camera.frame_id)
-        info = CameraInfo(header=header, width=intr.width, height=intr.height)
+        info = CameraInfo(header=self.header(stamp_ns), width=intr.width, height=intr.height)
         info.k = [intr.fx, 0.0, intr.cx, 0.0, intr.fy, intr.cy, 0.0, 0.0, 1.0]
         for _ in range(20):  # best effort, like a camera driver: repeat until it lands
             self.pub_info.publish(info)
             if self.ros.spin_until(lambda: self.planner.has_camera_info, 0.25):
                 break
         assert self.planner.has_camera_info
-        self.pub_depth.publish(numpy_to_image(np.nan_to_num(depth, nan=0.0).astype(np.float32), '32FC1', header))
-        self.pub_labels.publish(numpy_to_image(labels, 'mono16', header))
-        self.pub_table.publish(instances_to_cloud(table, header))
+
+    def send_depth(self, stamp_ns: int, depth: np.ndarray) -> None:
+        self.pub_depth.publish(numpy_to_image(np.nan_to_num(depth, nan=0.0).astype(np.float32), '32FC1',
+                                              self.header(stamp_ns)))
+
+    def send(self, stamp_ns: int, table: np.ndarray, labels: np.ndarray, depth: np.ndarray) -> GraspDecision:
+        self.send_info(stamp_ns)
+        self.send_depth(stamp_ns, depth)
+        self.send_perception(stamp_ns, table, labels)
         n = len(self.decisions)
         assert self.ros.spin_until(lambda: len(self.decisions) > n, 20.0), 'no decision'
         return self.decisions[-1]
+
+    def send_perception(self, stamp_ns: int, table: np.ndarray, labels: np.ndarray) -> None:
+        header = self.header(stamp_ns)
+        self.pub_labels.publish(numpy_to_image(labels, 'mono16', header))
+        self.pub_table.publish(instances_to_cloud(table, header))
 
 
 def _scene(cell, *packages):
@@ -101,6 +114,20 @@ def test_node_plans_a_frame_respects_unhealthy_cups_and_reports_empty_scenes(ros
     ros.spin_for(0.2)
     assert len(h.poses) == n_poses
     assert json.loads(d.to_json())['schema'] == 'robin.grasp_decision/1'
+
+
+def test_a_frame_whose_perception_comes_late_is_still_planned(ros):
+    """Depth streams at 30 Hz; perception's table for the first frame arrives 1.5 s later (its
+    latency on a loaded CPU). The planner must still hold that frame's depth (frame_history_s)."""
+    h = _Harness(ros)
+    table, labels, depth = _scene(h.cell, Package(1, 0.5, 0.0, 0.3, 0.2, 0.1))
+    first = 5_000_000_000
+    h.send_info(first)
+    for k in range(46):
+        h.send_depth(first + k * 33_000_000, depth)
+        ros.spin_for(0.02)
+    h.send_perception(first, table, labels)
+    assert ros.spin_until(lambda: any(d.stamp_ns == first for d in h.decisions), 20.0), 'the late frame was lost'
 
 
 def test_node_reports_bad_input_without_crashing(ros):
