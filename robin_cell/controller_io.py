@@ -170,6 +170,10 @@ def phase_message(n: NotifyQa, stamp_s: float, instances_stamp_s: float | None =
     if opt is not None:
         body.update(target_instance_id=opt.instance_id, cup_mask=opt.cup_mask, target_cup_mask=opt.cup_mask,
                     expected_mass_kg=opt.expected_mass_kg if opt.expected_mass_kg > 0 else None)
+        # the carried package's footprint: the grasp planner masks it (not a 0.4 m square) out of frames
+        if opt.package_size is not None:
+            body['package_size_m'] = list(opt.package_size)
+            body['package_in_tool'] = list(opt.package_in_tool) if opt.package_in_tool is not None else None
     if instances_stamp_s is not None:
         body['instances_stamp_s'] = instances_stamp_s
     if n.drive_robot_id is not None:

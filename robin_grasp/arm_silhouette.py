@@ -6,7 +6,8 @@ counts (session-6 demo: the arm waited 56 % of the cycle, mostly for a decision 
 Instead the grasp planner masks the arm out: the arm's pose at the frame's stamp is known from
 ``/joint_states``, so the image region it covers is known too. Each arm geom's bounding box is
 projected into the image and filled (a box's silhouette is the convex hull of its projected
-corners), plus a column under the tool down to the belt for a carried package of unknown size,
+corners), plus a column under the tool down to the belt for a carried package — its footprint
+when the pick phase names it (robin_grasp/carry_state.py), a square of unknown size otherwise —
 then dilated by a safety band. Packages touching that region are not offered (what rests on them
 cannot be seen), and the depth under it is dropped so the arm never becomes "pile".
 """
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 
 from robin_core.cell_description import CameraIntrinsics
+from robin_grasp.carry_state import CarriedPackage
 
 _SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
 
@@ -45,6 +47,24 @@ def carried_column(tcp_pose: np.ndarray, belt_z: float, half_size: float) -> Ori
     bottom = min(belt_z, top)
     center = np.array([tcp_pose[0, 3], tcp_pose[1, 3], (top + bottom) / 2])
     return OrientedBox(center, np.eye(3), np.array([half_size, half_size, max((top - bottom) / 2, 0.01)]))
+
+
+def package_column(tcp_pose: np.ndarray, belt_z: float, package: CarriedPackage, margin: float) -> OrientedBox:
+    """The space a carried package of known footprint may take: its footprint (centre and long-side
+    heading in the tcp frame, grown by ``margin`` [m]) as a vertical column from the tcp down to
+    the belt. The tool may tilt a little while carrying; the margin and the silhouette's dilation
+    cover that."""
+    x, y, heading = package.x, package.y, package.heading
+    rot = tcp_pose[:3, :3]
+    centre = tcp_pose[:3, 3] + rot @ np.array([x, y, 0.0])
+    axis = rot @ np.array([np.cos(heading), np.sin(heading), 0.0])
+    yaw = float(np.arctan2(axis[1], axis[0]))
+    c, s_ = np.cos(yaw), np.sin(yaw)
+    top = float(tcp_pose[2, 3])
+    bottom = min(belt_z, top)
+    half = np.array([package.length / 2 + margin, package.width / 2 + margin, max((top - bottom) / 2, 0.01)])
+    return OrientedBox(np.array([centre[0], centre[1], (top + bottom) / 2]),
+                       np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]]), half)
 
 
 def silhouette(boxes: Iterable[OrientedBox], base_optical: np.ndarray, intr: CameraIntrinsics,

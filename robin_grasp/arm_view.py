@@ -14,7 +14,8 @@ from collections import deque
 import numpy as np
 
 from robin_core.cell_description import CameraIntrinsics, CellDescription
-from robin_grasp.arm_silhouette import OrientedBox, carried_column, silhouette
+from robin_grasp.arm_silhouette import OrientedBox, carried_column, package_column, silhouette
+from robin_grasp.carry_state import NOTHING, UNKNOWN, CarriedPackage, Carry, CarryTimeline
 from robin_grasp.motion.planning_model import PlanningModel
 
 
@@ -25,12 +26,14 @@ class ArmView:
         cell: URDF, joints, tcp frame, camera extrinsics, belt height.
         history_s: how much joint-state history is kept [s].
         window_s: samples this close to a frame's stamp are drawn [s].
-        column_half_size: half width of the carried-package column under the tool [m].
+        column_half_size: half width of the column under the tool a carried package of unknown
+            size may hide [m].
         dilate_px: safety band around the silhouette [px].
+        carried_margin: a carried package of known footprint hides that footprint grown by this [m].
     """
 
     def __init__(self, cell: CellDescription, *, history_s: float = 3.0, window_s: float = 0.06,
-                 column_half_size: float = 0.2, dilate_px: int = 12) -> None:
+                 column_half_size: float = 0.2, dilate_px: int = 12, carried_margin: float = 0.03) -> None:
         self._cell = cell
         self._model = PlanningModel(cell.urdf_path, cell.joint_names, tcp_frame=cell.gripper.tcp_frame,
                                     acceleration_limits=cell.max_acceleration)
@@ -38,6 +41,9 @@ class ArmView:
         self._history_ns = int(history_s * 1e9)
         self._window_ns = int(window_s * 1e9)
         self.column_half_size = column_half_size
+        self.carried_margin = carried_margin
+        #: what the gripper carries over time, from the pick phases (robin_grasp/carry_state.py)
+        self.carry = CarryTimeline(history_s)
         self.dilate_px = dilate_px
         self._samples: deque[tuple[int, np.ndarray]] = deque()
         self._region: tuple[CameraIntrinsics, np.ndarray] | None = None
@@ -55,8 +61,8 @@ class ArmView:
         """Forget the joint-state history."""
         self._samples.clear()
 
-    def boxes(self, q: np.ndarray) -> list[OrientedBox]:
-        """The arm's geoms (bounding boxes) and the carried-package column at joints ``q``."""
+    def boxes(self, q: np.ndarray, carry: Carry = UNKNOWN) -> list[OrientedBox]:
+        """The arm's geoms (bounding boxes) and the column of what it carries at joints ``q``."""
         m, d = self._model.model, self._model.data
         self._model.set_joints(q)
         out = []
@@ -64,13 +70,17 @@ class ArmView:
             rot = d.geom_xmat[g].reshape(3, 3).copy()
             aabb = m.geom_aabb[g]
             out.append(OrientedBox(d.geom_xpos[g] + rot @ aabb[:3], rot, aabb[3:].copy()))
-        out.append(carried_column(self._model.tcp_pose(), self._cell.pick_area.belt_z, self.column_half_size))
+        tcp, belt_z = self._model.tcp_pose(), self._cell.pick_area.belt_z
+        if isinstance(carry, CarriedPackage):
+            out.append(package_column(tcp, belt_z, carry, self.carried_margin))
+        elif carry != NOTHING:
+            out.append(carried_column(tcp, belt_z, self.column_half_size))
         return out
 
     def mask(self, stamp_ns: int, intr: CameraIntrinsics) -> np.ndarray | None:
         """(H, W) bool silhouette of the arm around ``stamp_ns``; None without joint states near it."""
         drawn = self.drawn(stamp_ns)
-        return self.mask_of([q for _t, q in drawn], intr) if drawn else None
+        return self.mask_of([q for _t, q in drawn], intr, self.carry.at(stamp_ns)) if drawn else None
 
     def drawn(self, stamp_ns: int) -> list[tuple[int, np.ndarray]]:
         """The (stamp [ns], joints) samples the mask at ``stamp_ns`` is drawn from ([]: none near it).
@@ -85,9 +95,10 @@ class ArmView:
         picks = {0, len(near) - 1, min(range(len(near)), key=lambda k: abs(near[k][0] - stamp_ns))}
         return [near[k] for k in sorted(picks)]
 
-    def mask_of(self, joints: list[np.ndarray], intr: CameraIntrinsics) -> np.ndarray:
-        """(H, W) bool: the union of the arm's silhouettes at ``joints``, inside the pick area."""
-        boxes = [b for q in joints for b in self.boxes(np.asarray(q, dtype=float))]
+    def mask_of(self, joints: list[np.ndarray], intr: CameraIntrinsics, carry: Carry = UNKNOWN) -> np.ndarray:
+        """(H, W) bool: the union of the arm's silhouettes (carrying ``carry``) at ``joints``, inside
+        the pick area."""
+        boxes = [b for q in joints for b in self.boxes(np.asarray(q, dtype=float), carry)]
         # only the arm over the pick area matters: parked over the station its base and shoulder
         # still show at the image edge, and a frame is not "masked" for that
         return silhouette(boxes, self._cell.camera.T_base_optical, intr, self.dilate_px) & self._pick_region(intr)

@@ -16,6 +16,7 @@ import numpy as np
 
 from robin_core.cell_description import CameraIntrinsics, CellDescription
 from robin_grasp.baseline_planner import plan_naive
+from robin_grasp.carry_state import NOTHING, UNKNOWN, CarriedPackage, Carry
 from robin_grasp.cup_selection import unhealthy_from_flags
 from robin_grasp.grasp_decision import GraspDecision, decision_from_plan
 from robin_grasp.grasp_planner import PlannerConfig, PlanResult, Scene, plan_grasps
@@ -33,6 +34,7 @@ class PlanningFrame:
         intrinsics: camera_info of the label/depth grid (None: none received yet).
         arm_mask: the arm's silhouette at the stamp (robin_grasp/arm_view.py), None when unknown.
         arm_joint_stamps_ns: stamps of the joint states ``arm_mask`` was drawn from.
+        arm_carry: what ``arm_mask`` drew under the tool (robin_grasp/carry_state.py).
     """
 
     stamp_ns: int
@@ -42,6 +44,7 @@ class PlanningFrame:
     intrinsics: CameraIntrinsics | None
     arm_mask: np.ndarray | None = None  #: (H, W) bool, pixels the arm covers (None: not known)
     arm_joint_stamps_ns: tuple[int, ...] = ()
+    arm_carry: Carry = UNKNOWN
 
 
 def intrinsics_from_k(width: int, height: int, k: list[float] | np.ndarray) -> CameraIntrinsics:
@@ -118,4 +121,8 @@ def plan_frame(
                                   num_cups=cell.gripper.num_cups, belt_z=cell.pick_area.belt_z)
     if arm_mask is not None:
         decision.arm_joint_stamps_ns = list(frame.arm_joint_stamps_ns)
+        if isinstance(frame.arm_carry, CarriedPackage):
+            decision.arm_carry, decision.arm_carried_package = 'package', frame.arm_carry.as_list()
+        else:
+            decision.arm_carry = 'nothing' if frame.arm_carry == NOTHING else 'unknown'
     return decision, result

@@ -50,8 +50,10 @@ NODE_SPECS: tuple[ParamSpec, ...] = (
               0.002, 0.1),
     ParamSpec('arm_mask.enabled', True, 'mask the arm (from /joint_states) out of frames it is in, so they '
               'can be planned on; packages under it are not offered'),
-    ParamSpec('arm_mask.column_half_size', 0.2, 'half width of the column under the tool a carried package may '
-              'hide [m]', 0.0, 1.0),
+    ParamSpec('arm_mask.column_half_size', 0.2, 'half width of the column under the tool a carried package of '
+              'unknown size may hide [m]', 0.0, 1.0),
+    ParamSpec('arm_mask.carried_margin', 0.03, 'a carried package of known size (from cell/pick_phase) hides its '
+              'footprint grown by this [m]', 0.0, 0.5),
     ParamSpec('arm_mask.dilate_px', 12, 'safety band around the arm silhouette [px]', 0, 200),
     ParamSpec('arm_mask.window_s', 0.06, 'joint states this close to a frame stamp are drawn [s]', 0.0, 1.0),
 )

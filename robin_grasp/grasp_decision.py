@@ -93,6 +93,10 @@ class GraspDecision(BaseModel):
     arm_masked: bool = False
     #: stamps of the /joint_states samples the arm mask was drawn from (a replay rebuilds the mask)
     arm_joint_stamps_ns: list[int] = Field(default_factory=list)
+    #: what the arm mask drew under the tool: the square column of an unknown carry, nothing, or the
+    #: carried package's footprint ``arm_carried_package`` = [length, width, x, y, heading] (tcp frame)
+    arm_carry: Literal['unknown', 'nothing', 'package'] = 'unknown'
+    arm_carried_package: list[float] | None = Field(None, min_length=5, max_length=5)
     n_candidates: int = 0
     candidates: list[CandidateSummary] = Field(default_factory=list)  #: ranked, as on grasp/candidates
     unhealthy_cups: list[int] = Field(default_factory=list)  #: cup indices not used

@@ -8,6 +8,7 @@ record for every frame (also when there is nothing to pick), and reports latency
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -28,6 +29,7 @@ from robin_core.params import ParameterError, declare
 from robin_core.qos import LATCHED, RECORDS, RELIABLE, SENSOR
 from robin_core.table_codec import TableFormatError, table_to_cloud
 from robin_grasp.arm_view import ArmView
+from robin_grasp.carry_state import UNKNOWN, Carry, carry_from_phase
 from robin_grasp.cup_selection import unhealthy_from_flags
 from robin_grasp.frame_planning import (
     PlanningFrame,
@@ -81,7 +83,8 @@ class GraspPlannerNode(Node):
         if values['arm_mask.enabled']:
             self._arm_view = ArmView(self._cell, window_s=float(values['arm_mask.window_s']),
                                      column_half_size=float(values['arm_mask.column_half_size']),
-                                     dilate_px=int(values['arm_mask.dilate_px']))
+                                     dilate_px=int(values['arm_mask.dilate_px']),
+                                     carried_margin=float(values['arm_mask.carried_margin']))
         self._arm_lock = threading.Lock()
         self._masked_frames = 0
         # the last pile map of a frame without the arm: fills the cells a masked frame cannot see
@@ -100,6 +103,7 @@ class GraspPlannerNode(Node):
         self.create_subscription(UInt8MultiArray, topics.QA_SUSPECT_CUPS, self._on_suspect, LATCHED)
         if self._arm_view is not None:
             self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, SENSOR)
+            self.create_subscription(String, topics.PICK_PHASE, self._on_pick_phase, RECORDS)
         self._diag = DiagnosticsPublisher(self, period_s=1.0)
         self._diag.add('grasp planning', self._status)
         self._worker = threading.Thread(target=self._work, name='grasp_planner', daemon=True)
@@ -143,15 +147,33 @@ class GraspPlannerNode(Node):
             with self._arm_lock:
                 self._arm_view.add(Stamp.from_msg(msg.header.stamp).nanoseconds, q)
 
-    def _arm_mask(self, stamp_ns: int) -> tuple[np.ndarray | None, tuple[int, ...]]:
-        """The arm's silhouette at ``stamp_ns`` and the joint-state stamps it was drawn from."""
+    def _on_pick_phase(self, msg: String) -> None:
+        """The controller's pick phases tell what the gripper carries from when (carry_state.py)."""
+        if self._arm_view is None:
+            return
+        try:
+            body = json.loads(msg.data)
+            carry = carry_from_phase(body)
+            stamp_ns = round(float(body['stamp_s']) * 1e9)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.get_logger().error(f'ignoring a malformed {topics.PICK_PHASE} message: {exc}')
+            return
+        if carry is not None:
+            with self._arm_lock:
+                self._arm_view.carry.set(stamp_ns, carry)
+
+    def _arm_mask(self, stamp_ns: int) -> tuple[np.ndarray | None, tuple[int, ...], Carry]:
+        """The arm's silhouette at ``stamp_ns``, the joint-state stamps it was drawn from and what it
+        drew as carried."""
         if self._arm_view is None or self._intrinsics is None:
-            return None, ()
+            return None, (), UNKNOWN
         with self._arm_lock:
             drawn = self._arm_view.drawn(stamp_ns)
+            carry = self._arm_view.carry.at(stamp_ns)
         if not drawn:
-            return None, ()
-        return self._arm_view.mask_of([q for _t, q in drawn], self._intrinsics), tuple(t for t, _q in drawn)
+            return None, (), UNKNOWN
+        return (self._arm_view.mask_of([q for _t, q in drawn], self._intrinsics, carry),
+                tuple(t for t, _q in drawn), carry)
 
     def _offer(self, frame: tuple[int, PointCloud2, Image, Image] | None) -> None:
         if frame is None:
@@ -180,10 +202,10 @@ class GraspPlannerNode(Node):
         header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self._cell.planning_frame)
         unhealthy, suspect = self._unhealthy.copy(), self._suspect.copy()
         try:
-            arm_mask, arm_stamps = self._arm_mask(stamp_ns)
+            arm_mask, arm_stamps, carry = self._arm_mask(stamp_ns)
             frame = PlanningFrame(stamp_ns, cloud_to_instances(table_msg),
                                   image_to_numpy(labels_msg, expect=('mono16', '16UC1')), depth_to_meters(depth_msg),
-                                  self._intrinsics, arm_mask, arm_stamps)
+                                  self._intrinsics, arm_mask, arm_stamps, carry)
         except (ImageFormatError, TableFormatError, ValueError) as exc:
             decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
                                                   unhealthy_indices(unhealthy)), None

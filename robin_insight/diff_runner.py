@@ -184,8 +184,9 @@ class _Differ:
         else:
             bad_cups, cups_from = rec.unhealthy_cups, 'pick record'
         intr = intrinsics_from_k(info.width, info.height, info.k)
-        arm_mask, arm_from = self.arm.mask(frame, recorded_decision, intr)
-        planning = PlanningFrame(frame.stamp_ns, seg.table, seg.labels, frame.depth_m, intr, arm_mask)
+        arm_mask, arm_from, carry = self.arm.mask(frame, recorded_decision, intr)
+        planning = PlanningFrame(frame.stamp_ns, seg.table, seg.labels, frame.depth_m, intr, arm_mask,
+                                 arm_carry=carry)
         n_cups = self.cell.gripper.num_cups
         decision, _ = plan_frame(planning, self.cell, self.config, unhealthy_mask(bad_cups, n_cups),
                                  unhealthy_mask(suspect, n_cups))

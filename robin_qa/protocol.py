@@ -42,6 +42,10 @@ class PickPhase(_Message):
     target_cup_mask: int | None = Field(None, ge=0, le=255)  # cups whose footprint lies on the target
     drive_robot_id: str | None = None  # robot placed on (released); default: the one at the station
     stamp_s: float | None = None  # ROS time of the phase [s]; default: receipt time
+    # the grasped package's (length, width, thickness) [m] and its top centre x, y [m] and heading
+    # [rad] in the tcp frame: the grasp planner masks that footprint under a carrying arm (QA does not use them)
+    package_size_m: list[float] | None = Field(None, min_length=3, max_length=3)
+    package_in_tool: list[float] | None = Field(None, min_length=3, max_length=3)
 
     def package_key(self) -> str:
         """The package id, falling back to the target instance id, then the record id."""

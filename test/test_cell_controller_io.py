@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -76,3 +77,17 @@ def test_the_released_phase_names_the_robot_qa_then_reads() -> None:
                          PickPhase)
     assert released.drive_robot_id == 'drive_robot_1' and released.phase == 'released'
     assert from_json(phase_message(NotifyQa('r1', 'lifted', None), 11.0), PickPhase).drive_robot_id is None
+
+
+def test_a_phase_with_a_grasp_names_the_carried_package_for_the_arm_mask() -> None:
+    from robin_cell.controller_io import phase_message
+    from robin_cell.pick_cycle import NotifyQa
+    from robin_core.records import from_json
+    from robin_grasp.carry_state import CarriedPackage, carry_from_phase
+    from robin_qa.protocol import PickPhase
+
+    opt = dataclasses.replace(OPTION, package_size=(0.3, 0.2, 0.1), package_in_tool=(0.01, 0.0, 0.4))
+    text = phase_message(NotifyQa('r1', 'grasped', opt), 11.0)
+    assert from_json(text, PickPhase).package_size_m == [0.3, 0.2, 0.1]  # QA accepts it
+    assert carry_from_phase(json.loads(text)) == CarriedPackage(0.3, 0.2, 0.01, 0.0, 0.4)
+    assert 'package_size_m' not in json.loads(phase_message(NotifyQa('r1', 'grasped', OPTION), 11.0))

@@ -8,6 +8,7 @@ import pytest
 from robin_core.cell_description import default_cell
 from robin_grasp.arm_silhouette import OrientedBox, carried_column, instances_under, silhouette
 from robin_grasp.arm_view import ArmView
+from robin_grasp.carry_state import NOTHING, UNKNOWN, CarriedPackage
 from robin_grasp.motion.builtin_factory import build_builtin_backend
 
 HOME = np.array([0.0, -np.pi / 2, np.pi / 2, -np.pi / 2, -np.pi / 2, 0.0])
@@ -71,3 +72,30 @@ def test_the_arm_over_the_pile_hides_the_spot_it_lifts_from_and_parked_it_hides_
     assert home is not None and not home.any()  # over the station: nothing of the pick area is hidden
     with pytest.raises(ValueError, match='finite'):
         parked.add(1, np.full(6, np.nan))
+
+
+def test_a_carried_package_of_known_size_hides_its_footprint_not_the_whole_square():
+    """Over the pile after a lift: the 0.4 m square of an unknown carry hides a neighbour 0.17 m
+    from the tool axis; the carried 0.15 x 0.10 m package's own footprint does not, and with
+    nothing carried only the arm is drawn."""
+    view = ArmView(CELL)
+    tool = np.array([0.42, -0.15, CELL.pick_area.belt_z + 0.4])
+    over = np.diag([1.0, -1.0, -1.0, 1.0])
+    over[:3, 3] = tool
+    q = build_builtin_backend(CELL).solve_ik(HOME, over)
+    unknown = view.mask_of([q], INTR, UNKNOWN)
+    package = view.mask_of([q], INTR, CarriedPackage(0.15, 0.10))
+    nothing = view.mask_of([q], INTR, NOTHING)
+    assert (nothing <= package).all() and (package <= unknown).all()
+    assert nothing.sum() < package.sum() < unknown.sum()
+    neighbour = pixel_of(np.array([0.42, 0.03, CELL.pick_area.belt_z + 0.05]))
+    assert unknown[neighbour] and not package[neighbour]
+    below = pixel_of(np.array([0.42 + 0.06, -0.15, CELL.pick_area.belt_z + 0.02]))  # the package hangs here
+    assert package[below]
+    # the package's offset and heading in the tool frame move its footprint with it
+    shifted = view.mask_of([q], INTR, CarriedPackage(0.15, 0.10, 0.0, 0.12, 0.0))
+    assert (shifted != package).any()
+    # the view's own timeline: a frame taken while the package was carried gets its footprint
+    view.add(1_000_000_000, q)
+    view.carry.set(900_000_000, CarriedPackage(0.15, 0.10))
+    assert (view.mask(1_000_000_000, INTR) == package).all()

@@ -186,3 +186,26 @@ def test_a_frame_taken_with_the_arm_over_the_pile_is_planned_around_it(ros):
     # what the arm hid comes from the last clear map: never unknown (= empty) to the motion planner
     assert np.isnan(masked).sum() <= np.isnan(clear).sum()
     assert np.nanmax(masked) == pytest.approx(np.nanmax(clear), abs=0.01)
+
+    # the controller says the gripper carries a 0.15 x 0.10 m package (cell/pick_phase): the decision
+    # draws its footprint, not the unknown square; after the release nothing (a malformed phase is
+    # logged and ignored)
+    pub_phase = h.ros.node('fake_controller').create_publisher(String, topics.PICK_PHASE, qos.RECORDS)
+    pub_phase.publish(String(data='{"phase": "grasped", "stamp_s": "soon"}'))
+    for k, (phase, t) in enumerate((('grasped', 2.5), ('released', 3.5))):
+        body = {'schema': 'robin.pick_phase/1', 'record_id': 'r1', 'phase': phase, 'stamp_s': t,
+                'package_size_m': [0.15, 0.10, 0.05], 'package_in_tool': [0.01, 0.0, 0.3]}
+        pub_phase.publish(String(data=json.dumps(body)))
+        ros.spin_for(0.3)
+        stamp = 3_000_000_000 + k * 1_000_000_000
+        for j in range(5):
+            js = JointState(name=list(h.cell.joint_names), position=[float(v) for v in q])
+            js.header.stamp = Stamp(stamp + (j - 2) * 10_000_000).to_msg()
+            pub_js.publish(js)
+        ros.spin_for(0.3)
+        d = h.send(stamp, table, labels, depth)
+        assert d.arm_masked and d.arm_joint_stamps_ns
+        if phase == 'grasped':
+            assert d.arm_carry == 'package' and d.arm_carried_package == pytest.approx([0.15, 0.10, 0.01, 0.0, 0.3])
+        else:
+            assert d.arm_carry == 'nothing' and d.arm_carried_package is None

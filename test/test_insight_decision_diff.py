@@ -310,3 +310,21 @@ def test_a_decision_made_with_the_arm_in_view_replays_with_the_mask_the_planner_
     (pick2,) = json.loads((tmp_path / 'o2' / 'report.json').read_text())['picks']
     assert pick2['arm_mask'].startswith('not rebuilt') and 'target' in pick2['changes']
     assert pick2['offline']['instance_id'] == plain.target.instance_id
+
+
+def test_the_replay_draws_under_the_tool_what_the_decision_says_was_carried():
+    from robin_grasp.carry_state import CarriedPackage
+    from robin_insight.decision_bag import RecordedFrame
+    from robin_insight.replay_arm_mask import ReplayArmMask
+
+    cam = CELL.camera.intrinsics
+    intr = intrinsics_from_k(cam.width, cam.height, cam.K.reshape(-1))
+    q, stamp = _over(0.45, 0.22), 2_000_000_000
+    frame = RecordedFrame(stamp, joints={stamp: dict(zip(CELL.joint_names, q.tolist(), strict=True))})
+    decision = GraspDecision(stamp_ns=stamp, frame_id='base_link', status='no_pickable_target', arm_masked=True,
+                             arm_joint_stamps_ns=[stamp], arm_carry='package',
+                             arm_carried_package=[0.15, 0.10, 0.0, 0.0, 0.0])
+    mask, why, carry = ReplayArmMask(CELL, {'arm_mask.enabled': True}).mask(frame, decision, intr)
+    view = ArmView(CELL)
+    assert carry == CarriedPackage(0.15, 0.10) and why.startswith('rebuilt')
+    assert (mask == view.mask_of([q], intr, carry)).all() and (mask != view.mask_of([q], intr)).any()
