@@ -183,8 +183,21 @@ def landed_before_release(drop: DetectorResult, placement: DetectorResult,
     before, after = placement.signals.get('packages_before'), placement.signals.get('packages_after')
     if drop.verdict != 'drop' or onset is None or not isinstance(before, int) or after != before:
         return None  # something arrived from the release too: the cups carried more than the fallen one
+    arrivals = station_arrivals(station)
+    if len(arrivals) != 1:
+        return None
+    t, robot, had, has = arrivals[0]
+    if (had, has) != (0, 1) or not onset <= t <= onset + window_s:
+        return None
+    return _landed(drop, placement, f'drive robot {robot} counted one package arriving (0 -> 1) '
+                                    f'{t - onset:.2f} s after the loss, before the release')
+
+
+def station_arrivals(station: list[tuple[float, list[DriveRobotLoad]]]) -> list[tuple[float, str, int, int]]:
+    """(time, robot, count before, count after) for every rise of a docked robot's package count
+    over ``station`` (states oldest first; the first state is the reference)."""
     counts: dict[str, int] = {}
-    arrivals: list[tuple[float, str, int, int]] = []  # (time, robot, count before, count after)
+    arrivals: list[tuple[float, str, int, int]] = []
     for t, robots in station:
         for r in robots:
             if r.package_count is None:
@@ -193,13 +206,36 @@ def landed_before_release(drop: DetectorResult, placement: DetectorResult,
             if last is not None and r.package_count > last and r.at_station:
                 arrivals.append((t, r.robot_id, last, r.package_count))
             counts[r.robot_id] = r.package_count
-    if len(arrivals) != 1:
+    return arrivals
+
+
+def arrived_during_carry(placement: DetectorResult,
+                         station: list[tuple[float, list[DriveRobotLoad]]]) -> DetectorResult | None:
+    """A ``double_pick`` when packages were counted arriving on drive robots while this pick's package
+    was carried (from the grasp to the release command) and the release brought one too; None otherwise.
+
+    Between the grasp and the release nothing but this pick's gripper can put a package on a drive
+    robot. A package counted then came off the cups over a robot — which, loaded, left; the
+    controller waited for the next one and released what the cups still held. The count at the
+    release alone sees one package and settled the pick as ``ok`` (session-10 fault run D: both
+    ``missorted_unalerted`` were this — a pair of which one fell onto the docked robot during the
+    swing, the other released onto the next robot). Two packages placed on robots from one pick:
+    the second one is not the one the cell scanned, so a human must sort it out.
+
+    ``station``: the place station's states from the last one before the grasp to the release.
+    """
+    if placement.signals.get('finding') not in ('one', 'two'):
+        return None  # nothing from the release: a single package landing early is landed_before_release's
+    arrivals = station_arrivals(station)
+    if not arrivals:
         return None
-    t, robot, had, has = arrivals[0]
-    if (had, has) != (0, 1) or not onset <= t <= onset + window_s:
-        return None
-    return _landed(drop, placement, f'drive robot {robot} counted one package arriving (0 -> 1) '
-                                    f'{t - onset:.2f} s after the loss, before the release')
+    early = sum(has - had for _t, _r, had, has in arrivals)
+    robots = sorted({r for _t, r, _h, _n in arrivals})
+    at_release = placement.signals.get('robot_id', '?')
+    return DetectorResult(NAME, 'double_pick', (f'{early} package(s) arrived on drive robot {", ".join(robots)} '
+                                                f'during the carry and more at the release on {at_release}: '
+                                                'carried together, placed on robots',),
+                          {**placement.signals, 'arrived_during_carry': early})
 
 
 def _landed(drop: DetectorResult, placement: DetectorResult,

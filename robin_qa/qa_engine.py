@@ -28,6 +28,7 @@ from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import (
     DriveRobotLoad,
     MisplaceConfig,
+    arrived_during_carry,
     check_misplace,
     drop_confirmed_by_count,
     landed_before_release,
@@ -407,6 +408,10 @@ class QaEngine:
         elif dropped and result.signals.get('finding') == 'none':  # expected after a drop, not a second fault
             result = DetectorResult(result.detector, 'ok', ('nothing placed: consistent with the drop',),
                                     result.signals)
+        if landed is None:
+            early = arrived_during_carry(result, self._station_during_carry(pick, now))
+            if early is not None:  # one came off over a robot during the swing: two placed
+                result = early
         pick.results.append(result)
         for detector, enabled in ((DOUBLE_PICK, self.config.double_pick.placement_settles_suspect),
                                   (DROP, self.config.drop.placement_settles_suspect)):
@@ -420,6 +425,16 @@ class QaEngine:
         return out
 
     # --- helpers -------------------------------------------------------------------------------
+    def _station_during_carry(self, pick: _Pick, now: float) -> list[tuple[float, list[DriveRobotLoad]]]:
+        """The place station's states from the last before the grasp up to the release command."""
+        start = pick.stamps.get('grasped', pick.stamps.get('lifted'))
+        release = pick.stamps.get('released', now)
+        if start is None:
+            return []
+        first = self.station.at_or_before(start)
+        times, later = self.station.window(start, release - 1e-6)
+        return ([first] if first else []) + list(zip(times.tolist(), later, strict=True))
+
     def _landed(self, drop: DetectorResult, placement: DetectorResult,
                 release_s: float) -> tuple[DetectorResult, DetectorResult] | None:
         """A drop settled by the place station's count: at the release, or onto a robot that

@@ -17,6 +17,7 @@ from robin_qa.input_check import InputCheckConfig, check_inputs
 from robin_qa.misplace import (
     DriveRobotLoad,
     MisplaceConfig,
+    arrived_during_carry,
     check_misplace,
     drop_confirmed_by_count,
     landed_before_release,
@@ -320,6 +321,25 @@ def test_a_drop_onto_an_empty_robot_that_left_before_the_release_landed_on_it() 
     assert landed_before_release(drop, nothing, [(9.9, station(0)), (10.1, [DriveRobotLoad('drive_0', True)])],
                                  0.6) is None
     assert landed_before_release(DetectorResult('drop', 'drop', ('lost',), {}), nothing, caught, 0.6) is None
+
+
+def test_packages_counted_during_the_carry_and_one_at_the_release_were_carried_together() -> None:
+    def station(a: int, a_docked: bool = True, b: int = 0, b_docked: bool = False) -> list[DriveRobotLoad]:
+        return [DriveRobotLoad('drive_0', a_docked, None, a), DriveRobotLoad('drive_1', b_docked, None, b)]
+
+    one_at_release = DetectorResult('misplace', 'ok', (), {'finding': 'one', 'packages_before': 0,
+                                                           'packages_after': 1, 'robot_id': 'drive_1'})
+    swing = [(9.0, station(0)), (10.1, station(1)), (11.2, station(1, False)), (14.0, station(1, False, 0, True))]
+    both = arrived_during_carry(one_at_release, swing)
+    assert both is not None and both.verdict == 'double_pick' and both.signals['arrived_during_carry'] == 1
+    assert 'drive_0' in both.reasons[0] and 'drive_1' in both.reasons[0]
+    # nothing counted during the carry, or the release brought nothing (a single package landing early)
+    assert arrived_during_carry(one_at_release, [(9.0, station(0)), (14.0, station(0, False, 0, True))]) is None
+    nothing = DetectorResult('misplace', 'misplace', (), {'finding': 'none'})
+    assert arrived_during_carry(nothing, swing) is None
+    # a robot that docks already loaded is not an arrival
+    loaded = [(9.0, station(0, False, 1)), (10.0, station(0, False, 1, True))]
+    assert arrived_during_carry(one_at_release, loaded) is None
 
 
 def test_drop_without_transfer_data_is_suspect() -> None:

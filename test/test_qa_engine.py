@@ -157,6 +157,38 @@ def test_a_drop_onto_a_robot_that_left_before_the_release_landed_on_it() -> None
     assert final(pick(Run(), landed=1, count_after_s=1.0)).verdict == 'drop'  # counted too late to be it
 
 
+def test_a_pair_that_came_apart_over_two_robots_is_a_double_pick_not_settled_by_the_release_count() -> None:
+    # fault run D (session 10): two packages came up together; one came off over the docked robot
+    # during the swing (it counted it and left), the other was released onto the next robot, which
+    # counted one. The count at the release alone had settled the pick as ok: a mis-sort unalerted.
+    def pick(run: Run, early: int) -> list[QaEvent]:
+        s, e = run.script, run.engine
+        start = len(run.events)
+        s.hold(0.3, NONE, 0.0, NONE)
+        run.take(e.on_phase(s.phase('r1', 'approach'), s.t))
+        s.hold(0.3, FOUR, 0.0, FOUR)
+        run.take(e.on_phase(s.phase('r1', 'grasped'), s.t))
+        s.hold(0.4, FOUR, 0.6, FOUR)
+        run.take(e.on_phase(s.phase('r1', 'lifted'), s.t))
+        run.take(e.on_phase(s.phase('r1', 'transferring'), s.t))
+        s.hold(0.9, FOUR, 0.6, FOUR)
+        s.hold(0.05, FOUR, 0.3 if early else 0.6, FOUR)  # one of the two slid off: the cups still hold
+        s.station_count = early
+        s.hold(1.0, FOUR, 0.3 if early else 0.6, FOUR)
+        s.station_robot, s.station_count = 'drive_1', 0  # the loaded robot left; the next one docked
+        s.hold(2.0, FOUR, 0.3 if early else 0.6, FOUR)
+        run.take(e.on_phase(s.phase('r1', 'released', drive_robot_id='drive_1'), s.t))
+        s.station_count = 1
+        s.hold(e.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
+        run.take(e.tick(s.t))
+        return run.events[start:]
+
+    placed = final(pick(Run(), early=1))
+    assert placed.verdict == 'double_pick' and placed.alert and placed.recovery == 'call_human', placed.reasons
+    assert any('during the carry' in r for r in placed.reasons)
+    assert final(pick(Run(), early=0)).verdict != 'double_pick'  # nothing arrived early: the release count stands
+
+
 def test_weight_shed_while_the_cups_hold_is_settled_by_the_count() -> None:
     # something that rode along fell off during the transfer; the target arrived alone
     events = Run().pick('r1', shed_at=0.3, packages_placed=1)
