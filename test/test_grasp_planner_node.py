@@ -172,12 +172,16 @@ def test_a_frame_taken_with_the_arm_over_the_pile_is_planned_around_it(ros):
     over = np.diag([1.0, -1.0, -1.0, 1.0])
     over[:3, 3] = (0.42, -0.15, h.cell.pick_area.belt_z + 0.4)
     q = build_builtin_backend(h.cell).solve_ik(np.array([0.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0]), over)
+    def arm_at(stamp: int) -> None:
+        """Five joint states around ``stamp``, the arm at ``q``."""
+        for k in range(5):
+            js = JointState(name=list(h.cell.joint_names), position=[float(v) for v in q])
+            js.header.stamp = Stamp(stamp + (k - 2) * 10_000_000).to_msg()
+            pub_js.publish(js)
+        ros.spin_for(0.3)
+
     stamp = 2_000_000_000
-    for k in range(5):
-        js = JointState(name=list(h.cell.joint_names), position=[float(v) for v in q])
-        js.header.stamp = Stamp(stamp + (k - 2) * 10_000_000).to_msg()
-        pub_js.publish(js)
-    ros.spin_for(0.3)
+    arm_at(stamp)
     d = h.send(stamp, table, labels, depth)
     assert d.arm_masked and d.rejected['1'] == 'under the arm in this frame'
     assert [t.instance_id for t in d.targets] == [2], d.rejected
@@ -198,11 +202,7 @@ def test_a_frame_taken_with_the_arm_over_the_pile_is_planned_around_it(ros):
         pub_phase.publish(String(data=json.dumps(body)))
         ros.spin_for(0.3)
         stamp = 3_000_000_000 + k * 1_000_000_000
-        for j in range(5):
-            js = JointState(name=list(h.cell.joint_names), position=[float(v) for v in q])
-            js.header.stamp = Stamp(stamp + (j - 2) * 10_000_000).to_msg()
-            pub_js.publish(js)
-        ros.spin_for(0.3)
+        arm_at(stamp)
         d = h.send(stamp, table, labels, depth)
         assert d.arm_masked and d.arm_joint_stamps_ns
         if phase == 'grasped':

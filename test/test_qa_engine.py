@@ -34,6 +34,29 @@ class Run:
         self.alert_changes += out.alert_changed
         self.cup_changes += out.cups_changed
 
+    def swinging(self, rid: str, lifted_kg: float, *, hold: np.ndarray = FOUR, swing_s: float = 0.9) -> int:
+        """approach → grasped → lifted → transferring, then ``swing_s`` into the swing, four cups on,
+        ``hold`` holding ``lifted_kg``; returns the index of this pick's first event."""
+        s, e = self.script, self.engine
+        start = len(self.events)
+        s.hold(0.3, NONE, 0.0, NONE)
+        self.take(e.on_phase(s.phase(rid, 'approach'), s.t))
+        s.hold(0.3, hold, 0.0, FOUR)
+        self.take(e.on_phase(s.phase(rid, 'grasped'), s.t))
+        s.hold(0.4, hold, lifted_kg, FOUR)
+        self.take(e.on_phase(s.phase(rid, 'lifted'), s.t))
+        self.take(e.on_phase(s.phase(rid, 'transferring'), s.t))
+        s.hold(swing_s, hold, lifted_kg, FOUR)
+        return start
+
+    def released_on(self, rid: str, robot: str, placed: int) -> None:
+        """The release onto ``robot``; ``placed`` packages counted on it; QA's placement check."""
+        s, e = self.script, self.engine
+        self.take(e.on_phase(s.phase(rid, 'released', drive_robot_id=robot), s.t))
+        s.station_count = placed
+        s.hold(e.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
+        self.take(e.tick(s.t))
+
     def pick(self, rid: str, *, lifted_kg: float = 0.3, hold: np.ndarray = FOUR, drop_at: float | None = None,
              packages_placed: int = 1, package: str | None = None, cup_mask: int = 0b1111,
              shed_at: float | None = None) -> list[QaEvent]:
@@ -126,24 +149,14 @@ def test_a_drop_onto_a_robot_that_left_before_the_release_landed_on_it() -> None
     # the cups let go as the transfer ended over the tray; the robot counted the package and left,
     # the controller waited for the next one and released nothing onto it
     def pick(run: Run, landed: int, count_after_s: float = 0.05) -> list[QaEvent]:
-        s, e = run.script, run.engine
-        start = len(run.events)
-        s.hold(0.3, NONE, 0.0, NONE)
-        run.take(e.on_phase(s.phase('r1', 'approach'), s.t))
-        s.hold(0.3, FOUR, 0.0, FOUR)
-        run.take(e.on_phase(s.phase('r1', 'grasped'), s.t))
-        s.hold(0.4, FOUR, 0.3, FOUR)
-        run.take(e.on_phase(s.phase('r1', 'lifted'), s.t))
-        run.take(e.on_phase(s.phase('r1', 'transferring'), s.t))
-        s.hold(0.9, FOUR, 0.3, FOUR)
+        s = run.script
+        start = run.swinging('r1', 0.3)
         s.hold(count_after_s, NONE, 0.0, FOUR)  # off the cups
         s.station_count = landed
         s.hold(1.0, NONE, 0.0, FOUR)  # it settles; the robot dwells
         s.station_robot, s.station_count = 'drive_1', 0  # it left; the next one docked
         s.hold(2.0, NONE, 0.0, FOUR)  # the controller waited for it
-        run.take(e.on_phase(s.phase('r1', 'released', drive_robot_id='drive_1'), s.t))
-        s.hold(e.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
-        run.take(e.tick(s.t))
+        run.released_on('r1', 'drive_1', 0)
         return run.events[start:]
 
     run = Run()
@@ -162,25 +175,15 @@ def test_a_pair_that_came_apart_over_two_robots_is_a_double_pick_not_settled_by_
     # during the swing (it counted it and left), the other was released onto the next robot, which
     # counted one. The count at the release alone had settled the pick as ok: a mis-sort unalerted.
     def pick(run: Run, early: int) -> list[QaEvent]:
-        s, e = run.script, run.engine
-        start = len(run.events)
-        s.hold(0.3, NONE, 0.0, NONE)
-        run.take(e.on_phase(s.phase('r1', 'approach'), s.t))
-        s.hold(0.3, FOUR, 0.0, FOUR)
-        run.take(e.on_phase(s.phase('r1', 'grasped'), s.t))
-        s.hold(0.4, FOUR, 0.6, FOUR)
-        run.take(e.on_phase(s.phase('r1', 'lifted'), s.t))
-        run.take(e.on_phase(s.phase('r1', 'transferring'), s.t))
-        s.hold(0.9, FOUR, 0.6, FOUR)
-        s.hold(0.05, FOUR, 0.3 if early else 0.6, FOUR)  # one of the two slid off: the cups still hold
+        s = run.script
+        start = run.swinging('r1', 0.6)
+        held = 0.3 if early else 0.6
+        s.hold(0.05, FOUR, held, FOUR)  # one of the two slid off: the cups still hold
         s.station_count = early
-        s.hold(1.0, FOUR, 0.3 if early else 0.6, FOUR)
+        s.hold(1.0, FOUR, held, FOUR)
         s.station_robot, s.station_count = 'drive_1', 0  # the loaded robot left; the next one docked
-        s.hold(2.0, FOUR, 0.3 if early else 0.6, FOUR)
-        run.take(e.on_phase(s.phase('r1', 'released', drive_robot_id='drive_1'), s.t))
-        s.station_count = 1
-        s.hold(e.config.misplace.place_settle_s + 0.2, NONE, 0.0, NONE)
-        run.take(e.tick(s.t))
+        s.hold(2.0, FOUR, held, FOUR)
+        run.released_on('r1', 'drive_1', 1)
         return run.events[start:]
 
     placed = final(pick(Run(), early=1))
@@ -259,15 +262,7 @@ def _carried(run: Run, rid: str, *, hold_lift: np.ndarray, kg_lift: float, hold_
              kg_carry: float, placed: int) -> list[QaEvent]:
     """A pick whose lift and carry read ``hold_*`` / ``kg_*`` (the first 0.2 s of the carry as at the lift)."""
     s, e = run.script, run.engine
-    start = len(run.events)
-    s.hold(0.3, NONE, 0.0, NONE)
-    run.take(e.on_phase(s.phase(rid, 'approach'), s.t))
-    s.hold(0.3, hold_lift, 0.0, FOUR)
-    run.take(e.on_phase(s.phase(rid, 'grasped'), s.t))
-    s.hold(0.4, hold_lift, kg_lift, FOUR)
-    run.take(e.on_phase(s.phase(rid, 'lifted'), s.t))
-    run.take(e.on_phase(s.phase(rid, 'transferring'), s.t))
-    s.hold(0.2, hold_lift, kg_lift, FOUR)
+    start = run.swinging(rid, kg_lift, hold=hold_lift, swing_s=0.2)
     s.hold(0.8, hold_carry, kg_carry, FOUR)
     run.take(e.on_phase(s.phase(rid, 'released'), s.t))
     s.station_count += placed
