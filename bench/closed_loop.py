@@ -21,8 +21,8 @@ runs at RTF ~0.45 flat out; the cell's nodes then get ~2.2 core-seconds per sim 
 latencies — counted in sim time like everything in the report — are those of a cell computer
 slower than the 2 cores themselves. Session 11 measured the same 420 s demo both ways: picks per
 hour (sim) 313 → 495, arm wait 0.44 → 0.16, motion planning in the ``plan`` phase 26 → 5 s (the
-same requests replanned offline on an idle core took 0.25–0.8 s each; live 1–6 s). Pacing gives
-the nodes the wall time a real cell's computer would spend per second, with nothing simulated
+plan requests of a recorded demo, replanned offline on an idle core, took 0.25–0.8 s each; live
+1–6 s). Pacing gives the nodes the wall time a real cell's computer would spend per second, with nothing simulated
 competing; the table prints the RTF every run had, and ``--sim-rtf 0`` reproduces the flat-out case.
 
 A few picks give noisy rates: the tables print the counts they come from. Use ``--picks 50
