@@ -10,6 +10,7 @@ under the tool. Without a sample near the stamp the answer is None: the frame is
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +18,16 @@ from robin_core.cell_description import CameraIntrinsics, CellDescription
 from robin_grasp.arm_silhouette import OrientedBox, carried_column, package_column, silhouette
 from robin_grasp.carry_state import NOTHING, UNKNOWN, CarriedPackage, Carry, CarryTimeline
 from robin_grasp.motion.planning_model import PlanningModel
+
+
+@dataclass(frozen=True)
+class ArmInFrame:
+    """The arm in one frame: its silhouette (None: no joint state near the frame), the stamps of the
+    joint states it was drawn from and what was drawn as carried under the tool."""
+
+    mask: np.ndarray | None
+    joint_stamps_ns: tuple[int, ...]
+    carry: Carry
 
 
 class ArmView:
@@ -79,8 +90,15 @@ class ArmView:
 
     def mask(self, stamp_ns: int, intr: CameraIntrinsics) -> np.ndarray | None:
         """(H, W) bool silhouette of the arm around ``stamp_ns``; None without joint states near it."""
+        return self.frame(stamp_ns, intr).mask
+
+    def frame(self, stamp_ns: int, intr: CameraIntrinsics) -> ArmInFrame:
+        """The arm's silhouette around ``stamp_ns`` with what it was drawn from (for the decision)."""
         drawn = self.drawn(stamp_ns)
-        return self.mask_of([q for _t, q in drawn], intr, self.carry.at(stamp_ns)) if drawn else None
+        if not drawn:
+            return ArmInFrame(None, (), UNKNOWN)
+        carry = self.carry.at(stamp_ns)
+        return ArmInFrame(self.mask_of([q for _t, q in drawn], intr, carry), tuple(t for t, _q in drawn), carry)
 
     def drawn(self, stamp_ns: int) -> list[tuple[int, np.ndarray]]:
         """The (stamp [ns], joints) samples the mask at ``stamp_ns`` is drawn from ([]: none near it).

@@ -28,8 +28,8 @@ from robin_core.node_main import run_node
 from robin_core.params import ParameterError, declare
 from robin_core.qos import LATCHED, RECORDS, RELIABLE, SENSOR
 from robin_core.table_codec import TableFormatError, table_to_cloud
-from robin_grasp.arm_view import ArmView
-from robin_grasp.carry_state import UNKNOWN, Carry, carry_from_phase
+from robin_grasp.arm_view import ArmInFrame, ArmView
+from robin_grasp.carry_state import UNKNOWN, carry_from_phase
 from robin_grasp.cup_selection import unhealthy_from_flags
 from robin_grasp.frame_planning import (
     PlanningFrame,
@@ -162,18 +162,11 @@ class GraspPlannerNode(Node):
             with self._arm_lock:
                 self._arm_view.carry.set(stamp_ns, carry)
 
-    def _arm_mask(self, stamp_ns: int) -> tuple[np.ndarray | None, tuple[int, ...], Carry]:
-        """The arm's silhouette at ``stamp_ns``, the joint-state stamps it was drawn from and what it
-        drew as carried."""
+    def _arm_in_frame(self, stamp_ns: int) -> ArmInFrame:
         if self._arm_view is None or self._intrinsics is None:
-            return None, (), UNKNOWN
+            return ArmInFrame(None, (), UNKNOWN)
         with self._arm_lock:
-            drawn = self._arm_view.drawn(stamp_ns)
-            carry = self._arm_view.carry.at(stamp_ns)
-        if not drawn:
-            return None, (), UNKNOWN
-        return (self._arm_view.mask_of([q for _t, q in drawn], self._intrinsics, carry),
-                tuple(t for t, _q in drawn), carry)
+            return self._arm_view.frame(stamp_ns, self._intrinsics)
 
     def _offer(self, frame: tuple[int, PointCloud2, Image, Image] | None) -> None:
         if frame is None:
@@ -202,10 +195,10 @@ class GraspPlannerNode(Node):
         header = Header(stamp=Stamp(stamp_ns).to_msg(), frame_id=self._cell.planning_frame)
         unhealthy, suspect = self._unhealthy.copy(), self._suspect.copy()
         try:
-            arm_mask, arm_stamps, carry = self._arm_mask(stamp_ns)
+            arm = self._arm_in_frame(stamp_ns)
             frame = PlanningFrame(stamp_ns, cloud_to_instances(table_msg),
                                   image_to_numpy(labels_msg, expect=('mono16', '16UC1')), depth_to_meters(depth_msg),
-                                  self._intrinsics, arm_mask, arm_stamps, carry)
+                                  self._intrinsics, arm.mask, arm.joint_stamps_ns, arm.carry)
         except (ImageFormatError, TableFormatError, ValueError) as exc:
             decision, result = bad_input_decision(stamp_ns, header.frame_id, f'bad input: {exc}',
                                                   unhealthy_indices(unhealthy)), None

@@ -73,11 +73,11 @@ class ReplayArmMask:
             q = self._ordered(frame.joints[stamp])
             if q is not None:
                 view.add(stamp, q)
-        drawn = view.drawn(frame.stamp_ns)
-        if not drawn:
+        arm = view.frame(frame.stamp_ns, intr)  # no carry heard: the square column, as such planners drew
+        if arm.mask is None:
             return None, 'none (no joint state recorded near the frame)', UNKNOWN
-        return view.mask_of([q for _t, q in drawn], intr), \
-            'approximated: the decision names no joint states, drawn from those recorded near the frame', UNKNOWN
+        return arm.mask, 'approximated: the decision names no joint states, drawn from those recorded near the frame', \
+            arm.carry
 
     def _ordered(self, joints: Mapping[str, float]) -> np.ndarray | None:
         names = self._cell.joint_names

@@ -428,11 +428,12 @@ class QaEngine:
     def _station_during_carry(self, pick: _Pick, now: float) -> list[tuple[float, list[DriveRobotLoad]]]:
         """The place station's states from the last before the grasp up to the release command."""
         start = pick.stamps.get('grasped', pick.stamps.get('lifted'))
-        release = pick.stamps.get('released', now)
-        if start is None:
-            return []
-        first = self.station.at_or_before(start)
-        times, later = self.station.window(start, release - 1e-6)
+        return [] if start is None else self._station_states(start, pick.stamps.get('released', now) - 1e-6)
+
+    def _station_states(self, t0: float, t1: float) -> list[tuple[float, list[DriveRobotLoad]]]:
+        """The place station's states from the last one at or before ``t0`` up to ``t1``, oldest first."""
+        first = self.station.at_or_before(t0)
+        times, later = self.station.window(t0, t1)
         return ([first] if first else []) + list(zip(times.tolist(), later, strict=True))
 
     def _landed(self, drop: DetectorResult, placement: DetectorResult,
@@ -446,10 +447,8 @@ class QaEngine:
         onset = loss_onset(drop)
         if at_release is not None or onset is None:
             return at_release
-        first = self.station.at_or_before(onset)
-        times, later = self.station.window(onset, release_s)
-        states = ([first] if first else []) + list(zip(times.tolist(), later, strict=True))
-        return landed_before_release(drop, placement, states, config.landing_window_s)
+        return landed_before_release(drop, placement, self._station_states(onset, release_s),
+                                     config.landing_window_s)
 
     def _emit(self, pick: _Pick, phase: str, now: float, *, final: bool = False) -> EngineOutput:
         combined = combine(pick.results)

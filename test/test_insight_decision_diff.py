@@ -328,3 +328,20 @@ def test_the_replay_draws_under_the_tool_what_the_decision_says_was_carried():
     view = ArmView(CELL)
     assert carry == CarriedPackage(0.15, 0.10) and why.startswith('rebuilt')
     assert (mask == view.mask_of([q], intr, carry)).all() and (mask != view.mask_of([q], intr)).any()
+
+
+def test_the_replay_says_why_it_cannot_rebuild_a_mask_from_a_partial_joint_state():
+    from robin_insight.decision_bag import RecordedFrame
+    from robin_insight.replay_arm_mask import ReplayArmMask
+
+    cam = CELL.camera.intrinsics
+    intr = intrinsics_from_k(cam.width, cam.height, cam.K.reshape(-1))
+    stamp = 2_000_000_000
+    partial = dict(zip(CELL.joint_names[:-1], _over(0.45, 0.22).tolist()[:-1], strict=True))  # a joint missing
+    decision = GraspDecision(stamp_ns=stamp, frame_id='base_link', status='no_pickable_target', arm_masked=True,
+                             arm_joint_stamps_ns=[stamp])
+    replay = ReplayArmMask(CELL, {'arm_mask.enabled': True})
+    mask, why, _ = replay.mask(RecordedFrame(stamp, joints={stamp: partial}), decision, intr)
+    assert mask is None and why.startswith('not rebuilt: a recorded joint state lacks')
+    mask, why, _ = ReplayArmMask(CELL, {'arm_mask.enabled': False}).mask(RecordedFrame(stamp), decision, intr)
+    assert mask is None and why.startswith('off')

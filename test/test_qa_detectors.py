@@ -462,3 +462,14 @@ def test_settling_a_suspicion_needs_a_counted_single_arrival() -> None:
     assert settle_with_placement(suspicion, load_only) is None  # the load cannot tell one from a light pair
     confirmed = DetectorResult('double_pick', 'double_pick', ('payload 2x',), {})
     assert settle_with_placement(confirmed, counted_one) is None
+
+
+def test_a_station_without_package_counts_shows_no_arrivals_during_the_carry() -> None:
+    from robin_qa.misplace import station_arrivals
+
+    uncounted = [(9.0, [DriveRobotLoad('drive_0', True, 0.0, None)]),
+                 (10.0, [DriveRobotLoad('drive_0', True, 1.2, None)])]
+    assert station_arrivals(uncounted) == []
+    one_at_release = DetectorResult('misplace', 'ok', (), {'finding': 'one', 'robot_id': 'drive_0'})
+    assert arrived_during_carry(one_at_release, uncounted) is None
+    assert arrived_during_carry(one_at_release, []) is None  # no station history at all
