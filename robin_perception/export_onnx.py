@@ -30,7 +30,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from robin_core.instance_table import PACKAGE_TYPES
 from robin_perception.dataset import dataset_hash
 from robin_perception.model_metadata import ModelMetadata
-from robin_perception.seg_model import RobinSegNet
+from robin_perception.seg_model import RobinSegNet, architecture_of
 
 ONNX_NAME = 'package_seg.onnx'
 OPSET = 17
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     state = torch.load(a.ckpt, map_location='cpu', weights_only=False)
     args = state.get('args', {})
-    width = float(state.get('width', args.get('width', 1.0)))
-    model = RobinSegNet(len(PACKAGE_TYPES), width)
+    arch = architecture_of(state['model'])
+    model = RobinSegNet(len(PACKAGE_TYPES), arch['width'], arch['context_width'])
     model.load_state_dict(state['model'])
     model.eval()
     data_root = a.data or (Path(args['data']) if args.get('data') else None)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         training_data_sha256=dataset_hash(data_root) if data_root else 'unknown',
         training={
             'steps': state.get('step'), 'trained_minutes': round(state.get('trained_s', 0) / 60, 1),
-            'train_frames': state.get('train_frames'), 'val_loss': state.get('val_loss'), 'width': width,
+            'train_frames': state.get('train_frames'), 'val_loss': state.get('val_loss'), **arch,
             'data': str(data_root), 'init': args.get('init'), 'replay': args.get('replay'),
             'batch': args.get('batch'), 'params': sum(p.numel() for p in model.parameters()),
         },

@@ -32,8 +32,11 @@ from tqdm import tqdm
 
 from robin_core.instance_table import PACKAGE_TYPES
 from robin_perception.seg_loss import seg_loss
-from robin_perception.seg_model import RobinSegNet
+from robin_perception.seg_model import RobinSegNet, architecture_of
 from robin_perception.training_data import SampleCache
+
+#: context branch of a network trained from scratch: the universal model's since v1.1.0
+SCRATCH_CONTEXT_WIDTH = 192
 
 log = logging.getLogger('robin_perception.train')
 DEFAULT_INPUT_HW = (240, 320)
@@ -55,12 +58,48 @@ def _save(path: Path, state: dict) -> None:
     tmp.replace(path)  # a kill mid-write never corrupts the previous checkpoint
 
 
-def load_weights(model: torch.nn.Module, path: Path) -> None:
-    """Load a checkpoint's model or a weights-only state dict (fp16 allowed) into ``model``."""
+def load_weights(model: RobinSegNet, path: Path) -> None:
+    """Load a checkpoint's model or a weights-only state dict (fp16 allowed) into ``model``.
+
+    ``model`` may be ``path``'s network grown by a :class:`ContextBranch` (a v1.0 net into one with
+    a context branch): the branch keeps its initialisation, which leaves the output unchanged.
+    Any other mismatch raises.
+    """
     state = torch.load(path, map_location='cpu', weights_only=True)
     state = state.get('model', state)
     ref = model.state_dict()
-    model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
+    missing = sorted(set(ref) - set(state))
+    grown = missing and all(k.startswith('context.') for k in missing) and 'context.expand.0.weight' not in state
+    if grown:
+        state = {**state, **{k: ref[k] for k in missing}}
+        log.info('grown by a %d-channel context branch: %s', model.context_width, path)
+    model.load_state_dict({k: v.to(ref[k].dtype) if k in ref else v for k, v in state.items()})
+
+
+def init_architecture(path: Path) -> dict[str, float | int]:
+    """The architecture of the weights at ``path`` (see :func:`architecture_of`)."""
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    return architecture_of(state.get('model', state))
+
+
+def resolve_architecture(a: argparse.Namespace) -> tuple[float, int]:
+    """(width, context_width) of the run: asked for, else that of ``--init``, else the scratch defaults.
+
+    Raises:
+        ValueError: an architecture ``--init``'s weights cannot be loaded into.
+    """
+    width, context = getattr(a, 'width', None), getattr(a, 'context_width', None)
+    if getattr(a, 'resume', False):  # a checkpoint from before the context branch had none
+        return float(width or 1.0), int(context or 0)
+    if not a.init:
+        return float(width or 1.0), SCRATCH_CONTEXT_WIDTH if context is None else int(context)
+    arch = init_architecture(Path(a.init))
+    if width is not None and abs(width - arch['width']) > 1e-6:
+        raise ValueError(f'--width {width} does not match the --init weights (width {arch["width"]})')
+    if context is not None and arch['context_width'] not in (0, context):
+        raise ValueError(f'--context-width {context} does not match the --init weights '
+                         f'(context width {arch["context_width"]}; only a net without one can be grown)')
+    return float(arch['width']), int(arch['context_width'] if context is None else context)
 
 
 def bf16_is_fast() -> bool:
@@ -108,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--max-steps', type=int, default=0, help='stop after this many steps (0: time budget only)')
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--lr', type=float, default=2e-3)
-    ap.add_argument('--width', type=float, default=1.0, help='network channel multiplier')
+    ap.add_argument('--width', type=float, default=None, help='network channel multiplier (default: that of '
+                    '--init, else 1.0)')
+    ap.add_argument('--context-width', type=int, default=None,
+                    help='channels of the stride-16 context branch, 0 = none (default: that of --init, else '
+                    f'{SCRATCH_CONTEXT_WIDTH}); larger than --init\'s grows it (the v1.0 net has none)')
     ap.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     ap.add_argument('--ckpt-minutes', type=float, default=5.0, help='checkpoint period [min]')
     ap.add_argument('--max-frames', type=int, default=8000, help='frames kept in RAM per split')
@@ -139,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
             a.bf16 = 'off' if getattr(a, 'no_bf16', False) else 'auto'
     if a.data is None:
         ap.error('--data is required')
+    try:
+        a.width, a.context_width = resolve_architecture(a)
+    except (ValueError, OSError, KeyError) as exc:
+        print(f'cannot build the network: {exc}', file=sys.stderr)
+        return 2
     handler = _setup_logging(a.ckpt_dir / 'train.log')
     try:
         return _train(a, resume_state)
@@ -154,7 +202,7 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed + (resume_state['step'] if resume_state else 0))
 
-    model = RobinSegNet(len(PACKAGE_TYPES), a.width).to(memory_format=torch.channels_last)
+    model = RobinSegNet(len(PACKAGE_TYPES), a.width, a.context_width).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     step, trained_s, best = 0, 0.0, math.inf
     if resume_state:
@@ -224,7 +272,8 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
             state = {'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'trained_s': trained_s,
                      'best_val': min(best, vl) if math.isfinite(vl) else best, 'val_loss': vl,
                      'args': {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},
-                     'train_frames': len(train), 'width': a.width, 'input_hw': hw}
+                     'train_frames': len(train), 'width': a.width, 'context_width': a.context_width,
+                     'input_hw': hw}
             _save(last, state)
             if math.isfinite(vl) and vl < best:
                 best = vl
