@@ -129,10 +129,10 @@ class CellControllerNode(Node):
                 self, 'recovery.arm_in_view_decisions_before_retreat', d.arm_in_view_decisions_before_retreat,
                 'consecutive decisions with nothing to offer but the idle arm in view before it retreats to park',
                 low=1, high=1000),
-            place_after_transfer_timeout=declare(
-                self, 'recovery.place_after_transfer_timeout', d.place_after_transfer_timeout,
-                'a transfer that timed out short of the tray moves on to the place pose once instead of letting '
-                'the package go where the arm stopped'),
+            place_after_failed_transfer=declare(
+                self, 'recovery.place_after_failed_transfer', d.place_after_failed_transfer,
+                'a transfer that timed out short of the tray or was refused at its start moves on to the place '
+                'pose once, holding the package, instead of letting it go where the arm is'),
             startup_grace_s=declare(self, 'pipeline.startup_grace', d.startup_grace_s,
                                     'ignore the scene this long after start-up (it is settling) [s]',
                                     low=0.0, high=60.0),
@@ -363,9 +363,10 @@ class CellControllerNode(Node):
             text = move_request(rid, goal_pose=(opt.position, opt.orientation), linear=True,
                                 scene_stamp_ns=self._scene_stamps.get(cmd.pick_id))
         elif cmd.segment == 'place' and cmd.goal_joints is not None:
-            # the rest of a transfer that stopped short: a joint move to its end, around the same pile
+            # the rest of a transfer that failed: a joint move to its end holding the package (the
+            # executor plans it in that transfer's scene: the box attached and kept level)
             text = move_request(rid, goal_joints=list(cmd.goal_joints),
-                                scene_stamp_ns=self._scene_stamps.get(cmd.pick_id))
+                                scene_stamp_ns=self._scene_stamps.get(cmd.pick_id), carry_plan=cmd.pick_id)
         elif cmd.segment == 'retreat':
             # to the park pose, out of the camera's view: a retreat that stayed over the pile put
             # the arm into every next frame (and into the pile map the next plan is checked against)

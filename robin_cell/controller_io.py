@@ -105,11 +105,14 @@ def execute_request(request_id: str, plan_id: str, segment: str) -> str:
 
 def move_request(request_id: str, *, goal_joints: list[float] | None = None,
                  goal_pose: tuple[tuple[float, float, float], tuple[float, float, float, float]] | None = None,
-                 linear: bool = False, scene_stamp_ns: int | None = None) -> str:
-    """A ``plan_move`` executed at once: recovery moves (put back, retreat), planned around the
-    pile of frame ``scene_stamp_ns`` (the pick's decision: newer frames show the arm itself)."""
+                 linear: bool = False, scene_stamp_ns: int | None = None, carry_plan: str | None = None) -> str:
+    """A ``plan_move`` executed at once: recovery moves (put back, retreat, the rest of a transfer),
+    planned around the pile of frame ``scene_stamp_ns`` (the pick's decision: newer frames show the
+    arm itself); ``carry_plan`` names the pick whose package the arm holds on the way."""
     body: dict[str, Any] = {'schema': MOTION_REQUEST_SCHEMA, 'op': 'plan_move', 'id': request_id,
                             'linear': linear, 'execute': True, 'scene_stamp_ns': scene_stamp_ns}
+    if carry_plan is not None:
+        body['carry_plan'] = carry_plan
     if goal_joints is not None:
         body['goal_joints'] = list(goal_joints)
     if goal_pose is not None:

@@ -40,6 +40,9 @@ class Phase(enum.StrEnum):
 #: motion segments the executor knows (see docs/motion.md)
 SEGMENTS = ('approach', 'lift', 'transfer', 'putback', 'retreat')
 NUM_CUPS = 8  # cups on the tool
+#: transfer failures the controller finishes with a move to the place pose (the package still held):
+#: stopped short of the tray, or refused because the arm drifted off the lift's end
+TRANSFER_FAILURES_TO_FINISH = ('timeout', 'start_mismatch')
 
 
 @dataclass(frozen=True)
@@ -180,10 +183,12 @@ class CycleConfig:
     # failed recovery once left it over the pile: 400 s of a fault run without a pick, the belt
     # pushing packages against it
     arm_in_view_decisions_before_retreat: int = 3
-    # a transfer that timed out short of the tray with the package on the cups moves on to the place
-    # pose once (a joint move from where the arm stopped) instead of letting go there: in the
-    # session-9 fault run 4 such packages were dropped off the cell beside the drive robot
-    place_after_transfer_timeout: bool = True
+    # a transfer that timed out short of the tray or was refused at its start (the arm drifted off
+    # the lift's end while QA verified) moves on to the place pose once, holding the package (a
+    # joint move from where the arm is) instead of letting go there: in the session-9 fault run 4
+    # timed-out packages were dropped off the cell beside the drive robot, in run C 2 refused ones
+    # onto the pile
+    place_after_failed_transfer: bool = True
     options_per_target: int = 2  # plan failures on one instance before moving to the next [-]
     # fault injection (benchmarks only, 0 in production): this share of attempts switches on every
     # healthy cup instead of the planner's choice — the naive baseline, which straddles neighbours
@@ -435,10 +440,11 @@ class PickCycle:
             expected[Phase.TRANSFER] = 'place'
         if expected.get(self.phase) != segment:
             return []
-        if not ok and self.phase == Phase.TRANSFER and segment == 'transfer' and reason.startswith('timeout') \
-                and self.config.place_after_transfer_timeout and self._place_joints is not None:
-            # the arm stopped short of the tray with the package on the cups: letting go here drops
-            # it wherever the arm is, so move on to the place pose once, from where it stopped
+        if not ok and self.phase == Phase.TRANSFER and segment == 'transfer' \
+                and reason.startswith(TRANSFER_FAILURES_TO_FINISH) \
+                and self.config.place_after_failed_transfer and self._place_joints is not None:
+            # the package is on the cups, the arm short of the tray or not yet started: letting go
+            # here drops it wherever the arm is, so move on to the place pose once, from there
             self._placing_after = f'transfer failed: {reason}'
             self.record.plan['place_after'] = reason
             self._enter(Phase.TRANSFER, now)  # the segment timeout counts from here

@@ -40,7 +40,7 @@ from robin_grasp.motion.interface import (
 )
 from robin_grasp.motion.moveit_backend import MoveItBackend, moveit_available
 from robin_grasp.motion.pick_sequence import PickPlan, PickRequest, PickSequencePlanner, PickSettings
-from robin_grasp.motion.protocol import MotionRequest, ProtocolError, event, parse_request
+from robin_grasp.motion.protocol import MOVE_SEGMENT, MotionRequest, ProtocolError, event, parse_request
 from robin_grasp.motion.scene_maps import SceneMaps
 from robin_grasp.motion.start_blend import blend_from
 
@@ -59,7 +59,7 @@ MAX_QUEUED_PLANS = 2
 #: where the arm is; an approach that misses its start is re-planned by the controller instead
 BLENDED_SEGMENTS = ('lift', 'transfer')
 #: segments that carry the package: the arm's gravity compensation leaves the payload out, so the wrist sags
-LOADED_SEGMENTS = ('lift', 'transfer')
+LOADED_SEGMENTS = ('lift', 'transfer', MOVE_SEGMENT[True])
 
 
 class MotionExecutorNode(Node):
@@ -138,6 +138,7 @@ class MotionExecutorNode(Node):
         self._results: queue.SimpleQueue[tuple[MotionRequest, PickPlan | dict[str, JointTrajectory] | PlanFailure,
                                                float]] = queue.SimpleQueue()
         self._plans: OrderedDict[str, dict[str, JointTrajectory]] = OrderedDict()
+        self._carrying: dict[str, Scene] = {}  # plan id -> its transfer's scene, for moves that finish it
         self._max_plans = max_plans
         self._pending: deque[tuple[str, str, str]] = deque()  # (request id, plan id, segment)
         self._active: _Active | None = None
@@ -197,14 +198,20 @@ class MotionExecutorNode(Node):
             if self._queued >= MAX_QUEUED_PLANS:  # a looping client or a replayed bag must not queue minutes
                 self._emit(req.id, 'rejected', reason='busy', detail=f'{self._queued} plans already waiting')
                 return
+            carrying = self._carrying.get(req.carry_plan) if req.carry_plan else None
+            if req.carry_plan and carrying is None:
+                self._emit(req.id, 'rejected', reason='unknown_plan',
+                           detail=f"no stored pick plan '{req.carry_plan}' to carry the package of")
+                return
             pile, how = self._scenes.for_frame(req.scene_stamp_ns)
             self._scene_lookups[how] += 1
             self._queued += 1
-            self._pool.submit(self._plan_job, req, start.copy(), pile)
+            self._pool.submit(self._plan_job, req, start.copy(), pile, carrying)
 
     # ---- planning (worker thread) ----------------------------------------------------------
 
-    def _plan_job(self, req: MotionRequest, start: np.ndarray, height_map: HeightMap | None) -> None:
+    def _plan_job(self, req: MotionRequest, start: np.ndarray, height_map: HeightMap | None,
+                  carrying: Scene | None = None) -> None:
         t0 = time.perf_counter()
         try:
             result: PickPlan | dict[str, JointTrajectory] | PlanFailure
@@ -217,8 +224,10 @@ class MotionExecutorNode(Node):
             else:
                 goal = (JointGoal(req.goal_joints) if req.goal_joints is not None
                         else PoseGoal(req.goal_pose, req.linear))
-                traj = self._planner.backend.plan(start, goal, Scene(height_map=height_map), timeout_s=self._timeout)
-                result = traj if isinstance(traj, PlanFailure) else {'move': traj}
+                # a move holding a pick's package plans in that pick's transfer scene (its frame's pile)
+                scene = carrying if carrying is not None else Scene(height_map=height_map)
+                traj = self._planner.backend.plan(start, goal, scene, timeout_s=self._timeout)
+                result = traj if isinstance(traj, PlanFailure) else {MOVE_SEGMENT[carrying is not None]: traj}
         except Exception as exc:  # noqa: BLE001 - a planner bug must become a reply, not a dead thread
             result = PlanFailure(FailureReason.BACKEND_ERROR, f'{type(exc).__name__}: {exc}')
         self._results.put((req, result, (time.perf_counter() - t0) * 1e3))
@@ -240,8 +249,10 @@ class MotionExecutorNode(Node):
             return
         segments = {s.name: s.trajectory for s in result.segments} if isinstance(result, PickPlan) else result
         self._plans[req.plan_id] = segments
+        if isinstance(result, PickPlan) and result.carrying is not None:
+            self._carrying[req.plan_id] = result.carrying
         while len(self._plans) > self._max_plans:
-            self._plans.popitem(last=False)
+            self._carrying.pop(self._plans.popitem(last=False)[0], None)
         self._counts['planned'] += 1
         self._emit(req.id, 'planned', plan_id=req.plan_id, backend=self._selection.backend.name,
                    planning_ms=round(ms, 1),

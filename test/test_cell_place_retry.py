@@ -1,5 +1,5 @@
-"""A transfer that stops short of the tray with the package on the cups moves on to the place pose
-once instead of letting go where the arm stopped (plain data, no ROS)."""
+"""A transfer that stops short of the tray or is refused at its start, with the package on the cups,
+moves on to the place pose once instead of letting go where the arm is (plain data, no ROS)."""
 
 from __future__ import annotations
 
@@ -43,11 +43,20 @@ def test_a_place_move_that_fails_too_lets_go_and_says_both() -> None:
         ExecuteSegment(c2_pick, 'place', goal_joints=PLACE)]
 
 
-def test_only_a_timeout_is_finished_and_only_when_switched_on() -> None:
+def test_a_transfer_refused_at_its_start_is_finished_too_but_a_stop_lets_go_and_so_does_switched_off() -> None:
+    # run C: the arm drifted 0.17-0.19 rad off the lift's end while QA verified, the transfer was
+    # refused, and letting go there dropped the package back onto the pile
+    mismatch = 'start_mismatch: arm is 0.180 rad from the segment start'
     c = PickCycle(CFG)
     c.start(0.0)
     pick, t0 = carrying(c)
-    cmds = c.on_segment(pick, 'transfer', False, 'start_mismatch: arm is 0.296 rad from the segment start', t0 + 0.1)
-    assert SetCups(0) in cmds and ExecuteSegment(pick, 'retreat') in cmds  # it never left the pile: as before
-    _, pick, _, cmds = stopped_short(replace(CFG, place_after_transfer_timeout=False))
+    cmds = c.on_segment(pick, 'transfer', False, mismatch, t0 + 0.1)
+    assert cmds == [ExecuteSegment(pick, 'place', goal_joints=PLACE)]  # cups stay on
+    assert c.phase == Phase.TRANSFER and c.record.plan['place_after'] == mismatch
+    c = PickCycle(CFG)
+    c.start(0.0)
+    pick, t0 = carrying(c)
+    cmds = c.on_segment(pick, 'transfer', False, 'stopped: stop request s1', t0 + 0.5)
+    assert SetCups(0) in cmds and ExecuteSegment(pick, 'retreat') in cmds  # someone stopped the arm: not overridden
+    _, pick, _, cmds = stopped_short(replace(CFG, place_after_failed_transfer=False))
     assert SetCups(0) in cmds and ExecuteSegment(pick, 'retreat') in cmds

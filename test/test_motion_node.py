@@ -123,6 +123,49 @@ def test_a_lift_started_off_its_start_is_blended_from_the_arm_or_refused_beyond_
     assert events('segment_done', 'carry')[0]['error_rad'] == pytest.approx(0.04, abs=1e-4)
 
 
+def _publish_height_maps(ros, maps: list[tuple[int, float]]) -> None:
+    """Pile height maps over the whole pick area, (stamp [ns], height [m] or nan = empty) each."""
+    area = default_cell().pick_area
+    probe = ros.node('pile_probe')
+    pub = probe.create_publisher(Image, topics.PILE_HEIGHT_MAP, qos.RELIABLE)
+    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 10)
+    cols = round((area.x_range[1] - area.x_range[0]) / 0.01) + 1
+    rows = round((area.y_range[1] - area.y_range[0]) / 0.01) + 1
+    for stamp, height in maps:
+        msg = numpy_to_image(np.full((rows, cols), height, np.float32), '32FC1')
+        msg.header.stamp = Stamp(stamp).to_msg()
+        pub.publish(msg)
+
+
+def test_a_move_holding_a_picks_package_plans_in_that_picks_transfer_scene_and_arrives_loaded(rig):
+    """The rest of a failed transfer holds the package: planned in the pick's own transfer scene and
+    executed as a loaded segment ('carry'); a move naming no stored pick is refused."""
+    ros, _node, got, send, publish_joints, events = rig
+    _publish_height_maps(ros, [(1_000_000_000, np.nan)])
+    publish_joints(HOME)
+    ros.spin_for(0.5)
+    send({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'q', 'grasp': GRASP, 'package_size': [0.2, 0.15, 0.08],
+          'scene_stamp_ns': 1_000_000_000})
+    assert ros.spin_until(lambda: events('planned', 'q') or events('plan_failed', 'q'), 30)
+    segments = {s['name']: s for s in events('planned', 'q')[0]['segments']}
+    lift_end, place = np.array(segments['lift']['end_joints']), segments['transfer']['end_joints']
+    drifted = lift_end + np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.18])  # refused as the transfer's start
+    publish_joints(drifted)
+    ros.spin_for(0.3)
+    move = {'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'goal_joints': place}
+    send({**move, 'id': 'unknown', 'carry_plan': 'no-such-pick'})
+    assert ros.spin_until(lambda: events('rejected', 'unknown'), 5)
+    assert events('rejected', 'unknown')[0]['reason'] == 'unknown_plan'
+    send({**move, 'id': 'rest', 'carry_plan': 'q'})
+    assert ros.spin_until(lambda: events('segment_started', 'rest') or events('plan_failed', 'rest'), 30)
+    assert events('segment_started', 'rest')[0]['segment'] == 'carry', events('plan_failed', 'rest')
+    assert ros.spin_until(lambda: np.allclose(got['trajectories'][-1].points[0].positions, drifted, atol=1e-6), 5)
+    # loaded: a wrist 0.05 rad short under the package has arrived (an empty move wants 0.02)
+    publish_joints(np.array(place) + np.array([0.0, 0.0, 0.0, 0.0, 0.05, 0.0]))
+    assert ros.spin_until(lambda: events('segment_done', 'rest') or events('segment_failed', 'rest'), 20)
+    assert events('segment_done', 'rest'), events('segment_failed', 'rest')
+
+
 def test_segment_times_out_when_the_arm_does_not_move(rig):
     ros, _node, _got, send, publish_joints, events = rig
     publish_joints(HOME)
@@ -158,18 +201,7 @@ def test_a_pick_is_planned_around_the_pile_of_its_own_frame(rig):
     target's own footprint is cleared), frame 2 (newer) is clear. The request naming frame 1
     fails, naming frame 2 plans."""
     ros, _node, _got, send, publish_joints, events = rig
-    area = default_cell().pick_area
-    probe = ros.node('pile_probe')
-    pub = probe.create_publisher(Image, topics.PILE_HEIGHT_MAP, qos.RELIABLE)
-    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 10)
-    cols = round((area.x_range[1] - area.x_range[0]) / 0.01) + 1
-    rows = round((area.y_range[1] - area.y_range[0]) / 0.01) + 1
-    stack = np.full((rows, cols), 0.4, np.float32)
-    clear = np.full((rows, cols), np.nan, np.float32)
-    for stamp, grid in ((1_000_000_000, stack), (2_000_000_000, clear)):
-        msg = numpy_to_image(grid, '32FC1')
-        msg.header.stamp = Stamp(stamp).to_msg()
-        pub.publish(msg)
+    _publish_height_maps(ros, [(1_000_000_000, 0.4), (2_000_000_000, np.nan)])
     publish_joints(HOME)
     ros.spin_for(0.5)
     base = {'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'grasp': GRASP, 'package_size': [0.2, 0.15, 0.08]}

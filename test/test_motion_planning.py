@@ -361,6 +361,23 @@ def test_the_carried_box_hangs_where_the_package_is_and_its_centre_is_placed_ove
     assert lift_centred < lift_posed
 
 
+def test_a_plan_keeps_the_scene_its_transfer_carried_the_package_in():
+    """A move that finishes a failed transfer plans in it: the box attached, the pick's own spot cleared."""
+    from robin_grasp.motion.pick_sequence import carried_box_pose
+
+    cell = default_cell()
+    planner = PickSequencePlanner(build_builtin_backend(cell, configured_settings()))
+    size = (0.3, 0.2, 0.06)
+    req = PickRequest(down_pose(0.5, 0.0, cell.pick_area.belt_z + 0.06), cell.place_station.T_base_tray,
+                      package_size=size, package_pose=(0.03, 0.0, 0.0))
+    plan = planner.plan(HOME, req, timeout_s=30.0)
+    assert isinstance(plan, PickPlan), plan
+    assert plan.carrying is not None and plan.carrying.attached is not None
+    assert np.allclose(plan.carrying.attached.pose, carried_box_pose(req, size)) and plan.carrying.attached.size == size
+    cx, cy, _radius, _z = plan.carrying.pile_clear_xy
+    assert np.hypot(cx - 0.53, cy) < 0.05  # around the package, which hangs 3 cm along tcp x
+
+
 def replace_grasp(req: PickRequest, grasp: np.ndarray) -> PickRequest:
     return dataclasses.replace(req, grasp_pose=grasp)
 

@@ -81,6 +81,14 @@ def test_parse_plan_pick():
     assert all_segments.execute == SEGMENTS
 
 
+def test_a_move_names_the_pick_whose_package_it_holds():
+    base = {'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'goal_joints': [0.0] * 6}
+    plain = parse_request(json.dumps({**base, 'id': 'm1'}), 6)
+    assert plain.carry_plan == '' and plain.execute == ('move',)
+    carrying = parse_request(json.dumps({**base, 'id': 'm2', 'carry_plan': 'pick-17'}), 6)
+    assert carrying.carry_plan == 'pick-17' and carrying.execute == ('carry',)  # a loaded segment
+
+
 @pytest.mark.parametrize(
     ('text', 'match'),
     [
@@ -107,6 +115,8 @@ def test_parse_plan_pick():
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x'}), 'exactly one'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x', 'goal_joints': [0, 1]}),
          'goal_joints'),
+        (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x', 'goal_joints': [0] * 6,
+                     'carry_plan': 3}), 'carry_plan'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'execute', 'id': 'x'}), 'plan_id'),
     ],
 )

@@ -94,6 +94,9 @@ class PickPlan:
     segments: tuple[Segment, ...]
     planning_time: float  #: wall time [s]
     poses: dict[str, FloatArray] = field(default_factory=dict)
+    #: the scene the lift end and transfer were planned in (the carried box attached, the target's
+    #: own footprint cleared): a move that finishes the transfer plans in it too
+    carrying: Scene | None = None
 
     @property
     def duration(self) -> float:
@@ -230,7 +233,7 @@ class PickSequencePlanner:
                 return PlanFailure(result.reason, result.detail, name)
             segments.append(Segment(name, result))
             q = result.end
-        return PickPlan(tuple(segments), time.perf_counter() - t0, poses)
+        return PickPlan(tuple(segments), time.perf_counter() - t0, poses, carrying)
 
 
 def carried_box_pose(req: PickRequest, size: tuple[float, float, float]) -> FloatArray:

@@ -13,7 +13,10 @@ Requests (``motion/request``), every one with ``schema`` = :data:`REQUEST_SCHEMA
      "scene_stamp_ns": int | null,       # plan around the pile height map of this frame; null = latest
      "execute": ["approach", "descend"] | true | false}   # segments to run at once (true = all)
     {"op": "plan_move", "id": "...", "goal_joints": [...] | "goal_pose": {...}, "linear": false,
-     "start": null, "scene_stamp_ns": int | null, "execute": true}
+     "start": null, "scene_stamp_ns": int | null, "execute": true,
+     "carry_plan": "pick-17" | null}       # the move holds that pick's package: planned in the scene
+                                         # of its transfer (box attached and kept level, own spot cleared);
+                                         # its segment is then "carry" (loaded), else "move"
     {"op": "execute", "id": "...", "plan_id": "pick-17", "segments": ["lift", "transfer"]}
     {"op": "stop", "id": "..."}
 
@@ -42,6 +45,7 @@ from robin_grasp.motion.pick_sequence import SEGMENTS
 REQUEST_SCHEMA = 'robin.motion.request/1'
 EVENT_SCHEMA = 'robin.motion.event/1'
 OPS = ('plan_pick', 'plan_move', 'execute', 'stop')
+MOVE_SEGMENT = {False: 'move', True: 'carry'}  #: a plan_move's one segment, by whether it holds a package
 
 
 class ProtocolError(ValueError):
@@ -65,6 +69,7 @@ class MotionRequest:
     execute: tuple[str, ...] = ()
     plan_id: str = ''
     scene_stamp_ns: int | None = None
+    carry_plan: str = ''
 
 
 def parse_request(text: str, dof: int) -> MotionRequest:
@@ -120,9 +125,12 @@ def parse_request(text: str, dof: int) -> MotionRequest:
     goal_pose = _pose(raw.get('goal_pose'), 'goal_pose')
     if (goal_joints is None) == (goal_pose is None):
         raise ProtocolError('plan_move needs exactly one of goal_joints, goal_pose')
-    execute = ('move',) if raw.get('execute', True) is True else ()
+    carry = raw.get('carry_plan')
+    if carry is not None and (not isinstance(carry, str) or not carry):
+        raise ProtocolError('carry_plan must be a plan id or null')
+    execute = (MOVE_SEGMENT[bool(carry)],) if raw.get('execute', True) is True else ()
     return MotionRequest(op, rid, goal_joints=goal_joints, goal_pose=goal_pose, linear=bool(raw.get('linear', False)),
-                         start=start, execute=execute, plan_id=rid, scene_stamp_ns=stamp)
+                         start=start, execute=execute, plan_id=rid, scene_stamp_ns=stamp, carry_plan=carry or '')
 
 
 def event(request_id: str, name: str, **fields: Any) -> str:
