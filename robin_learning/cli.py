@@ -62,8 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--limit', type=int, default=None)
 
     r = sub.add_parser('registry', help='model registry')
-    r.add_argument('action', choices=('list', 'register', 'promote', 'rollback', 'resolve', 'verify', 'seed'))
-    r.add_argument('ref', nargs='?', help='register: ONNX file; promote: version; resolve: alias or version')
+    r.add_argument('action', choices=('list', 'register', 'promote', 'rollback', 'resolve', 'verify', 'seed',
+                                      'internalize'))
+    r.add_argument('ref', nargs='?', help='register: ONNX file; promote: version; resolve, internalize: alias or '
+                   'version')
     r.add_argument('--root', type=Path, default=None)
     r.add_argument('--alias', choices=ALIASES)
     r.add_argument('--version')
@@ -200,13 +202,16 @@ def _cmd_registry(a: argparse.Namespace) -> int:
 
         mv = seed_shipped_model(reg, a.model_dir, a.metrics or Path('eval/results/latest.json'),
                                 a.model_card or Path('docs/model_card.md'), in_place=not a.copy,
-                                alias=a.alias or 'production')
+                                alias=a.alias or 'production', parent=a.parent)
         print(f'registered {mv.version} sha256 {mv.sha256} as {a.alias or "production"} in {reg.root}')
         return 0
     if not a.ref:
         raise RegistryError(f'registry {a.action} needs a model reference')
     if a.action == 'resolve':
         print(reg.resolve(a.ref))
+    elif a.action == 'internalize':
+        mv = reg.internalize(a.ref)
+        print(f'{mv.version}: {mv.onnx}' + (f', {mv.weights}' if mv.weights else ''))
     elif a.action == 'promote':
         print(reg.promote(a.alias or 'production', a.ref))
     else:

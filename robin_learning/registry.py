@@ -268,6 +268,40 @@ class ModelRegistry:
             self._log(state, 'rollback', alias=alias, version=previous, previous=current)
         return previous
 
+    def internalize(self, ref: str) -> ModelVersion:
+        """Copy the files a version references in place (outside its directory) into it.
+
+        For the shipped model: its version points at ``models/universal/``; before that directory
+        takes a newer model, the older version gets its own copy (sha256-checked first, so a file
+        that has already changed is refused, not adopted). A no-op for a version stored inside.
+
+        Raises:
+            RegistryError: unknown version, or a referenced file missing or not the registered one.
+        """
+        with self._locked() as state:
+            version = state['aliases'].get(ref, ref)
+            if version not in state['versions']:
+                raise RegistryError(f"unknown model '{ref}'")
+            entry = state['versions'][version]
+            moves = {key: entry[key] for key in ('onnx', 'weights')
+                     if entry.get(key) and not entry[key].startswith(f'{version}/')}
+            if not moves:
+                return ModelVersion(**entry)
+            if sha256_of(self.root / entry['onnx']) != entry['sha256']:
+                raise RegistryError(f"{version}: {self.root / entry['onnx']} is no longer the registered model")
+            (self.root / version).mkdir(exist_ok=True)
+            names = {'onnx': ONNX_NAME, 'weights': 'weights.pt'}
+            for key, rel in moves.items():
+                src = self.root / rel
+                if not src.is_file():
+                    raise RegistryError(f'{version}: missing {src}')
+                tmp = self.root / version / f'.{names[key]}.{uuid.uuid4().hex}.tmp'
+                shutil.copyfile(src, tmp)
+                tmp.replace(self.root / version / names[key])
+                entry[key] = f'{version}/{names[key]}'
+            self._log(state, 'internalize', version=version, moved=sorted(moves))
+            return ModelVersion(**entry)
+
     def verify(self) -> list[str]:
         """Problems of the stored registry (missing files, hash mismatches, dangling aliases)."""
         state = self._read()

@@ -41,8 +41,11 @@ def shipped_version_name(metadata: dict[str, Any]) -> str:
 
 
 def seed_shipped_model(registry: ModelRegistry, model_dir: Path, metrics_file: Path | None, model_card: Path | None,
-                       *, in_place: bool, alias: str = SHIPPED_ALIAS) -> ModelVersion:
+                       *, in_place: bool, alias: str = SHIPPED_ALIAS, parent: str | None = None) -> ModelVersion:
     """Register ``model_dir``'s ONNX (+ weights) with its metadata, metrics and card; set ``alias``.
+
+    ``parent``: the version this one was trained from (a shipped model that follows an earlier one;
+    internalize that one first if it references the same files in place).
 
     Raises:
         RegistryError: metadata missing or contradicting the ONNX file or the metrics.
@@ -68,4 +71,4 @@ def seed_shipped_model(registry: ModelRegistry, model_dir: Path, metrics_file: P
     return registry.register(onnx, version=shipped_version_name(metadata),
                              training_data=training_manifest(metadata, str(meta_file)), metrics=metrics,
                              model_card=model_card, weights=weights if weights.is_file() else None, alias=alias,
-                             notes='shipped universal model', in_place=in_place)
+                             notes='shipped universal model', in_place=in_place, parent=parent)

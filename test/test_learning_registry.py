@@ -76,6 +76,30 @@ def test_resolve_detects_tampering(reg, tmp_path):
     assert reg.verify() and 'sha256 mismatch' in reg.verify()[0]
 
 
+def test_a_shipped_version_gets_its_own_files_before_the_shipped_directory_moves_on(reg, tmp_path):
+    shipped = tmp_path / 'universal'
+    shipped.mkdir()
+    weights = shipped / 'weights.pt'
+    weights.write_bytes(b'v1 weights')
+    old = reg.register(tiny_onnx(shipped / 'package_seg.onnx'), version='u-1', weights=weights, alias='production',
+                       in_place=True)
+    assert old.onnx == '../universal/package_seg.onnx'
+    moved = reg.internalize('production')
+    assert (moved.onnx, moved.weights) == ('u-1/package_seg.onnx', 'u-1/weights.pt')
+    assert reg.internalize('u-1') == moved  # nothing left outside: a no-op
+    tiny_onnx(shipped / 'package_seg.onnx', 2.0)  # the shipped directory takes the next model
+    weights.write_bytes(b'v2 weights')
+    assert reg.verify() == [] and reg.resolve('u-1') == reg.root / 'u-1' / 'package_seg.onnx'
+    assert (reg.root / 'u-1' / 'weights.pt').read_bytes() == b'v1 weights'
+    assert json.loads(reg.file.read_text())['log'][-1]['action'] == 'internalize'
+    # a referenced file that changed already is not adopted as the registered model
+    late = reg.register(shipped / 'package_seg.onnx', version='u-2', in_place=True)
+    tiny_onnx(shipped / 'package_seg.onnx', 3.0)
+    with pytest.raises(RegistryError, match='no longer the registered model'):
+        reg.internalize(late.version)
+    assert reg.get('u-2').onnx == '../universal/package_seg.onnx'
+
+
 class FakeBackend:
     """Pretends to train: the candidate's eval numbers are given; export can be made to fail."""
 
