@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--init', type=Path, help='start from these weights (fine-tuning)')
     ap.add_argument('--replay', type=Path, help='dataset root whose train frames are mixed in (anti-forgetting)')
     ap.add_argument('--replay-ratio', type=float, default=0.3, help='share of each batch drawn from --replay')
-    ap.add_argument('--hours', type=float, default=1.0, help='training-time budget (sets the LR schedule)')
+    ap.add_argument('--hours', type=float, default=None,
+                    help='training-time budget (sets the LR schedule); default 1.0, or the resumed run\'s')
     ap.add_argument('--max-steps', type=int, default=0, help='stop after this many steps (0: time budget only)')
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--lr', type=float, default=2e-3)
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             a.bf16 = 'off' if getattr(a, 'no_bf16', False) else 'auto'
     if a.data is None:
         ap.error('--data is required')
+    a.hours = a.hours or 1.0
     try:
         a.width, a.context_width = resolve_architecture(a)
     except (ValueError, OSError, KeyError) as exc:

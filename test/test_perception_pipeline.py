@@ -57,7 +57,10 @@ def test_train_export_load_infer(tiny_model):
 def test_resume_continues_the_run(tiny_model):
     _, ckpt, _ = tiny_model
     assert train.main(['--ckpt-dir', str(ckpt), '--resume', '--max-steps', '4', '--threads', '1']) == 0
-    assert 'resumed at step 3' in (ckpt / 'train.log').read_text()
+    log = (ckpt / 'train.log').read_text()
+    assert 'resumed at step 3' in log
+    # the run's own budget (0.01 h) carries on: a resume without --hours is not reset to the default
+    assert '"hours": "0.01"' in log.split('resumed at step 3')[1]
 
 
 def test_finetune_from_shipped_weights_with_replay(tiny_model, tmp_path):
