@@ -44,11 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     hours = a.minutes / 60.0
     common = ['--data', str(a.site), '--hours', f'{hours}', '--threads', str(a.threads),
               '--max-frames', str(a.site_frames), '--ckpt-minutes', '1000']
+    weights = a.universal_model / 'weights.pt'
+    arch = train.init_architecture(weights)  # from scratch means the same network, untrained
     runs = {
-        'fine-tuned': [*common, '--ckpt-dir', str(a.work / 'finetuned'), '--init',
-                       str(a.universal_model / 'weights.pt'), '--replay', str(a.universal_data),
-                       '--replay-ratio', str(a.replay_ratio), '--lr', '5e-4'],
-        'scratch': [*common, '--ckpt-dir', str(a.work / 'scratch')],
+        'fine-tuned': [*common, '--ckpt-dir', str(a.work / 'finetuned'), '--init', str(weights),
+                       '--replay', str(a.universal_data), '--replay-ratio', str(a.replay_ratio), '--lr', '5e-4'],
+        'scratch': [*common, '--ckpt-dir', str(a.work / 'scratch'), '--width', str(arch['width']),
+                    '--context-width', str(arch['context_width'])],
     }
     models = {'universal': a.universal_model / export_onnx.ONNX_NAME}
     for name, args in runs.items():

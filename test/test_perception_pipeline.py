@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from robin_core.instance_table import INSTANCE_DTYPE, PACKAGE_TYPES
-from robin_perception import dataset, evaluate, export_onnx, train
+from robin_perception import dataset, evaluate, export_onnx, finetune_experiment, train
 from robin_perception.onnx_model import ModelLoadError, OnnxModel
 from robin_perception.segmentation_pipeline import SegmentationPipeline
 
@@ -96,3 +96,23 @@ def test_evaluate_writes_required_keys(tiny_model, tmp_path):
                 'model_sha256'):
         assert key in res
     assert res['frames'] == 2 and isinstance(res['per_case'], dict)
+
+
+def test_finetune_experiment_compares_three_models_of_one_architecture(tiny_model, tmp_path):
+    """One command, one table: universal, fine-tuned and from-scratch models evaluated on both
+    domains; from scratch means the universal model's own network (here one without the context
+    branch a scratch run gets by default), untrained."""
+    root, _, _ = tiny_model
+    assert train.main(['--data', str(root), '--ckpt-dir', str(tmp_path / 'u'), '--max-steps', '1', '--batch', '2',
+                       '--threads', '1', '--context-width', '0']) == 0
+    universal = tmp_path / 'universal'
+    assert export_onnx.main(['--ckpt', str(tmp_path / 'u' / 'last.pt'), '--out-dir', str(universal)]) == 0
+    result = tmp_path / 'finetune.json'
+    assert finetune_experiment.main(['--site', str(root), '--universal-data', str(root),
+                                     '--universal-model', str(universal), '--minutes', '0.005', '--limit', '2',
+                                     '--work', str(tmp_path / 'w'), '--out', str(result)]) == 0
+    rows = json.loads(result.read_text())['rows']
+    assert set(rows) == {'universal', 'fine-tuned', 'scratch'}
+    assert all({'ap50_all', 'type_accuracy'} <= set(r['site']) and 'universal_retention' in r for r in rows.values())
+    for run in ('finetuned', 'scratch'):
+        assert train.init_architecture(tmp_path / 'w' / run / 'last.pt') == {'width': 1.0, 'context_width': 0}
