@@ -39,7 +39,12 @@ def test_shipped_registry_holds_the_universal_model_on_production() -> None:
     path = reg.resolve('production')
     assert path.resolve() == (SHIPPED / 'package_seg.onnx').resolve()
     assert mv.sha256 == meta['onnx_sha256'] == sha256_of(path)
-    assert mv.parent is None
+    # the shipped model's lineage: every ancestor resolves to its own, unchanged files
+    ancestor = mv
+    while ancestor.parent is not None:
+        ancestor = reg.get(ancestor.parent)
+        own = reg.resolve(ancestor.version)
+        assert own.resolve() != path.resolve() and sha256_of(own) == ancestor.sha256
     assert mv.training_data['sha256'] == meta['training_data_sha256']
     latest = json.loads((REPO / 'eval' / 'results' / 'latest.json').read_text())
     assert mv.metrics['model_sha256'] == mv.sha256 and mv.metrics['recall_pickable'] == latest['recall_pickable']
