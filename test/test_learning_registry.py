@@ -98,6 +98,8 @@ def test_a_shipped_version_gets_its_own_files_before_the_shipped_directory_moves
     with pytest.raises(RegistryError, match='no longer the registered model'):
         reg.internalize(late.version)
     assert reg.get('u-2').onnx == '../universal/package_seg.onnx'
+    with pytest.raises(RegistryError, match="unknown model 'u-9'"):
+        reg.internalize('u-9')
 
 
 class FakeBackend:
