@@ -92,6 +92,12 @@ def format_table(res: dict) -> str:
     for name, v in res['per_case'].items():
         lines.append(f"{name:<26}{v['count']:>7}{f(v['recall']):>8}{f(v['type_accuracy']):>9}"
                      f"{f(v.get('ap50', float('nan'))):>7}{v['missed']:>7}{f(v['missed_mean_best_iou']):>14}")
+    conf = res.get('type_confusion')
+    if conf:
+        names = conf['classes']
+        lines += ['', 'type confusion (rows: true type, columns: predicted; found instances)',
+                  f"{'':<18}" + ''.join(f'{n[:14]:>15}' for n in names)]
+        lines += [f'{n:<18}' + ''.join(f'{c:>15}' for c in row) for n, row in zip(names, conf['counts'], strict=True)]
     return '\n'.join(lines)
 
 

@@ -129,6 +129,7 @@ def summarize(frames: list[FrameMatch], class_names: tuple[str, ...], cases: tup
     groups.update({c: CaseStats() for c in cases})
     groups.update({f'type:{n}': CaseStats() for n in class_names})
     conf_s, conf_ok, type_ok = [], [], []
+    confusion = np.zeros((len(class_names), len(class_names)), np.int64)  # [true type, predicted type]
     for m in frames:
         valid = ~m.gt_ignore
         status, pred_gt, matched = _greedy(m, 0.5, valid)
@@ -143,6 +144,9 @@ def summarize(frames: list[FrameMatch], class_names: tuple[str, ...], cases: tup
             correct = hit and m.pred_types[gt_pred[j]] == m.gt_types[j]
             if hit:
                 type_ok.append(correct)
+                pred_type = int(m.pred_types[gt_pred[j]])
+                if 0 <= pred_type < len(class_names):
+                    confusion[m.gt_types[j], pred_type] += 1
             for nme in names:
                 st = groups[nme]
                 st.count += 1
@@ -167,4 +171,5 @@ def summarize(frames: list[FrameMatch], class_names: tuple[str, ...], cases: tup
         'confidence_auroc': auroc(s, ok),
         'predictions': int(s.size),
         'per_case': per_case,
+        'type_confusion': {'classes': list(class_names), 'counts': confusion.tolist()},
     }

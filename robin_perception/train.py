@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from robin_core.instance_table import PACKAGE_TYPES
-from robin_perception.seg_loss import seg_loss
+from robin_perception.seg_loss import seg_loss, type_class_weights
 from robin_perception.seg_model import RobinSegNet, architecture_of
 from robin_perception.training_data import SampleCache
 
@@ -116,8 +116,8 @@ def use_bf16(mode: str) -> bool:
 
 
 @torch.no_grad()
-def validation_loss(model: RobinSegNet, cache: SampleCache, batch: int = 8, limit: int = 96,
-                    bf16: bool = True) -> float:
+def validation_loss(model: RobinSegNet, cache: SampleCache, *, batch: int = 8, limit: int = 96,
+                    bf16: bool = True, type_weight: torch.Tensor | None = None) -> float:
     """Mean loss over (up to ``limit``) validation samples, no augmentation."""
     if len(cache) == 0:
         return float('nan')
@@ -129,7 +129,7 @@ def validation_loss(model: RobinSegNet, cache: SampleCache, batch: int = 8, limi
         b = cache.batch(idx[k : k + batch], rng, augment=False)
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             out = model(b['rgbh'].contiguous(memory_format=torch.channels_last))
-        loss, _ = seg_loss(*(o.float() for o in out), b)
+        loss, _ = seg_loss(*(o.float() for o in out), b, type_weight)
         losses.append(loss.item())
     model.train()
     return float(np.mean(losses))
@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--preload', type=int, default=400,
                     help='frames loaded before the first step (the rest join 100 per refresh); continuing from '
                          'trained weights wants the whole set at once, or it over-fits the first few hundred')
+    ap.add_argument('--type-balance', type=float, default=0.0,
+                    help='weigh each type\'s pixels by its training frequency ** -ALPHA in the type loss '
+                         '(0: all pixels alike; 0.5: rare types count more)')
+    ap.add_argument('--val-frames', type=int, default=96, help='validation frames scored at each checkpoint')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--bf16', choices=('auto', 'on', 'off'), default='auto',
                     help='bf16 autocast: ~2x faster on CPUs with AMX or AVX512-BF16, >10x slower on others '
@@ -218,7 +222,8 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
 
     hw = DEFAULT_INPUT_HW
     train = SampleCache(a.data, 'train', hw, a.max_frames)
-    val = SampleCache(a.data, 'val', hw, 200)
+    val_frames = getattr(a, 'val_frames', 96)  # a checkpoint from before --val-frames scored 96
+    val = SampleCache(a.data, 'val', hw, max(200, val_frames))
     replay = SampleCache(a.replay, 'train', hw, a.max_frames // 2) if a.replay else None
     train.refresh(a.preload)
     val.refresh()
@@ -228,6 +233,11 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
         print(f'no training frames under {a.data}/train', file=sys.stderr)
         return 2
     bf16 = use_bf16(a.bf16)
+    type_weight = None
+    if getattr(a, 'type_balance', 0.0):
+        type_weight = type_class_weights(train.type_pixel_counts(len(PACKAGE_TYPES)), a.type_balance)
+        log.info('type loss weights %s', dict(zip(PACKAGE_TYPES, np.round(type_weight.numpy(), 3).tolist(),
+                                                   strict=True)))
     log.info('start: %d train, %d val, %d replay frames; bf16 %s; args %s', len(train), len(val),
              len(replay) if replay else 0, bf16, json.dumps({k: str(v) for k, v in vars(a).items()}))
 
@@ -250,7 +260,7 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
             b = {k: torch.cat((b[k], r[k])) for k in b}
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             out = model(b['rgbh'].contiguous(memory_format=torch.channels_last))
-        loss, parts = seg_loss(*(o.float() for o in out), b)
+        loss, parts = seg_loss(*(o.float() for o in out), b, type_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -270,7 +280,7 @@ def _train(a: argparse.Namespace, resume_state: dict | None) -> int:
                 replay.refresh(100)
         done = trained_s >= budget_s or (a.max_steps and step >= a.max_steps)
         if done or time.monotonic() - last_ckpt >= a.ckpt_minutes * 60:
-            vl = validation_loss(model, val, bf16=bf16)
+            vl = validation_loss(model, val, limit=val_frames, bf16=bf16, type_weight=type_weight)
             state = {'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'trained_s': trained_s,
                      'best_val': min(best, vl) if math.isfinite(vl) else best, 'val_loss': vl,
                      'args': {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},

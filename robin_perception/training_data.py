@@ -76,6 +76,14 @@ class SampleCache:
         self.targets.append((t.fg, t.boundary, t.center.astype(np.float16), t.offset.astype(np.float16),
                              t.type_id.astype(np.int8)))
 
+    def type_pixel_counts(self, n_types: int) -> np.ndarray:
+        """Target pixels of each package type over the cached frames, (n_types,) int64."""
+        counts = np.zeros(n_types, np.int64)
+        for t in self.targets:
+            ty = t[4]
+            counts += np.bincount(ty[ty >= 0].ravel().astype(np.int64), minlength=n_types)[:n_types]
+        return counts
+
     def batch(self, idx: np.ndarray, rng: np.random.Generator, augment: bool = True) -> dict[str, torch.Tensor]:
         """Stack samples ``idx`` into tensors, with flips and photometric jitter when ``augment``."""
         xs, fgs, bds, cts, ofs, tys = [], [], [], [], [], []

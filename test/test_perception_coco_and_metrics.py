@@ -55,6 +55,8 @@ def test_missed_and_wrong_type_are_counted():
     assert res['per_case']['black']['missed'] == 1
     assert res['type_accuracy'] == pytest.approx(0.5)  # instance 3 found but typed as 1
     assert res['ap50_all'] < 1.0
+    # rows: true type, columns: predicted; the missed instance (true type 1) is in no row
+    assert res['type_confusion'] == {'classes': ['a', 'b', 'c'], 'counts': [[1, 0, 0], [0, 0, 0], [0, 1, 0]]}
 
 
 def test_shifted_masks_lose_high_iou_ap():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 from robin_core.instance_table import INSTANCE_DTYPE, PACKAGE_TYPES
 from robin_perception import dataset, evaluate, export_onnx, finetune_experiment, train
 from robin_perception.onnx_model import ModelLoadError, OnnxModel
+from robin_perception.seg_loss import type_class_weights
 from robin_perception.segmentation_pipeline import SegmentationPipeline
+from robin_perception.training_data import SampleCache
 
 
 @pytest.fixture(scope='module')
@@ -70,6 +73,19 @@ def test_finetune_from_shipped_weights_with_replay(tiny_model, tmp_path):
                        '--threads', '1']) == 0
     log = (tmp_path / 'train.log').read_text()
     assert 'initialised from' in log and 'replay' in log
+
+
+def test_type_balance_weights_come_from_the_training_pixels(tiny_model, tmp_path):
+    root, _, _ = tiny_model
+    cache = SampleCache(root, 'train', train.DEFAULT_INPUT_HW)
+    cache.refresh()
+    counts = cache.type_pixel_counts(len(PACKAGE_TYPES))
+    assert counts.sum() == sum(int((t[4] >= 0).sum()) for t in cache.targets) > 0
+    assert train.main(['--data', str(root), '--ckpt-dir', str(tmp_path), '--type-balance', '0.5',
+                       '--max-steps', '2', '--batch', '2', '--threads', '1', '--val-frames', '1']) == 0
+    logged = (tmp_path / 'train.log').read_text().split('type loss weights ')[1].splitlines()[0]
+    expected = type_class_weights(counts, 0.5).numpy()
+    assert list(ast.literal_eval(logged).values()) == pytest.approx(expected, abs=1e-3)
 
 
 def test_metadata_contradiction_and_corrupt_file_are_refused(tiny_model, tmp_path):
