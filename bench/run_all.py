@@ -15,7 +15,9 @@ each next to its baseline from the same run, and writes them to ``bench/results/
   grasp baseline (``closed_loop.py``);
 - ``realtime_factor``: of that closed-loop run, next to the simulator alone (physics only, and physics +
   camera in its render thread; ``sim_rtf.py``);
-- ``pick_store_query_ms``: audit list query, indexed vs unindexed (``pick_store_query.py``).
+- ``pick_store_query_ms``: audit list query, indexed vs unindexed (``pick_store_query.py``);
+- ``payload_hold``: drops in simulated transfers slowed to the grasp's hold acceleration vs full speed
+  (``payload_hold.py``).
 
     python bench/run_all.py [--only NAME ...] [--long] [--picks N] [--duration S]
 
@@ -49,6 +51,7 @@ def plan(long: bool, picks: int | None, duration: float | None) -> dict[str, lis
         'segmentation_latency': ['--packages', '5', '10', '20', '40', '60', '--frames', '40' if long else '12'],
         'grasp_planning': ['--sizes', '5', '10', '20', '40', '60', '--scenes', '20' if long else '8'],
         'motion_planning': ['--n', '100' if long else '25'],
+        'payload_hold': ['--masses', *(['1', '2', '3', '4', '6'] if long else ['2', '4', '6'])],
         'sim_rtf': ['--packages', '40', '--seconds', '5' if long else '3', '--frames', '15' if long else '0',
                     '--modes', 'physics', 'thread'],
         'pick_store_query': ['--records', '100000' if long else '20000', '--repeats', '30' if long else '10'],
@@ -148,6 +151,8 @@ def combine(results: dict[str, dict | None]) -> dict:
                                   'sim_with_camera_thread': modes.get('thread')}
     if ps := results.get('pick_store_query'):
         out['pick_store_query_ms'] = {'records': ps['records'], 'rows': ps['rows']}
+    if ph := results.get('payload_hold'):
+        out['payload_hold'] = {'hold_limited': ph['hold_limited'], 'baseline_full_speed': ph['full_speed']}
     return out
 
 
@@ -203,6 +208,11 @@ def print_table(latest: dict) -> None:
             f'depth-only run {_p(mem.get("baseline_depth_only_total_mb"), 0)}')
     if rec := (latest.get('records') or {}).get('model'):
         row('pick records lost (journal/topic/store)', str(rec.get('records_lost')), f'of {rec.get("final_records")}')
+    if ph := latest.get('payload_hold'):
+        h, f = ph['hold_limited'], ph['baseline_full_speed']
+        row('transfer drops (sim) [refused], mean transfer s',
+            f'hold-limited {h["drops"]}/{h["runs"]} [{h["refused"]}], {_p(h["mean_transfer_s"], 2)}',
+            f'full speed {f["drops"]}/{f["runs"]}, {_p(f["mean_transfer_s"], 2)}')
     if ps := latest.get('pick_store_query_ms'):
         worst = max(r['indexed_p99_ms'] for r in ps['rows'])
         worst_u = max(r['unindexed_p99_ms'] for r in ps['rows'])

@@ -70,6 +70,7 @@ def _option(c: GraspRecord, rank: int) -> GraspOption:
         rank=rank,
         package_size=tuple(c.package_size_m) if c.package_size_m else None,  # type: ignore[arg-type]
         package_in_tool=tuple(c.package_in_tool) if c.package_in_tool else None,  # type: ignore[arg-type]
+        payload_acceleration=c.payload_acceleration_mps2,
     )
 
 
@@ -92,7 +93,8 @@ def plan_request(request_id: str, option: GraspOption, scene_stamp_ns: int | Non
         'schema': MOTION_REQUEST_SCHEMA, 'op': 'plan_pick', 'id': request_id,
         'grasp': {'position': list(option.position), 'orientation': list(option.orientation)},
         'place': None, 'package_size': list(package_size) if package_size else None,
-        'package_pose': list(package_pose) if package_pose else None, 'execute': False,
+        'package_pose': list(package_pose) if package_pose else None,
+        'payload_acceleration': option.payload_acceleration, 'execute': False,
         'scene_stamp_ns': scene_stamp_ns, 'start': list(start) if start is not None else None,
     })
 

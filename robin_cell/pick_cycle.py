@@ -62,6 +62,7 @@ class GraspOption:
     rank: int = 0  # position in the planner's decision: 0 = chosen, k = k-th alternative
     package_size: tuple[float, float, float] | None = None  # (length, width, thickness) [m]
     package_in_tool: tuple[float, float, float] | None = None  # top centre x, y [m], long side [rad], tcp frame
+    payload_acceleration: float | None = None  # [m/s^2] the cups hold it through; lift and transfer keep to it
 
 
 @dataclass(frozen=True)

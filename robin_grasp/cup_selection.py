@@ -253,18 +253,33 @@ def choose_cups_batch(
     if policy == 'minimal':
         if cup_xy is None or centre_xy is None:
             raise ValueError("policy 'minimal' needs cup_xy and centre_xy")
-        dist = np.linalg.norm(cup_xy[None, :, :] - np.asarray(centre_xy).reshape(-1, 1, 2), axis=-1)
-        order = np.argsort(np.where(valid, dist, np.inf), axis=1, kind='stable')
-        cum = np.cumsum(np.take_along_axis(valid, order, 1) * force[order], axis=1)
-        enough = cum >= force_required - 1e-9
-        k = np.where(enough.any(axis=1), enough.argmax(axis=1) + 1, st.shape[1])  # else: all valid
-        rank = np.empty_like(order)
-        np.put_along_axis(rank, order, np.arange(st.shape[1])[None, :].repeat(st.shape[0], 0), 1)
-        on = valid & (rank < k[:, None])
+        sets = nearest_cup_sets(valid, cup_xy, np.asarray(centre_xy))  # (C, P, C)
+        enough = (sets * force).sum(axis=-1) >= force_required - 1e-9  # (C, P)
+        k = np.where(enough.any(axis=0), enough.argmax(axis=0), st.shape[1] - 1)  # else: all valid
+        on = sets[k, np.arange(st.shape[0])]
     available = (on * force).sum(axis=1)
     masks = (on.astype(np.int64) << np.arange(st.shape[1])).sum(axis=1)
     feasible = on.any(axis=1) & (available + 1e-9 >= force_required)
     return CupChoices(masks, on, st, available, feasible)
+
+
+def nearest_cup_sets(valid: np.ndarray, cup_xy: np.ndarray, centre_xy: np.ndarray) -> np.ndarray:
+    """Growing cup sets per pose: set k holds the k + 1 valid cups nearest the package centre.
+
+    Args:
+        valid: (P, C) bool, cups that may be switched on.
+        cup_xy: (C, 2) cup centres in the tcp frame [m].
+        centre_xy: (P, 2) the package centre in each pose's tcp frame [m].
+
+    Returns:
+        (C, P, C) bool; once k + 1 exceeds a pose's valid cups, its set is all of them.
+    """
+    valid = np.atleast_2d(np.asarray(valid, bool))
+    dist = np.linalg.norm(cup_xy[None, :, :] - np.asarray(centre_xy).reshape(-1, 1, 2), axis=-1)
+    order = np.argsort(np.where(valid, dist, np.inf), axis=1, kind='stable')
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(valid.shape[1])[None, :].repeat(valid.shape[0], 0), 1)
+    return np.stack([valid & (rank <= k) for k in range(valid.shape[1])])
 
 
 def choose_cups(

@@ -42,10 +42,11 @@ GRASP_CANDIDATE_DTYPE = np.dtype(
         ('mass_upper', np.float32),  # conservative mass estimate [kg]
         ('force_required', np.float32),  # [N]
         ('force_available', np.float32),  # [N]
+        ('hold_acceleration', np.float32),  # tool acceleration the cups hold the package through [m/s^2]
     ]
 )
 
-POSE_TERMS = ('force_margin', 'cups', 'centring', 'edge', 'flatness', 'alignment')
+POSE_TERMS = ('force_margin', 'hold', 'cups', 'centring', 'edge', 'flatness', 'alignment')
 
 
 class ReasonCode(IntEnum):
@@ -102,6 +103,9 @@ class GraspCandidate:
     mass_upper: float = float('nan')
     force_required: float = float('nan')
     force_available: float = 0.0
+    #: largest tool acceleration the cups hold the package through [m/s²] (robin_grasp/hold_model.py;
+    #: inf: not modelled, as by the naive baseline)
+    hold_acceleration: float = float('inf')
     #: the package's top centre (x, y) [m] and long-side heading [rad] in the tcp frame: where the
     #: carried package hangs (None: unknown)
     package_in_tool: tuple[float, float, float] | None = None
@@ -153,7 +157,7 @@ def candidates_to_table(cands: list[GraspCandidate]) -> np.ndarray:
         'reason_code': 'reason_code', 'score': 'score', 'target_score': 'target_score',
         'pose_score': 'pose_score', 'edge_distance': 'edge_distance', 'surface_rms': 'surface_rms',
         'mass': 'mass', 'mass_upper': 'mass_upper', 'force_required': 'force_required',
-        'force_available': 'force_available',
+        'force_available': 'force_available', 'hold_acceleration': 'hold_acceleration',
     }  # fmt: skip
     for col, attr in cols.items():
         t[col] = [int(v) if isinstance(v := getattr(c, attr), bool | IntEnum) else v for c in cands]

@@ -75,7 +75,10 @@ PLANNER_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec('cup_policy', _P.cup_policy, 'all_valid: every cup fully on the target; minimal: fewest that hold it',
               choices=CUP_POLICIES),
     ParamSpec('max_acceleration', _P.max_acceleration, 'peak tool acceleration during transfer [m/s^2]', 0.0, 50.0),
-    ParamSpec('safety_factor', _P.safety_factor, 'holding force margin over mass x (g + a) [-]', 1.0, 10.0),
+    ParamSpec('min_transfer_acceleration', _P.min_transfer_acceleration,
+              'grasps whose cups hold the package only through less tool acceleration are refused (their '
+              'transfer would be slowed too much) [m/s^2]', 0.1, 50.0),
+    ParamSpec('safety_factor', _P.safety_factor, 'margin on every holding load: force, slip and peel [-]', 1.0, 10.0),
     ParamSpec('min_type_score', _P.min_type_score, 'type confidence needed to use its mass prior [0..1]', 0.0, 1.0),
     ParamSpec('mass_upper_factor', _P.mass_upper_factor, 'conservative / central mass estimate [-]', 1.0, 10.0),
     ParamSpec('target_weight', _P.target_weight, 'share of the target score in the candidate score [0..1]', 0.0, 1.0),
@@ -113,6 +116,8 @@ PLANNER_SPECS: tuple[ParamSpec, ...] = (
       for t in POSE_TERMS),
     *(ParamSpec(f'density.{t}', p.density, f'bulk density prior of {t} [kg/m^3]', 1.0, 20_000.0)
       for t, p in DEFAULT_PRIORS.items()),
+    *(ParamSpec(f'lip_friction.{t}', p.lip_friction, f'cup lip friction coefficient on {t}, low end [-]', 0.05, 2.0)
+      for t, p in DEFAULT_PRIORS.items()),
 )  # fmt: skip
 
 
@@ -140,7 +145,8 @@ def config_from_values(values: Mapping[str, Any]) -> PlannerConfig:
         tool_clearance=v['cups.tool_clearance'],
         tool_half_extent=(v['cups.tool_half_extent_x'], v['cups.tool_half_extent_y']),
     )  # fmt: skip
-    priors = {t: replace(p, density=float(v[f'density.{t}'])) for t, p in DEFAULT_PRIORS.items()}
+    priors = {t: replace(p, density=float(v[f'density.{t}']), lip_friction=float(v[f'lip_friction.{t}']))
+              for t, p in DEFAULT_PRIORS.items()}
     return PlannerConfig(
         selection=selection, cups=cups, priors=priors, map_resolution=v['map_resolution'],
         map_margin=v['map_margin'], max_scene_height=v['max_scene_height'], rail_clearance=v['rail_clearance'],
@@ -148,7 +154,8 @@ def config_from_values(values: Mapping[str, Any]) -> PlannerConfig:
         plane_inlier_tol=v['plane_inlier_tol'], suction_point_count=int(v['suction_point_count']),
         edge_ref=v['edge_ref'], yaw_offsets=tuple(math.radians(float(a)) for a in v['yaw_offsets_deg']),
         max_targets=int(v['max_targets']), candidates_per_target=int(v['candidates_per_target']),
-        cup_policy=v['cup_policy'], max_acceleration=v['max_acceleration'], safety_factor=v['safety_factor'],
+        cup_policy=v['cup_policy'], max_acceleration=v['max_acceleration'],
+        min_transfer_acceleration=v['min_transfer_acceleration'], safety_factor=v['safety_factor'],
         min_type_score=v['min_type_score'], mass_upper_factor=v['mass_upper_factor'],
         target_weight=v['target_weight'], probe_weight=v['probe_weight'],
         pose_weights={t: float(v[f'pose_weight.{t}']) for t in POSE_TERMS},

@@ -44,6 +44,9 @@ class GraspRecord(BaseModel):
     mass_upper_kg: float
     force_required_n: float
     force_available_n: float
+    #: largest tool acceleration the cups hold the package through [m/s^2] (robin_grasp/hold_model.py):
+    #: the motion executor slows lift and transfer to it; None = not modelled (the naive baseline)
+    payload_acceleration_mps2: float | None = Field(None, gt=0.0)
     #: (length, width, thickness) of the package [m]: the motion planner carries this box
     package_size_m: list[float] | None = Field(None, min_length=3, max_length=3)
     #: the package's top centre (x, y) [m] and long-side heading [rad] in the tcp frame: where the
@@ -178,6 +181,7 @@ def _grasp_record(c: GraspCandidate, t: TargetScore, belt_z: float, num_cups: in
         score=c.score, target_score=c.target_score, pose_score=c.pose_score, pose_terms=c.terms,
         mass_kg=_finite(c.mass), mass_upper_kg=_finite(c.mass_upper), force_required_n=_finite(c.force_required),
         force_available_n=c.force_available, package_size_m=_package_size(t, belt_z),
+        payload_acceleration_mps2=round(c.hold_acceleration, 3) if math.isfinite(c.hold_acceleration) else None,
         package_in_tool=None if c.package_in_tool is None else [round(float(v), 4) for v in c.package_in_tool],
     )  # fmt: skip
 

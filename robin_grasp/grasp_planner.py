@@ -26,10 +26,12 @@ from robin_grasp.cup_selection import (
     CupState,
     check_cups,
     choose_cups_batch,
+    nearest_cup_sets,
     with_rail_collisions,
 )
 from robin_grasp.grasp_candidates import GraspCandidate, ReasonCode, rank_candidates, score_pose
 from robin_grasp.height_map import HeightMap, build_height_map
+from robin_grasp.hold_model import HoldModel, max_hold_acceleration
 from robin_grasp.mass_prior import DEFAULT_PRIORS, TypePrior, estimate_mass, required_holding_force
 from robin_grasp.rail_clearance import RailGeometry, hits_rails
 from robin_grasp.suction_pose import (
@@ -40,6 +42,9 @@ from robin_grasp.suction_pose import (
     tool_yaw,
 )
 from robin_grasp.target_selection import SelectionConfig, SelectionResult, TargetScore, select_targets
+
+#: hold accelerations are reported up to this [m/s²] (a light package on many cups has no practical limit)
+MAX_REPORTED_HOLD = 1000.0
 
 STATUS_OK = 'ok'
 STATUS_EMPTY = 'empty_scene'
@@ -89,7 +94,10 @@ class PlannerConfig:
     cup_policy: str = 'all_valid'  #: 'all_valid' or 'minimal'
     #: peak tool acceleration in transfer [m/s²] (measured at the cell's 10/15 rad/s² limits)
     max_acceleration: float = 12.0
-    safety_factor: float = 1.5  #: holding force margin [-]
+    #: a grasp that holds its package only through less tool acceleration than this is refused:
+    #: its transfer would be slowed too much (robin_grasp/hold_model.py) [m/s²]
+    min_transfer_acceleration: float = 2.0
+    safety_factor: float = 1.5  #: margin on every holding load (force, slip, peel) [-]
     min_type_score: float = 0.5  #: type confidence needed to use its prior [0..1]
     mass_upper_factor: float = 1.5  #: conservative / central mass [-]
     target_weight: float = 0.5  #: share of the target score in the candidate score [0..1]
@@ -98,7 +106,8 @@ class PlannerConfig:
     probe_weight: float = 0.3
     pose_weights: dict[str, float] = field(
         default_factory=lambda: {
-            'force_margin': 1.0, 'cups': 0.5, 'centring': 1.0, 'edge': 1.0, 'flatness': 0.5, 'alignment': 0.5,
+            'force_margin': 1.0, 'hold': 1.0, 'cups': 0.5, 'centring': 1.0, 'edge': 1.0, 'flatness': 0.5,
+            'alignment': 0.5,
         }
     )  # fmt: skip
 
@@ -337,11 +346,28 @@ def _plan_target(
     pt_idx = np.broadcast_to(np.arange(k_n)[:, None, None], (k_n, y_n, a_n)).reshape(-1)
     # Package centre in each pose's tcp frame (for the minimal policy and the centring term).
     centre = np.einsum('pji,pj->pi', rot[:, :, :2], surface.point[None, :] - pos)  # (P, 2)
-    choice = choose_cups_batch(check.states, unhealthy, f_cup, f_req, policy=cfg.cup_policy, cup_xy=cup_xy,
-                               centre_xy=centre)
-    ok = choice.feasible & ~check.collision
+    choice = choose_cups_batch(check.states, unhealthy, f_cup, f_req, policy='all_valid')
+
+    def hold(on: np.ndarray) -> np.ndarray:  # (P,) tool acceleration each pose's on-cups hold the package through
+        return max_hold_acceleration(cup_xy, on * f_cup[None, :], centre, mass=mass.mass_upper,
+                                     com_depth=0.5 * mass.thickness, friction=mass.lip_friction,
+                                     lip_radius=gripper.lip_radius, model=HoldModel(cfg.safety_factor))
+
+    hold_acc = hold(choice.on)
+    if cfg.cup_policy == 'minimal':  # the fewest cups nearest the centre that hold it through a full-speed transfer
+        sets = nearest_cup_sets(choice.states == CupState.OK, cup_xy, centre)  # (C, P, C)
+        accs = np.stack([hold(on) for on in sets])  # (C, P)
+        enough = accs >= cfg.max_acceleration
+        k = np.where(enough.any(axis=0), enough.argmax(axis=0), sets.shape[0] - 1)
+        rows = np.arange(sets.shape[1])
+        on = sets[k, rows]
+        hold_acc = accs[k, rows]
+        avail = (on * f_cup[None, :]).sum(axis=1)
+        choice = CupChoices((on.astype(np.int64) << np.arange(on.shape[1])).sum(axis=1), on, choice.states, avail,
+                            on.any(axis=1) & (avail >= f_req))
+    ok = choice.on.any(axis=1) & (hold_acc >= cfg.min_transfer_acceleration) & ~check.collision
     if not ok.any():
-        return [], f'no feasible grasp ({_main_reason(check, choice, f_req)})'
+        return [], f'no feasible grasp ({_main_reason(check, choice, hold_acc, cfg.min_transfer_acceleration)})'
     sel = np.flatnonzero(ok)
     on = choice.on[sel]
     n_on = on.sum(axis=1)
@@ -352,6 +378,8 @@ def _plan_target(
     perpendicular = np.abs(np.sin(yaws[yaw_idx[sel]])) > 0.5
     terms = {  # all (S,) arrays in [0, 1]
         'force_margin': np.clip(choice.force_available[sel] / f_req - 1.0, 0.0, 1.0),
+        # 1: the cups hold the package through a full-speed transfer; less: it is slowed down
+        'hold': np.minimum(hold_acc[sel] / max(cfg.max_acceleration, 1e-6), 1.0),
         'cups': n_on / cup_xy.shape[0],
         # Peeling moment grows with the offset between the package centre and the cup set centre.
         'centring': 1.0 - np.minimum(offset / max(0.5 * surface.length, 0.05), 1.0),
@@ -383,18 +411,22 @@ def _plan_target(
                 pose_score=float(pose_score[j]), terms={k: float(v[j]) for k, v in terms.items()},
                 edge_distance=float(edge[j]), surface_rms=surface.rms, mass=mass.mass, mass_upper=mass.mass_upper,
                 force_required=f_req, force_available=float(choice.force_available[p]),
+                hold_acceleration=float(min(hold_acc[p], MAX_REPORTED_HOLD)),
                 package_in_tool=(float(centre[p, 0]), float(centre[p, 1]), float(heading[n])),
             )
         )  # fmt: skip
     return found, ''
 
 
-def _main_reason(check: CupCheck, choice: CupChoices, f_req: float) -> str:
+def _main_reason(check: CupCheck, choice: CupChoices, hold_acc: np.ndarray, min_acc: float) -> str:
     """The most telling reason why none of a target's poses works."""
     usable = choice.on.any(axis=1)
     if (usable & ~check.collision).any():
-        best = float(choice.force_available[~check.collision].max())
-        return f'insufficient holding force: at most {best:.0f} N < {f_req:.0f} N needed'
+        best = float(hold_acc[usable & ~check.collision].max())
+        if best < 0.0:
+            return 'cannot hold the package: no cup set holds it even at rest (force, slip or peel)'
+        return (f'cannot hold the package fast enough: the best cup set holds it through {best:.1f} m/s^2 '
+                f'< {min_acc:.1f} m/s^2')
     if usable.any():
         return check.collision_text[int(np.flatnonzero(usable)[0])]
     states, counts = np.unique(choice.states[choice.states != CupState.OK], return_counts=True)

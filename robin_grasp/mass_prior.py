@@ -28,6 +28,8 @@ class TypePrior:
             padding leak) [0..1].
         mass_min: lightest plausible package [kg].
         mass_max: heaviest plausible package [kg].
+        lip_friction: friction coefficient between a cup lip and this surface, a low value of its
+            range (cardboard grips a rubber lip better than film) [-].
     """
 
     density: float
@@ -37,15 +39,16 @@ class TypePrior:
     seal_efficiency: float
     mass_min: float
     mass_max: float
+    lip_friction: float = 0.4
 
 
 #: Defaults for the shipped model's classes (robin_core.instance_table.PACKAGE_TYPES). Shipping
 #: boxes average ~150-200 kg/m³ (carriers' dimensional-weight divisors assume ~170).
 DEFAULT_PRIORS: dict[str, TypePrior] = {
-    'box': TypePrior(180.0, 0.02, 0.12, 0.60, 0.95, 0.05, 25.0),
-    'poly_mailer': TypePrior(250.0, 0.005, 0.04, 0.15, 0.75, 0.02, 6.0),
-    'padded_mailer': TypePrior(200.0, 0.01, 0.03, 0.08, 0.80, 0.03, 3.0),
-    'flat_envelope': TypePrior(600.0, 0.002, 0.006, 0.02, 0.90, 0.01, 1.0),
+    'box': TypePrior(180.0, 0.02, 0.12, 0.60, 0.95, 0.05, 25.0, 0.45),
+    'poly_mailer': TypePrior(250.0, 0.005, 0.04, 0.15, 0.75, 0.02, 6.0, 0.25),
+    'padded_mailer': TypePrior(200.0, 0.01, 0.03, 0.08, 0.80, 0.03, 3.0, 0.35),
+    'flat_envelope': TypePrior(600.0, 0.002, 0.006, 0.02, 0.90, 0.01, 1.0, 0.3),
 }
 
 
@@ -59,6 +62,7 @@ class MassEstimate:
         thickness: thickness used [m].
         type_name: prior used ('any' when the type was too uncertain and the worst case was taken).
         seal_efficiency: share of rated cup force expected on this surface [0..1].
+        lip_friction: lip-surface friction coefficient [-] (the lowest of all types for 'any').
     """
 
     mass: float
@@ -66,6 +70,7 @@ class MassEstimate:
     thickness: float
     type_name: str
     seal_efficiency: float
+    lip_friction: float = 0.4
 
 
 def estimate_mass(
@@ -104,13 +109,14 @@ def estimate_mass(
         t = min(max(t, p.thickness_min), p.thickness_max)
         m = min(max(length * width * t * p.density, p.mass_min), p.mass_max)
         upper = min(m * upper_factor, p.mass_max)
-        est = MassEstimate(m, upper, t, name, p.seal_efficiency)
+        est = MassEstimate(m, upper, t, name, p.seal_efficiency, p.lip_friction)
         if best is None or est.mass_upper > best.mass_upper:
             best = est
     assert best is not None
     if not trusted:
         worst_seal = min(priors[n].seal_efficiency for n in names)
-        best = MassEstimate(best.mass, best.mass_upper, best.thickness, 'any', worst_seal)
+        worst_friction = min(priors[n].lip_friction for n in names)
+        best = MassEstimate(best.mass, best.mass_upper, best.thickness, 'any', worst_seal, worst_friction)
     return best
 
 

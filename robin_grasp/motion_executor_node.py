@@ -39,6 +39,7 @@ from robin_grasp.motion.interface import (
     Scene,
 )
 from robin_grasp.motion.moveit_backend import MoveItBackend, moveit_available
+from robin_grasp.motion.payload_limit import limit_tool_acceleration
 from robin_grasp.motion.pick_sequence import PickPlan, PickRequest, PickSequencePlanner, PickSettings
 from robin_grasp.motion.protocol import MOVE_SEGMENT, MotionRequest, ProtocolError, event, parse_request
 from robin_grasp.motion.scene_maps import SceneMaps
@@ -135,10 +136,12 @@ class MotionExecutorNode(Node):
         self.get_logger().info(f'motion backend: {selection.backend.name}')
 
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='motion_plan')
+        # (request, plan, planning [ms], loaded segment -> factor it was slowed by for its payload)
         self._results: queue.SimpleQueue[tuple[MotionRequest, PickPlan | dict[str, JointTrajectory] | PlanFailure,
-                                               float]] = queue.SimpleQueue()
+                                               float, dict[str, float]]] = queue.SimpleQueue()
         self._plans: OrderedDict[str, dict[str, JointTrajectory]] = OrderedDict()
-        self._carrying: dict[str, Scene] = {}  # plan id -> its transfer's scene, for moves that finish it
+        # plan id -> its pick plan (the transfer's scene and payload acceleration), for moves that finish it
+        self._carrying: dict[str, PickPlan] = {}
         self._max_plans = max_plans
         self._pending: deque[tuple[str, str, str]] = deque()  # (request id, plan id, segment)
         self._active: _Active | None = None
@@ -211,26 +214,34 @@ class MotionExecutorNode(Node):
     # ---- planning (worker thread) ----------------------------------------------------------
 
     def _plan_job(self, req: MotionRequest, start: np.ndarray, height_map: HeightMap | None,
-                  carrying: Scene | None = None) -> None:
+                  carrying: PickPlan | None = None) -> None:
         t0 = time.perf_counter()
+        stretch: dict[str, float] = {}
         try:
             result: PickPlan | dict[str, JointTrajectory] | PlanFailure
             if req.op == 'plan_pick':
                 assert req.grasp is not None
                 tray = req.place if req.place is not None else self._cell.place_station.T_base_tray
                 pick = PickRequest(req.grasp, tray, self._cell.place_station.tray_size, req.package_size,
-                                   req.package_pose)
+                                   req.package_pose, req.payload_acceleration)
                 result = self._planner.plan(start, pick, height_map, timeout_s=self._timeout)
+                if isinstance(result, PickPlan):
+                    stretch = result.stretch
             else:
                 goal = (JointGoal(req.goal_joints) if req.goal_joints is not None
                         else PoseGoal(req.goal_pose, req.linear))
                 # a move holding a pick's package plans in that pick's transfer scene (its frame's pile)
-                scene = carrying if carrying is not None else Scene(height_map=height_map)
+                scene = carrying.carrying if carrying is not None else Scene(height_map=height_map)
                 traj = self._planner.backend.plan(start, goal, scene, timeout_s=self._timeout)
-                result = traj if isinstance(traj, PlanFailure) else {MOVE_SEGMENT[carrying is not None]: traj}
+                name = MOVE_SEGMENT[carrying is not None]
+                if carrying is not None and not isinstance(traj, PlanFailure):
+                    # the package is still on the cups: keep to the acceleration its grasp holds
+                    traj, stretch[name] = limit_tool_acceleration(traj, self._planner.backend.forward_kinematics,
+                                                                  carrying.payload_acceleration)
+                result = traj if isinstance(traj, PlanFailure) else {name: traj}
         except Exception as exc:  # noqa: BLE001 - a planner bug must become a reply, not a dead thread
             result = PlanFailure(FailureReason.BACKEND_ERROR, f'{type(exc).__name__}: {exc}')
-        self._results.put((req, result, (time.perf_counter() - t0) * 1e3))
+        self._results.put((req, result, (time.perf_counter() - t0) * 1e3, stretch))
 
     # ---- executor-thread work --------------------------------------------------------------
 
@@ -239,7 +250,7 @@ class MotionExecutorNode(Node):
             self._on_plan_result(*self._results.get_nowait())
         self._advance_execution()
 
-    def _on_plan_result(self, req: MotionRequest, result: Any, ms: float) -> None:
+    def _on_plan_result(self, req: MotionRequest, result: Any, ms: float, stretch: dict[str, float]) -> None:
         self._queued -= 1  # counted on this (executor) thread only: submit and result both run here
         self._last_planning_ms = ms
         if isinstance(result, PlanFailure):
@@ -250,13 +261,14 @@ class MotionExecutorNode(Node):
         segments = {s.name: s.trajectory for s in result.segments} if isinstance(result, PickPlan) else result
         self._plans[req.plan_id] = segments
         if isinstance(result, PickPlan) and result.carrying is not None:
-            self._carrying[req.plan_id] = result.carrying
+            self._carrying[req.plan_id] = result
         while len(self._plans) > self._max_plans:
             self._carrying.pop(self._plans.popitem(last=False)[0], None)
         self._counts['planned'] += 1
         self._emit(req.id, 'planned', plan_id=req.plan_id, backend=self._selection.backend.name,
                    planning_ms=round(ms, 1),
-                   segments=[{'name': n, 'duration_s': round(t.duration, 4), 'end_joints': t.end}
+                   segments=[{'name': n, 'duration_s': round(t.duration, 4), 'end_joints': t.end,
+                              **({'slowed_by': round(stretch[n], 3)} if stretch.get(n, 1.0) > 1.0 else {})}
                              for n, t in segments.items()])
         if req.execute:
             self._start_execution(req.id, req.plan_id, req.execute)

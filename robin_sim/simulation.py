@@ -16,7 +16,7 @@ physics is single-threaded MuJoCo and every random draw comes from generators se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mujoco
 import numpy as np
@@ -363,6 +363,23 @@ class Simulation:
         self.data.qpos[qa: qa + 7] = [*pos, *quat]
         self.data.qvel[da: da + 6] = 0.0
         mujoco.mj_forward(self.model, self.data)
+
+    def set_package_mass(self, package_id: int, mass: float) -> None:
+        """Give a package another mass [kg], its inertia scaled alike (payload studies, tests).
+
+        Raises:
+            KeyError: unknown package id.
+            ValueError: a mass that is not positive.
+        """
+        if package_id not in self.packages:
+            raise KeyError(f'no package {package_id}')
+        if not mass > 0.0:
+            raise ValueError(f'mass must be positive, got {mass}')
+        body = self._pkg_body[self._pkg_index(package_id)]
+        self.model.body_inertia[body] *= mass / self.model.body_mass[body]
+        self.model.body_mass[body] = mass
+        mujoco.mj_setConst(self.model, self.data)  # derived constants (subtree masses, ...) follow
+        self.packages[package_id] = replace(self.packages[package_id], mass=float(mass))
 
     # ------------------------------------------------------------------ stepping
     def step(self, duration: float) -> None:

@@ -256,9 +256,10 @@ def test_command_compares_skips_and_reports(tmp_path, capsys):
                                   '(rgb, depth_m missing)'}]
     assert 'undecodable' in report['skipped_topics']['/cell/pick_records']['reason']
     assert 'identical' in capsys.readouterr().out
-    # another planner configuration: the cup policy changes the cups of the same target
+    # another planner configuration: the fewest cups that hold the package through a slow transfer
+    # change the cups of the same target
     cfg = tmp_path / 'grasp.yaml'
-    cfg.write_text('/**:\n  ros__parameters:\n    cup_policy: minimal\n')
+    cfg.write_text('/**:\n  ros__parameters:\n    cup_policy: minimal\n    max_acceleration: 3.0\n')
     out2 = tmp_path / 'out2'
     rc = diff_cli.main([str(tmp_path / 'bag'), '--model', 'geometric', '--config', str(cfg), '--out', str(out2),
                         '--fail-on-change'])

@@ -145,9 +145,11 @@ def test_a_move_holding_a_picks_package_plans_in_that_picks_transfer_scene_and_a
     publish_joints(HOME)
     ros.spin_for(0.5)
     send({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'q', 'grasp': GRASP, 'package_size': [0.2, 0.15, 0.08],
-          'scene_stamp_ns': 1_000_000_000})
+          'scene_stamp_ns': 1_000_000_000, 'payload_acceleration': 2.0})
     assert ros.spin_until(lambda: events('planned', 'q') or events('plan_failed', 'q'), 30)
     segments = {s['name']: s for s in events('planned', 'q')[0]['segments']}
+    # the package's grasp holds it through 2 m/s^2: the transfer is slowed to it, the empty tool is not
+    assert segments['transfer']['slowed_by'] > 1.0 and 'slowed_by' not in segments['approach']
     lift_end, place = np.array(segments['lift']['end_joints']), segments['transfer']['end_joints']
     drifted = lift_end + np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.18])  # refused as the transfer's start
     publish_joints(drifted)

@@ -76,6 +76,9 @@ def test_parse_plan_pick():
     posed = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p4', 'grasp': _pose(),
                                       'package_size': [0.4, 0.3, 0.05], 'package_pose': [0.05, -0.02, 0.3]}), 6)
     assert posed.package_pose == (0.05, -0.02, 0.3) and req.package_pose is None
+    held = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p5', 'grasp': _pose(),
+                                     'payload_acceleration': 3}), 6)
+    assert held.payload_acceleration == 3.0 and req.payload_acceleration is None
     all_segments = parse_request(json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'p2',
                                              'grasp': _pose(), 'execute': True}), 6)
     assert all_segments.execute == SEGMENTS
@@ -112,6 +115,8 @@ def test_a_move_names_the_pick_whose_package_it_holds():
                      'package_pose': [0.0, 0.0, 0.0]}), 'package_pose needs package_size'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
                      'package_size': [0.2, 0.1, 0.05], 'package_pose': [0.5, 0.0, 0.0]}), 'under the tool'),
+        *((json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_pick', 'id': 'x', 'grasp': _pose(),
+                       'payload_acceleration': bad}), 'payload_acceleration') for bad in (0, -2.0, '5', True)),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x'}), 'exactly one'),
         (json.dumps({'schema': REQUEST_SCHEMA, 'op': 'plan_move', 'id': 'x', 'goal_joints': [0, 1]}),
          'goal_joints'),

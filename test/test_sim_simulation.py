@@ -175,6 +175,22 @@ def test_arm_double_pick_released_over_the_robot_counts_two() -> None:
     assert after['load_kg'] - before['load_kg'] == pytest.approx(mass, rel=0.1)
 
 
+def test_a_package_given_another_mass_weighs_it_on_the_tray() -> None:
+    sim = Simulation(SimConfig(seed=2, scenario='suction_test'))
+    inertia = sim.model.body_inertia.copy()
+    sim.set_package_mass(1, 3.5)
+    assert sim.packages[1].mass == 3.5
+    changed = np.flatnonzero(np.any(sim.model.body_inertia != inertia, axis=1))
+    assert changed.size == 1  # the package's own body, its inertia scaled with the mass
+    sim.set_package_pose(1, _tray(sim) + np.array([0.0, 0.0, 0.1]))
+    sim.step(0.7)
+    assert _docked(sim)['load_kg'] == pytest.approx(3.5, abs=0.05)
+    with pytest.raises(KeyError):
+        sim.set_package_mass(99, 1.0)
+    with pytest.raises(ValueError):
+        sim.set_package_mass(2, 0.0)
+
+
 def test_knock_off_pushes_the_top_package_off_the_belt() -> None:
     sim = Simulation(SimConfig(seed=1, scenario='suction_test'))
     sim.step(0.2)

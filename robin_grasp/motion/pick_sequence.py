@@ -29,6 +29,7 @@ from robin_grasp.motion.interface import (
     PoseGoal,
     Scene,
 )
+from robin_grasp.motion.payload_limit import limit_tool_acceleration
 
 SEGMENTS = ('approach', 'descend', 'lift', 'transfer')
 
@@ -70,6 +71,8 @@ class PickRequest:
         package_size: Carried box (length, width, thickness) [m]; None = settings default.
         package_pose: The package's top centre (x, y) [m] and long-side heading [rad] in the tcp
             frame; None = centred under the tool, long side along tcp x.
+        payload_acceleration: Largest tool acceleration the grasp holds the package through
+            [m/s²] (robin_grasp/hold_model.py); the loaded segments are slowed to it. None = unbounded.
     """
 
     grasp_pose: FloatArray
@@ -77,6 +80,11 @@ class PickRequest:
     tray_size: tuple[float, float] = (0.5, 0.5)
     package_size: tuple[float, float, float] | None = None
     package_pose: tuple[float, float, float] | None = None
+    payload_acceleration: float | None = None
+
+
+#: segments that carry the package: slowed to the grasp's payload acceleration
+LOADED_SEGMENTS = ('lift', 'transfer')
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,10 @@ class PickPlan:
     #: the scene the lift end and transfer were planned in (the carried box attached, the target's
     #: own footprint cleared): a move that finishes the transfer plans in it too
     carrying: Scene | None = None
+    #: the request's payload acceleration [m/s²] (a move finishing the transfer keeps to it too)
+    payload_acceleration: float | None = None
+    #: loaded segment name -> factor it was slowed by to keep to ``payload_acceleration`` (1 = not)
+    stretch: dict[str, float] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -202,6 +214,9 @@ class PickSequencePlanner:
         s = self.settings
         if not _is_pose(req.grasp_pose) or not _is_pose(req.tray_pose):
             return PlanFailure(FailureReason.INVALID_REQUEST, 'grasp and tray poses must be 4x4 rigid transforms')
+        if req.payload_acceleration is not None and not req.payload_acceleration > 0.0:
+            return PlanFailure(FailureReason.INVALID_REQUEST,
+                               f'payload acceleration must be positive, got {req.payload_acceleration}')
         size = req.package_size or s.default_package_size
         poses = self.poses(req, height_map, rested_lift=rested_lift)
         grasp = poses['grasp']
@@ -222,7 +237,7 @@ class PickSequencePlanner:
             ('lift', PoseGoal(poses['lift'], linear=True), free),
             ('transfer', PoseGoal(poses['place']), carrying),
         )
-        segments = []
+        segments, stretch = [], {}
         q = np.asarray(start, dtype=float)
         for name, goal, scene in steps:
             remaining = timeout_s - (time.perf_counter() - t0)
@@ -231,9 +246,12 @@ class PickSequencePlanner:
             result = self.backend.plan(q, goal, scene, timeout_s=remaining)
             if isinstance(result, PlanFailure):
                 return PlanFailure(result.reason, result.detail, name)
+            if name in LOADED_SEGMENTS and req.payload_acceleration is not None:
+                result, stretch[name] = limit_tool_acceleration(result, self.backend.forward_kinematics,
+                                                                req.payload_acceleration)
             segments.append(Segment(name, result))
             q = result.end
-        return PickPlan(tuple(segments), time.perf_counter() - t0, poses, carrying)
+        return PickPlan(tuple(segments), time.perf_counter() - t0, poses, carrying, req.payload_acceleration, stretch)
 
 
 def carried_box_pose(req: PickRequest, size: tuple[float, float, float]) -> FloatArray:

@@ -9,6 +9,8 @@ Requests (``motion/request``), every one with ``schema`` = :data:`REQUEST_SCHEMA
      "package_size": [sx, sy, sz] | null, # carried box: length, width, thickness [m]
      "package_pose": [x, y, yaw] | null,  # its top centre and long side in the tcp frame [m, rad];
                                          # null = centred, long side along tcp x
+     "payload_acceleration": a | null,   # the grasp holds the package through this tool acceleration
+                                         # [m/s^2]: lift and transfer are slowed to it; null = unbounded
      "start": [q1..q6] | null,           # plan from here (pipelining); null = current joint state
      "scene_stamp_ns": int | null,       # plan around the pile height map of this frame; null = latest
      "execute": ["approach", "descend"] | true | false}   # segments to run at once (true = all)
@@ -22,7 +24,8 @@ Requests (``motion/request``), every one with ``schema`` = :data:`REQUEST_SCHEMA
 
 Events (``motion/event``), ``schema`` = :data:`EVENT_SCHEMA`, ``id`` = the request's ``id``::
 
-    {"event": "planned", "plan_id", "segments": [{"name", "duration_s", "end_joints"}], "planning_ms", "backend"}
+    {"event": "planned", "plan_id", "segments": [{"name", "duration_s", "end_joints"[, "slowed_by"]}],
+     "planning_ms", "backend"}            # slowed_by: a loaded segment stretched to the payload acceleration
     {"event": "plan_failed", "reason": "ik_failed|goal_in_collision|...", "segment", "detail"}
     {"event": "segment_started" | "segment_done", "plan_id", "segment", "duration_s"[, "error_rad", "contact"]}
     {"event": "segment_failed", "plan_id", "segment", "detail",
@@ -62,6 +65,7 @@ class MotionRequest:
     place: FloatArray | None = None
     package_size: tuple[float, float, float] | None = None
     package_pose: tuple[float, float, float] | None = None
+    payload_acceleration: float | None = None
     start: FloatArray | None = None
     goal_joints: FloatArray | None = None
     goal_pose: FloatArray | None = None
@@ -118,8 +122,14 @@ def parse_request(text: str, dof: int) -> MotionRequest:
             if size is None or np.hypot(pose_arr[0], pose_arr[1]) > max(size[0], size[1]):
                 raise ProtocolError('package_pose needs package_size and must put the package under the tool')
             pose = (float(pose_arr[0]), float(pose_arr[1]), float(pose_arr[2]))
+        accel = raw.get('payload_acceleration')
+        if accel is not None:
+            if isinstance(accel, bool) or not isinstance(accel, int | float) or not 0.0 < accel < float('inf'):
+                raise ProtocolError('payload_acceleration must be a positive number [m/s^2] or null')
+            accel = float(accel)
         return MotionRequest(op, rid, grasp=grasp, place=_pose(raw.get('place'), 'place'), package_size=size,
-                             package_pose=pose, start=start, execute=_segments(raw.get('execute', False), rid),
+                             package_pose=pose, payload_acceleration=accel, start=start,
+                             execute=_segments(raw.get('execute', False), rid),
                              plan_id=rid, scene_stamp_ns=stamp)
     goal_joints = _joints(raw.get('goal_joints'), dof, 'goal_joints')
     goal_pose = _pose(raw.get('goal_pose'), 'goal_pose')
