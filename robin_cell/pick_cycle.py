@@ -958,6 +958,8 @@ class PickCycle:
             timings_ms={'decision': round(d.latency_ms, 2)},
             scene={'instance_count': d.instance_count, 'options': len(d.options)},
         )
+        if opt.payload_acceleration is not None:  # lift and transfer are slowed to it
+            record.plan['payload_acceleration_mps2'] = round(opt.payload_acceleration, 3)
         if opt.cup_mask != planner_mask:  # the audit must show the attempt was a forced fault
             record.scene.update(fault_injection='all_cups', planner_cup_mask=planner_mask)
         record.states.append((Phase.PLAN.value, now))

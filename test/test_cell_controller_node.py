@@ -57,6 +57,7 @@ def test_one_pick_end_to_end_over_topics(ros, tmp_path: Path) -> None:
     assert plan['op'] == 'plan_pick' and plan['grasp']['position'] == [0.6, 0.1, 0.12]
     assert plan['scene_stamp_ns'] == stamp  # planned around the pile the decision saw
     assert plan['package_size'] == [0.3, 0.3, 0.12]  # long side square, the package's thickness
+    assert plan['payload_acceleration'] == 6.5  # what the grasp holds: motion slows the transfer to it
     motion_pub.publish(_event(plan['id'], 'planned', planning_ms=42.0,
                               segments=[{'name': 'approach', 'duration_s': 1.0, 'end_joints': [0.0] * 6}]))
     for segment in (['approach', 'descend'], ['lift'], ['transfer']):
@@ -72,7 +73,7 @@ def test_one_pick_end_to_end_over_topics(ros, tmp_path: Path) -> None:
     rec = records[0]
     assert rec.record_id == plan['id'] and rec.outcome == 'succeeded'
     assert rec.target is not None and rec.target.instance_id == 3 and rec.cup_mask == 15
-    assert rec.plan['planning_ms'] == 42.0
+    assert rec.plan['planning_ms'] == 42.0 and rec.plan['payload_acceleration_mps2'] == 6.5
     assert (rec.segmenter, rec.model_version, rec.model_sha256) == ('model', '1.2.3', 'ab' * 32)
     assert [1, 1, 1, 1, 0, 0, 0, 0] in cups and cups[-1] == [0] * 8  # on for the grasp, off at the end
     assert [p['phase'] for p in phases] == ['approach', 'grasped', 'lifted', 'transferring', 'released']
