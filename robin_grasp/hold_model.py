@@ -93,7 +93,9 @@ def max_hold_acceleration(
     ang = np.arange(model.directions) * (2 * np.pi / model.directions)
     n = np.stack((np.cos(ang), np.sin(ang)), axis=1)  # (K, 2) outward normals
     proj = cup_xy @ n.T  # (C, K)
+    any_on = on.any(axis=1)
     support = np.where(on[:, :, None], proj[None], -np.inf).max(axis=1) + lip_radius  # (P, K)
+    support[~any_on] = 0.0  # no cup on: no polygon (the result is -inf below); keeps the sums finite
     d_cup = support[:, None, :] - proj[None]  # (P, C, K) cup centre inside each line [m]
     resist = np.einsum('pc,pck->pk', force, d_cup) / s  # [N m]
     d_com = support - centre @ n.T  # (P, K)
@@ -102,4 +104,4 @@ def max_hold_acceleration(
     with np.errstate(divide='ignore', invalid='ignore'):
         peel = np.where(lever > 0, static / lever, np.where(static >= 0, np.inf, -np.inf))
     limit = np.minimum(limit, peel.min(axis=1))
-    return np.where(on.any(axis=1), limit, -np.inf)
+    return np.where(any_on, limit, -np.inf)
