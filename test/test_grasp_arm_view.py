@@ -99,3 +99,18 @@ def test_a_carried_package_of_known_size_hides_its_footprint_not_the_whole_squar
     view.add(1_000_000_000, q)
     view.carry.set(900_000_000, CarriedPackage(0.15, 0.10))
     assert (view.mask(1_000_000_000, INTR) == package).all()
+
+
+def test_a_package_carried_high_over_the_pile_is_hidden_where_it_shows_beyond_the_belt_area():
+    """Seen from the overhead camera, a package swung 0.65 m above the belt at the pick area's edge
+    shows outside the pick area's image at belt level (perspective). In a session-13 run the planner
+    offered such a padded mailer, carried through a frame mid-transfer, as the next target 0.69 m
+    above the belt, and the cell reached for it in the air (QA: missed)."""
+    view = ArmView(CELL)
+    tool = np.array([0.34, -0.14, CELL.pick_area.belt_z + 0.7])
+    over = np.diag([1.0, -1.0, -1.0, 1.0])
+    over[:3, 3] = tool
+    q = build_builtin_backend(CELL).solve_ik(HOME, over)
+    mask = view.mask_of([q], INTR, CarriedPackage(0.30, 0.22))
+    for dx, dy in ((0.0, 0.0), (-0.1, 0.0), (0.0, 0.08), (0.1, 0.0), (0.0, -0.08)):  # the package's underside
+        assert mask[pixel_of(tool + np.array([dx, dy, -0.05]))], (dx, dy)
