@@ -400,3 +400,27 @@ def test_the_belt_beyond_the_pile_map_is_an_obstacle_up_and_downstream():
     backend = build_builtin_backend(default_cell(), configured_settings())
     q = backend.solve_ik(HOME, down_pose(0.5, area.pile_map_y_range[0] - 0.15, area.belt_z + 0.1))
     assert isinstance(q, PlanFailure) and q.reason == FailureReason.GOAL_IN_COLLISION
+
+
+def test_an_approach_over_a_tall_box_beside_the_base_takes_another_arm_posture_when_the_first_has_no_path():
+    """A 36 cm stack reaching to 0.19 m from the base axis (session-13 run: 29 approach
+    planning_timeouts in a row on such a pile). The preferred IK solution of the pre-grasp is valid
+    but walled in by the stack (RRTConnect found no path in 15 s), while another solution of the
+    same posture class is reached by a direct joint segment."""
+    cell = default_cell()
+    backend = build_builtin_backend(cell, configured_settings())
+    planner = PickSequencePlanner(backend)
+    area = cell.pick_area
+    x0, x1 = area.pile_map_x_range
+    y0, y1 = area.pile_map_y_range
+    xs, ys = np.arange(x0, x1 + 1e-9, 0.01), np.arange(y0, y1 + 1e-9, 0.01)
+    gx, gy = np.meshgrid(xs, ys)
+    h = np.full(gx.shape, area.belt_z)
+    for cx, cy, top, (sx, sy) in ((0.45, -0.05, 0.17, (0.31, 0.20)), (0.38, 0.17, 0.17, (0.38, 0.18)),
+                                  (0.37, -0.08, 0.36, (0.36, 0.19))):
+        h[(np.abs(gx - cx) <= sx / 2) & (np.abs(gy - cy) <= sy / 2)] = area.belt_z + top
+    place = np.array([-0.27, -0.33, 1.95, -3.19, -1.57, -2.06])  # where the last transfer ended
+    req = PickRequest(down_pose(0.37, -0.08, area.belt_z + 0.36), cell.place_station.T_base_tray,
+                      package_size=(0.36, 0.19, 0.19))
+    plan = planner.plan(place, req, HeightMap((xs[0], ys[0]), 0.01, h), timeout_s=3.0)
+    assert isinstance(plan, PickPlan), plan

@@ -24,7 +24,7 @@ from robin_grasp.motion.interface import (
     PoseGoal,
     Scene,
 )
-from robin_grasp.motion.joint_path import JointPathPlanner
+from robin_grasp.motion.joint_path import NO_CHEAP_PATH, JointPathPlanner
 from robin_grasp.motion.planning_model import PlanningModel
 from robin_grasp.motion.time_parametrization import concatenate, parametrize
 from robin_grasp.motion.transit import transit_chains
@@ -38,6 +38,9 @@ ESCAPE_MAX_M = 0.15  #: farthest the tool backs out straight up from a colliding
 _MAX_SMOOTHING_RETRIES = 3
 #: A carrying path may tilt the tool this much beyond the more tilted of its ends [rad].
 _TILT_SLACK = 0.02
+#: IK seeds searched for other solutions of a goal pose whose preferred one has no cheap path
+_ALT_IK_SEEDS = 6
+_ALT_SEED = 13  #: fixed: the same request plans the same way
 
 
 @dataclass
@@ -138,9 +141,27 @@ class BuiltinBackend:
             q_goal = q_goal_or_fail
         t1 = time.perf_counter()
         self.stats.ik_ms = (t1 - t0) * 1e3
-        remaining = timeout_s - (t1 - t0)
-        subspace = self._carry_level(start, q_goal) if scene.attached is not None else None
-        path = self.paths.plan(start, q_goal, remaining, via=self._transits(subspace), subspace=subspace)
+        carrying = scene.attached is not None
+        subspace = self._carry_level(start, q_goal) if carrying else None
+        path = self.paths.plan(start, q_goal, timeout_s - (time.perf_counter() - t0), via=self._transits(subspace),
+                               subspace=subspace, sampling=False)
+        if isinstance(path, PlanFailure) and path.detail == NO_CHEAP_PATH:
+            if isinstance(goal, PoseGoal):
+                # Before sampling for the preferred IK solution, the cheap paths to the other solutions
+                # of its posture class: beside a tall stack the preferred one can be walled in while
+                # another is a straight joint segment away (test_an_approach_over_a_tall_box_beside_...).
+                for alt in self._alternative_goals(start, goal.pose, q_goal):
+                    alt_sub = self._carry_level(start, alt) if carrying else None
+                    found = self.paths.plan(start, alt, timeout_s - (time.perf_counter() - t0),
+                                            via=self._transits(alt_sub), subspace=alt_sub, sampling=False)
+                    if not isinstance(found, PlanFailure):
+                        path, q_goal = found, alt
+                        self.stats.extra['alternative_goal'] = 1.0
+                        break
+            if isinstance(path, PlanFailure):
+                subspace = self._carry_level(start, q_goal) if carrying else None
+                path = self.paths.plan(start, q_goal, timeout_s - (time.perf_counter() - t0), subspace=subspace,
+                                       cheap=False)
         if isinstance(path, PlanFailure):
             return path
         self.stats.planner = path.planner if escape is None else f'escape+{path.planner}'
@@ -211,6 +232,36 @@ class BuiltinBackend:
         if converged:
             return PlanFailure(FailureReason.GOAL_IN_COLLISION, f'all {converged} IK solutions collide')
         return PlanFailure(FailureReason.IK_FAILED, f'no IK solution for {np.round(pose[:3, 3], 3).tolist()}')
+
+    def _alternative_goals(self, start: FloatArray, pose: FloatArray, best: FloatArray) -> list[FloatArray]:
+        """Other valid IK solutions of ``pose`` in ``best``'s posture class (elbow, wrist), cheapest
+        first. Seeds: ``best`` mirrored to the UR's other shoulder branch (the base half a turn
+        round, shoulder and elbow reflected, the wrist keeping the tool's direction), then random
+        postures."""
+        flags = posture_flags(self.model, best)
+        lim = self.model.limits
+        rng = np.random.default_rng(_ALT_SEED)
+        q1, q2 = -np.pi - best[1], -best[2]
+        mirrored = [np.array([best[0] + turn, q1, q2, best[1] + best[2] + best[3] - np.pi - q1 - q2, -best[4],
+                              best[5]]) for turn in (np.pi, -np.pi)]
+        randoms = [rng.uniform(np.maximum(lim.lower, -np.pi), np.minimum(lim.upper, np.pi))
+                   for _ in range(_ALT_IK_SEEDS)]
+        found: list[FloatArray] = []
+        for seed in [*mirrored, *randoms]:
+            sol = self.ik.solve_from(pose, np.clip(seed, lim.lower, lim.upper))
+            if sol is None:
+                continue
+            q = nearest_equivalent(sol.q, start, lim.lower, lim.upper)
+            if (np.max(np.abs(q - best)) < 0.1 or any(np.max(np.abs(q - f)) < 0.1 for f in found)
+                    or posture_flags(self.model, q) != flags or not self.checker.is_valid(q)):
+                continue
+            found.append(q)
+        order = []
+        while found:
+            pick = choose_solution(self.model, found, start, self.joint_weights)
+            order.append(pick)
+            found = [f for f in found if f is not pick]
+        return order
 
     def _transits(self, subspace: LevelSubspace | None) -> ViaChains:
         """Raised-via chains for a move (in the carrying subspace when there is one)."""

@@ -22,6 +22,9 @@ from robin_grasp.motion.interface import FailureReason, FloatArray, PlanFailure
 
 ou.setLogLevel(ou.LogLevel.LOG_WARN)  # OMPL logs every solve at INFO to stdout
 
+#: detail of the failure of a plan without the sampling planner whose direct and via paths collide
+NO_CHEAP_PATH = 'neither the direct segment nor a raised via path is free'
+
 
 @dataclass(frozen=True)
 class JointPath:
@@ -69,6 +72,9 @@ class JointPathPlanner:
         timeout_s: float,
         via: Callable[[FloatArray, FloatArray], Iterable[Sequence[FloatArray]]] | None = None,
         subspace: LevelSubspace | None = None,
+        *,
+        cheap: bool = True,
+        sampling: bool = True,
     ) -> JointPath | PlanFailure:
         """A valid path start → goal [rad] within ``timeout_s`` [s] of wall time, or a failure.
 
@@ -77,6 +83,9 @@ class JointPathPlanner:
                 after the direct segment and before the sampling planner.
             subspace: The sampling planner searches this linear subspace of joint space (through
                 start and goal) instead of all of it: a carried package's tilt stays put.
+            cheap: Try the direct segment and the via chains (False: they were tried already).
+            sampling: Run the sampling planner when they fail (False: fail with
+                :data:`NO_CHEAP_PATH` instead, so a caller can try another goal first).
         """
         t0 = time.perf_counter()
         cc = self.checker
@@ -84,9 +93,9 @@ class JointPathPlanner:
             return PlanFailure(FailureReason.START_IN_COLLISION, cc.describe(start))
         if not cc.is_valid(goal):
             return PlanFailure(FailureReason.GOAL_IN_COLLISION, cc.describe(goal))
-        if cc.segment_valid(start, goal):
+        if cheap and cc.segment_valid(start, goal):
             return JointPath(np.stack([start, goal]), 'direct', time.perf_counter() - t0)
-        if via is not None:
+        if cheap and via is not None:
             for chain in via(start, goal):
                 if time.perf_counter() - t0 > timeout_s:
                     break
@@ -95,6 +104,8 @@ class JointPathPlanner:
                     return JointPath(pts, 'via', time.perf_counter() - t0)
         if not self.use_ompl:
             return PlanFailure(FailureReason.UNREACHABLE, 'direct path collides and the sampling planner is off')
+        if not sampling:
+            return PlanFailure(FailureReason.UNREACHABLE, NO_CHEAP_PATH)
         remaining = timeout_s - (time.perf_counter() - t0)
         if remaining <= 0:
             return PlanFailure(FailureReason.PLANNING_TIMEOUT, 'no time left for the sampling planner')
