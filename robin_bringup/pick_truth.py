@@ -13,8 +13,11 @@ raised kind):
   state after ``lift``), or two or more packages newly arrived on a drive robot by ``settle_s``
   after the record's end. In the fault run of session 7 (before both rules) 22 attempts were
   labelled double pick from such touches, each with its drive robot counting one package;
-- ``ok``: exactly one package newly arrived on a drive robot; also a single package that was lifted
-  and put back on the belt before any transfer (a deliberate put-back is not a fault);
+- ``ok``: exactly one package newly arrived on a drive robot; also a single package that was lifted,
+  still up when the lift ended, and put back on the belt before any transfer (a deliberate
+  put-back is not a fault). One that came up during the lift but was back down by its end is
+  ``missed`` (session 13: pinned mailers whose corner rose 2 cm were graded ``ok`` and QA's correct
+  ``missed`` counted as a false alarm, 6 times in a 77-attempt run);
 - ``drop``: a held package did not reach a robot and was no longer held when the release began;
 - ``misplace``: a held package did not reach a robot and was still held after the release began;
 - ``missed``: nothing was held (raised) and nothing arrived: a pinned package the cups pulled on
@@ -195,7 +198,10 @@ def label_attempt(record: PickRecord, track: TruthTrack, settle_s: float = 2.0) 
     if not held:
         return 'missed'
     if _state_time(record, 'transfer') is None and all(after.get(i) == 'belt' for i in held):
-        return 'ok'  # lifted and put back deliberately
+        # put back deliberately (after QA looked) only if it was still up when the lift ended; a package
+        # the lift lost again (a pinned one whose corner came up, then tore free) was never carried
+        still_up = _held(track.at(lifted)) if lifted is not None else set()
+        return 'ok' if still_up or any(carried) else 'missed'
     release = _state_time(record, 'release')
     last_held = max(t for (t, _snap), h in zip(own, held_sets, strict=True) if h)
     # the first change after which none of them is held any more

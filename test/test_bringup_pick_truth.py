@@ -141,7 +141,10 @@ def test_a_pinned_package_the_cups_pulled_on_but_never_raised_is_a_miss() -> Non
                        (20.0, {1: 'belt'})])
     aborted = ('plan', 'approach', 'suction', 'lift', 'recover', 'report')
     assert label_attempt(_record(0.0, aborted), pinned) == 'missed'
-    assert label_attempt(_record(0.0, aborted), put_back) == 'ok'
+    assert label_attempt(_record(0.0, aborted), put_back) == 'ok'  # still up when the lift ended (4 s)
+    # up during the lift, down again before it ended: the lift lost it, nothing was carried
+    lost = _track([(0.0, {1: 'belt'}), (3.2, {1: 'held'}), (3.8, {1: 'belt'}), (20.0, {1: 'belt'})])
+    assert label_attempt(_record(0.0, aborted), lost) == 'missed'
     ev = qa_confusion([_record(0.0, aborted, verdict='ok')], pinned)['evidence']
     assert next(iter(ev.values()))['held'] == {'1': {'first_s': 1.5, 'last_s': 3.5, 'raised': False, 'then': 'belt'}}
 
