@@ -28,8 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from robin_grasp.grasp_planner import PlannerConfig
-from robin_grasp.hold_model import HoldModel, max_hold_acceleration
-from robin_grasp.mass_prior import DEFAULT_PRIORS
+from robin_grasp.hold_model import estimate_hold
+from robin_grasp.mass_prior import DEFAULT_PRIORS, MassEstimate
 from robin_grasp.motion.builtin_factory import BuiltinSettings, build_builtin_backend
 from robin_grasp.motion.interface import PlanFailure
 from robin_grasp.motion.pick_sequence import PickPlan, PickRequest, PickSequencePlanner
@@ -44,14 +44,16 @@ SUCTION_S = 0.3  #: [s] for the cups to seal
 
 
 def planner_hold(cfg: PlannerConfig, sim: Simulation, cups: np.ndarray, mass: float, thickness: float) -> float:
-    """The hold acceleration the grasp planner computes for ``cups`` on the box [m/s²]."""
+    """The hold acceleration the grasp planner computes for ``cups`` on the box [m/s²], with its
+    estimate of the box exact but for the conservative factor."""
     g = sim.cell.gripper
     prior = DEFAULT_PRIORS['box']
-    cup_xy = np.asarray(g.cup_positions, np.float64)[:, :2]
+    estimate = MassEstimate(mass, mass * cfg.mass_upper_factor, thickness, 'box', prior.seal_efficiency,
+                            prior.lip_friction)
     force = cups[None, :] * g.rated_force_per_cup * prior.seal_efficiency
-    return float(max_hold_acceleration(cup_xy, force, np.zeros((1, 2)), mass=mass * cfg.mass_upper_factor,
-                                       com_depth=thickness / 2, friction=prior.lip_friction,
-                                       lip_radius=g.lip_radius, model=HoldModel(cfg.safety_factor))[0])
+    cup_xy = np.asarray(g.cup_positions, np.float64)[:, :2]
+    return float(estimate_hold(cup_xy, force, np.zeros((1, 2)), estimate, lip_radius=g.lip_radius,
+                               safety_factor=cfg.safety_factor)[0])
 
 
 def run_case(mass: float, n_cups: int, limited: bool, cfg: PlannerConfig) -> dict[str, object]:

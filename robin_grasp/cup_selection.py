@@ -12,6 +12,7 @@ All checks run vectorised over many candidate poses at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -227,6 +228,7 @@ def choose_cups_batch(
     policy: str = 'all_valid',
     cup_xy: np.ndarray | None = None,
     centre_xy: np.ndarray | None = None,
+    sufficient: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> CupChoices:
     """Pick the on-set for each of P poses among the cups whose footprint check passed.
 
@@ -239,6 +241,8 @@ def choose_cups_batch(
             target); 'minimal' the fewest valid cups nearest ``centre_xy`` that hold the package.
         cup_xy: (C, 2) cup centres in the tcp frame [m] ('minimal' only).
         centre_xy: (P, 2) the package centre in the tcp frame of each pose [m] ('minimal' only).
+        sufficient: ('minimal' only) (P, C) on-cups -> (P,) bool, whether a set is enough; default:
+            its force reaches ``force_required`` (the planner asks the hold model instead).
 
     Returns:
         Masks, forces and feasibility per pose.
@@ -254,7 +258,10 @@ def choose_cups_batch(
         if cup_xy is None or centre_xy is None:
             raise ValueError("policy 'minimal' needs cup_xy and centre_xy")
         sets = nearest_cup_sets(valid, cup_xy, np.asarray(centre_xy))  # (C, P, C)
-        enough = (sets * force).sum(axis=-1) >= force_required - 1e-9  # (C, P)
+        if sufficient is None:
+            enough = (sets * force).sum(axis=-1) >= force_required - 1e-9  # (C, P)
+        else:
+            enough = np.stack([np.asarray(sufficient(on), bool) for on in sets])
         k = np.where(enough.any(axis=0), enough.argmax(axis=0), st.shape[1] - 1)  # else: all valid
         on = sets[k, np.arange(st.shape[0])]
     available = (on * force).sum(axis=1)

@@ -26,12 +26,11 @@ from robin_grasp.cup_selection import (
     CupState,
     check_cups,
     choose_cups_batch,
-    nearest_cup_sets,
     with_rail_collisions,
 )
 from robin_grasp.grasp_candidates import GraspCandidate, ReasonCode, rank_candidates, score_pose
 from robin_grasp.height_map import HeightMap, build_height_map
-from robin_grasp.hold_model import HoldModel, max_hold_acceleration
+from robin_grasp.hold_model import estimate_hold
 from robin_grasp.mass_prior import DEFAULT_PRIORS, TypePrior, estimate_mass, required_holding_force
 from robin_grasp.rail_clearance import RailGeometry, hits_rails
 from robin_grasp.suction_pose import (
@@ -346,25 +345,15 @@ def _plan_target(
     pt_idx = np.broadcast_to(np.arange(k_n)[:, None, None], (k_n, y_n, a_n)).reshape(-1)
     # Package centre in each pose's tcp frame (for the minimal policy and the centring term).
     centre = np.einsum('pji,pj->pi', rot[:, :, :2], surface.point[None, :] - pos)  # (P, 2)
-    choice = choose_cups_batch(check.states, unhealthy, f_cup, f_req, policy='all_valid')
 
     def hold(on: np.ndarray) -> np.ndarray:  # (P,) tool acceleration each pose's on-cups hold the package through
-        return max_hold_acceleration(cup_xy, on * f_cup[None, :], centre, mass=mass.mass_upper,
-                                     com_depth=0.5 * mass.thickness, friction=mass.lip_friction,
-                                     lip_radius=gripper.lip_radius, model=HoldModel(cfg.safety_factor))
+        return estimate_hold(cup_xy, on * f_cup[None, :], centre, mass, lip_radius=gripper.lip_radius,
+                             safety_factor=cfg.safety_factor)
 
+    # 'minimal': the fewest cups nearest the centre that hold it through a full-speed transfer
+    choice = choose_cups_batch(check.states, unhealthy, f_cup, f_req, policy=cfg.cup_policy, cup_xy=cup_xy,
+                               centre_xy=centre, sufficient=lambda on: hold(on) >= cfg.max_acceleration)
     hold_acc = hold(choice.on)
-    if cfg.cup_policy == 'minimal':  # the fewest cups nearest the centre that hold it through a full-speed transfer
-        sets = nearest_cup_sets(choice.states == CupState.OK, cup_xy, centre)  # (C, P, C)
-        accs = np.stack([hold(on) for on in sets])  # (C, P)
-        enough = accs >= cfg.max_acceleration
-        k = np.where(enough.any(axis=0), enough.argmax(axis=0), sets.shape[0] - 1)
-        rows = np.arange(sets.shape[1])
-        on = sets[k, rows]
-        hold_acc = accs[k, rows]
-        avail = (on * f_cup[None, :]).sum(axis=1)
-        choice = CupChoices((on.astype(np.int64) << np.arange(on.shape[1])).sum(axis=1), on, choice.states, avail,
-                            on.any(axis=1) & (avail >= f_req))
     ok = choice.on.any(axis=1) & (hold_acc >= cfg.min_transfer_acceleration) & ~check.collision
     if not ok.any():
         return [], f'no feasible grasp ({_main_reason(check, choice, hold_acc, cfg.min_transfer_acceleration)})'

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robin_grasp.mass_prior import GRAVITY
+from robin_grasp.mass_prior import GRAVITY, MassEstimate
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,12 @@ def max_hold_acceleration(
         peel = np.where(lever > 0, static / lever, np.where(static >= 0, np.inf, -np.inf))
     limit = np.minimum(limit, peel.min(axis=1))
     return np.where(any_on, limit, -np.inf)
+
+
+def estimate_hold(cup_xy: np.ndarray, cup_force: np.ndarray, centre_xy: np.ndarray, estimate: MassEstimate, *,
+                  lip_radius: float, safety_factor: float) -> np.ndarray:
+    """:func:`max_hold_acceleration` on a mass estimate, as the grasp planner sizes grasps: its
+    conservative mass, its centre half its thickness below the lips, its type's lip friction."""
+    return max_hold_acceleration(cup_xy, cup_force, centre_xy, mass=estimate.mass_upper,
+                                 com_depth=0.5 * estimate.thickness, friction=estimate.lip_friction,
+                                 lip_radius=lip_radius, model=HoldModel(safety_factor))

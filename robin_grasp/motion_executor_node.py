@@ -39,7 +39,6 @@ from robin_grasp.motion.interface import (
     Scene,
 )
 from robin_grasp.motion.moveit_backend import MoveItBackend, moveit_available
-from robin_grasp.motion.payload_limit import limit_tool_acceleration
 from robin_grasp.motion.pick_sequence import PickPlan, PickRequest, PickSequencePlanner, PickSettings
 from robin_grasp.motion.protocol import MOVE_SEGMENT, MotionRequest, ProtocolError, event, parse_request
 from robin_grasp.motion.scene_maps import SceneMaps
@@ -230,14 +229,12 @@ class MotionExecutorNode(Node):
             else:
                 goal = (JointGoal(req.goal_joints) if req.goal_joints is not None
                         else PoseGoal(req.goal_pose, req.linear))
-                # a move holding a pick's package plans in that pick's transfer scene (its frame's pile)
-                scene = carrying.carrying if carrying is not None else Scene(height_map=height_map)
-                traj = self._planner.backend.plan(start, goal, scene, timeout_s=self._timeout)
                 name = MOVE_SEGMENT[carrying is not None]
-                if carrying is not None and not isinstance(traj, PlanFailure):
-                    # the package is still on the cups: keep to the acceleration its grasp holds
-                    traj, stretch[name] = limit_tool_acceleration(traj, self._planner.backend.forward_kinematics,
-                                                                  carrying.payload_acceleration)
+                if carrying is not None:  # holding a pick's package: its transfer's scene and payload limit
+                    traj, stretch[name] = self._planner.plan_carry(start, goal, carrying, timeout_s=self._timeout)
+                else:
+                    traj = self._planner.backend.plan(start, goal, Scene(height_map=height_map),
+                                                      timeout_s=self._timeout)
                 result = traj if isinstance(traj, PlanFailure) else {name: traj}
         except Exception as exc:  # noqa: BLE001 - a planner bug must become a reply, not a dead thread
             result = PlanFailure(FailureReason.BACKEND_ERROR, f'{type(exc).__name__}: {exc}')

@@ -187,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             a.bf16 = 'off' if getattr(a, 'no_bf16', False) else 'auto'
     if a.data is None:
         ap.error('--data is required')
+    if getattr(a, 'type_balance', 0.0) < 0:
+        ap.error(f'--type-balance must be >= 0, got {a.type_balance}')
+    if getattr(a, 'val_frames', 96) < 1:
+        ap.error(f'--val-frames must be >= 1, got {a.val_frames}')
     a.hours = a.hours or 1.0
     try:
         a.width, a.context_width = resolve_architecture(a)

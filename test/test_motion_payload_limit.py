@@ -8,7 +8,7 @@ from test_motion_planning import HOME, configured_settings, down_pose
 
 from robin_core.cell_description import default_cell
 from robin_grasp.motion.builtin_factory import build_builtin_backend
-from robin_grasp.motion.interface import JointTrajectory
+from robin_grasp.motion.interface import JointGoal, JointTrajectory
 from robin_grasp.motion.payload_limit import limit_tool_acceleration, peak_tool_acceleration, stretched
 from robin_grasp.motion.pick_sequence import LOADED_SEGMENTS, PickPlan, PickRequest, PickSequencePlanner
 
@@ -80,5 +80,9 @@ def test_a_pick_keeps_its_loaded_segments_within_the_payload_acceleration():
         else:  # the empty tool moves at full speed
             assert traj.duration == pytest.approx(fast.segment(seg.name).trajectory.duration)
     assert limited.segment('transfer').trajectory.duration > 1.3 * fast.segment('transfer').trajectory.duration
+    # a move that finishes the transfer still holds the package: slowed alike
+    carry, k = planner.plan_carry(limited.segment('lift').trajectory.end,
+                                  JointGoal(limited.segment('transfer').trajectory.end), limited, timeout_s=30.0)
+    assert k > 1.0 and peak_tool_acceleration(carry, backend.forward_kinematics) <= 3.0 * (1 + 1e-6)
     bad = planner.plan(HOME, PickRequest(grasp, cell.place_station.T_base_tray, payload_acceleration=-1.0))
     assert not bad and 'payload acceleration' in bad.detail

@@ -88,6 +88,14 @@ def test_type_balance_weights_come_from_the_training_pixels(tiny_model, tmp_path
     assert list(ast.literal_eval(logged).values()) == pytest.approx(expected, abs=1e-3)
 
 
+@pytest.mark.parametrize('flag', [['--type-balance', '-0.5'], ['--val-frames', '0']])
+def test_a_negative_type_balance_or_no_validation_frames_is_refused(tiny_model, tmp_path, flag):
+    root, _, _ = tiny_model
+    with pytest.raises(SystemExit) as exc:
+        train.main(['--data', str(root), '--ckpt-dir', str(tmp_path), '--max-steps', '1', *flag])
+    assert exc.value.code == 2 and not (tmp_path / 'last.pt').exists()
+
+
 def test_metadata_contradiction_and_corrupt_file_are_refused(tiny_model, tmp_path):
     _, _, out = tiny_model
     with pytest.raises(ModelLoadError, match='classes'):

@@ -12,7 +12,7 @@ import numpy as np
 from robin_grasp.motion.carry_constraint import LevelSubspace, level_subspace, tool_tilt
 from robin_grasp.motion.cartesian_path import straight_line_path
 from robin_grasp.motion.collision import CollisionChecker
-from robin_grasp.motion.ik import IkSolver, choose_solution, nearest_equivalent, posture_flags
+from robin_grasp.motion.ik import IkSolver, choose_solution, nearest_equivalent, posture_flags, solution_cost
 from robin_grasp.motion.interface import (
     FailureReason,
     FloatArray,
@@ -256,12 +256,7 @@ class BuiltinBackend:
                     or posture_flags(self.model, q) != flags or not self.checker.is_valid(q)):
                 continue
             found.append(q)
-        order = []
-        while found:
-            pick = choose_solution(self.model, found, start, self.joint_weights)
-            order.append(pick)
-            found = [f for f in found if f is not pick]
-        return order
+        return sorted(found, key=lambda q: solution_cost(self.model, q, start, self.joint_weights))
 
     def _transits(self, subspace: LevelSubspace | None) -> ViaChains:
         """Raised-via chains for a move (in the carrying subspace when there is one)."""

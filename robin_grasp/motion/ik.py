@@ -175,19 +175,22 @@ def posture_flags(model: PlanningModel, q: FloatArray) -> tuple[bool, bool]:
     return elbow_up, wrist_out
 
 
+def solution_cost(model: PlanningModel, q: FloatArray, start: FloatArray,
+                  joint_weights: FloatArray | None = None) -> float:
+    """Preference of IK solution ``q`` (lower is better): elbow-up and wrist-out first, then the least
+    weighted motion from ``start``."""
+    w = np.ones_like(start) if joint_weights is None else joint_weights
+    elbow_up, wrist_out = posture_flags(model, q)
+    return (0.0 if elbow_up else 100.0) + (0.0 if wrist_out else 50.0) + float(np.sum(w * np.abs(q - start)))
+
+
 def choose_solution(
     model: PlanningModel,
     solutions: Sequence[FloatArray],
     start: FloatArray,
     joint_weights: FloatArray | None = None,
 ) -> FloatArray | None:
-    """The best of ``solutions``: elbow-up and wrist-out first, then the least weighted motion."""
+    """The best of ``solutions`` by :func:`solution_cost`."""
     if not solutions:
         return None
-    w = np.ones_like(start) if joint_weights is None else joint_weights
-
-    def cost(q: FloatArray) -> float:
-        elbow_up, wrist_out = posture_flags(model, q)
-        return (0.0 if elbow_up else 100.0) + (0.0 if wrist_out else 50.0) + float(np.sum(w * np.abs(q - start)))
-
-    return min(solutions, key=cost)
+    return min(solutions, key=lambda q: solution_cost(model, q, start, joint_weights))

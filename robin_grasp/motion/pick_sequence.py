@@ -22,6 +22,7 @@ from robin_grasp.motion.interface import (
     Box,
     FailureReason,
     FloatArray,
+    Goal,
     HeightMap,
     JointTrajectory,
     MotionBackend,
@@ -252,6 +253,17 @@ class PickSequencePlanner:
             segments.append(Segment(name, result))
             q = result.end
         return PickPlan(tuple(segments), time.perf_counter() - t0, poses, carrying, req.payload_acceleration, stretch)
+
+
+    def plan_carry(self, start: FloatArray, goal: Goal, pick: PickPlan,
+                   timeout_s: float = 2.0) -> tuple[JointTrajectory | PlanFailure, float]:
+        """A move still holding ``pick``'s package (finishing a failed transfer): planned in the scene
+        its transfer was planned in and slowed to its payload acceleration like the loaded segments;
+        with the factor it was slowed by (1.0: not)."""
+        traj = self.backend.plan(start, goal, pick.carrying or Scene(), timeout_s=timeout_s)
+        if isinstance(traj, PlanFailure):
+            return traj, 1.0
+        return limit_tool_acceleration(traj, self.backend.forward_kinematics, pick.payload_acceleration)
 
 
 def carried_box_pose(req: PickRequest, size: tuple[float, float, float]) -> FloatArray:
